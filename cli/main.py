@@ -1,0 +1,46 @@
+"""`compliance`: the command-line entry point. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import click
+
+# Analytics off before Prefect or GX is imported by any command.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+# (module, attribute) of each registered command or group, in help order.
+COMMANDS: list[tuple[str, str]] = []
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Path of compliance.yaml (default: $COMPLIANCE_CONFIG, then ./compliance.yaml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """Compliance jobs for a fleet of Roo Code agents, with signed evidence bundles."""
+    ctx.ensure_object(dict)
+
+
+def register_commands() -> None:
+    for module_name, attr in COMMANDS:
+        module = importlib.import_module(module_name)
+        cli.add_command(getattr(module, attr))
+
+
+register_commands()
+
+
+def main() -> None:
+    cli(prog_name="compliance")
+
+
+if __name__ == "__main__":
+    main()

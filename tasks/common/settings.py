@@ -1,0 +1,105 @@
+"""Settings: a `compliance.yaml` file, with the environment winning for storage names.
+
+Each job validates its own section (budgets, retention, redaction, access, …) with its own
+schema; this module only finds the file, parses it, and owns the storage settings that
+every job shares (names fixed by the evidence-bundle spec).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from tasks.common.errors import ConfigError
+
+CONFIG_ENV = "COMPLIANCE_CONFIG"
+DEFAULT_CONFIG_FILE = "compliance.yaml"
+
+# environment variable -> StorageSettings field (the spec's configuration names)
+ENV_NAMES = {
+    "AWS_ENDPOINT_URL": "endpoint_url",
+    "COMPLIANCE_REPORTS_BUCKET": "reports_bucket",
+    "COMPLIANCE_DATA_BUCKET": "data_bucket",
+    "COMPLIANCE_SIGNING_KEY": "signing_key",
+    "COMPLIANCE_RETENTION_DAYS": "retention_days",
+    "AWS_DEFAULT_REGION": "region",
+}
+
+
+class StorageSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    reports_bucket: str | None = None
+    data_bucket: str | None = None
+    signing_key: str | None = Field(
+        default=None, description="path of a PEM private key, or kms:<key id or alias>"
+    )
+    signing_key_password_env: str | None = Field(
+        default=None, description="name of an environment variable holding the key password"
+    )
+    retention_days: int = Field(default=2557, ge=1, le=36500)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.reports_bucket and self.data_bucket)
+
+
+class AppConfig(BaseModel):
+    storage: StorageSettings
+    sections: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = None
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.sections.get(name) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.source or 'config'}: '{name}' must be a mapping")
+        return value
+
+
+def _config_path(explicit: str | Path | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> AppConfig:
+    """Read the config file (if any) and apply environment overrides. One-line errors."""
+    env = dict(os.environ) if env is None else env
+    cfg_path = _config_path(path)
+    data: dict[str, Any] = {}
+    if cfg_path is not None:
+        try:
+            loaded = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{cfg_path}: config file not found") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{cfg_path}:{where} is not valid YAML") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{cfg_path}: top level must be a mapping")
+        data = loaded
+    storage_raw = dict(data.get("storage") or {})
+    for var, field in ENV_NAMES.items():
+        if env.get(var):
+            storage_raw[field] = env[var]
+    try:
+        storage = StorageSettings(**storage_raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{cfg_path or 'environment'}: storage.{key}: {err['msg']}") from None
+    sections = {k: v for k, v in data.items() if k != "storage"}
+    return AppConfig(storage=storage, sections=sections, source=str(cfg_path) if cfg_path else None)

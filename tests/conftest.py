@@ -1,0 +1,67 @@
+"""Session-wide fixtures: one local S3 server over real HTTP, one Prefect harness."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+for _k, _v in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(_k, _v)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto in server mode on 127.0.0.1:<free port>, shared by the session, stopped after."""
+    from tasks.common.embedded import EmbeddedS3
+
+    server = EmbeddedS3().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def storage_settings(s3_server, tmp_path):
+    """Fresh data and reports buckets (names unique per test) on the session server."""
+    from tasks.common.settings import StorageSettings
+
+    suffix = uuid.uuid4().hex[:10]
+    return StorageSettings(
+        endpoint_url=s3_server.endpoint_url,
+        data_bucket=f"data-{suffix}",
+        reports_bucket=f"reports-{suffix}",
+        retention_days=1,
+    )
+
+
+@pytest.fixture
+def s3(storage_settings):
+    from tasks.common.s3 import s3_client
+
+    return s3_client(storage_settings)
+
+
+@pytest.fixture
+def buckets(s3, storage_settings):
+    """Create the data bucket and an Object-Lock reports bucket; return the settings."""
+    s3.create_bucket(Bucket=storage_settings.data_bucket)
+    s3.create_bucket(Bucket=storage_settings.reports_bucket, ObjectLockEnabledForBucket=True)
+    return storage_settings
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test harness (temporary database + server) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
