@@ -1,0 +1,127 @@
+"""`compliance run <job>`: run a job now, in-process or through a Prefect server's deployment."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from cli.common import emit_json, fail
+from flows.registry import JOBS, get_job
+
+
+def job_parameters(
+    since: str | None,
+    until: str | None,
+    team: str | None,
+    user: str | None,
+    dry_run: bool,
+    config: str | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "since": since,
+        "until": until,
+        "team": team,
+        "user": user,
+        "dry_run": dry_run,
+    }
+    if config:
+        params["config_path"] = config
+    return {k: v for k, v in params.items() if v not in (None, False)}
+
+
+def run_local(slug: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run the flow in this process (Prefect's embedded server unless PREFECT_API_URL is set)."""
+    flow = get_job(slug).load_flow()
+    return flow(**params)
+
+
+def run_via_server(
+    slug: str, params: dict[str, Any], deployment: str | None, timeout: float
+) -> dict[str, Any]:
+    """Trigger the job's deployment on the configured Prefect server and wait for it."""
+    from prefect.deployments import run_deployment
+
+    job = get_job(slug)
+    name = f"{job.flow_name.replace('_', '-')}/{deployment or slug}"
+    flow_run = run_deployment(name=name, parameters=params, timeout=timeout, as_subflow=False)
+    state = flow_run.state
+    if state is None or not state.is_completed():
+        raise RuntimeError(
+            f"flow run {flow_run.id} ended {state.type.value if state else 'unknown'}"
+        )
+    return state.result()
+
+
+@click.command("run")
+@click.argument("job", type=click.Choice(list(JOBS)))
+@click.option("--since", help="Period start (YYYY-MM-DD or ISO 8601, UTC). Default: the job's own.")
+@click.option("--until", help="Period end, exclusive (YYYY-MM-DD or ISO 8601, UTC).")
+@click.option("--team", help="Limit the run to one team (from the roster).")
+@click.option("--user", help="Limit the run to one user.")
+@click.option(
+    "--dry-run", is_flag=True, help="Compute and report, but change nothing and publish no bundle."
+)
+@click.option(
+    "--via-server", is_flag=True, help="Run through the job's deployment on the Prefect server."
+)
+@click.option("--deployment", help="Deployment name with --via-server (default: the job slug).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=3600,
+    show_default=True,
+    help="Seconds to wait with --via-server.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"job","run_id","status","bundle","counts"}.'
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    job: str,
+    since,
+    until,
+    team,
+    user,
+    dry_run,
+    via_server,
+    deployment,
+    timeout,
+    as_json,
+) -> None:
+    """Run a job now and print its status. Exit 0 when the run completed, whatever its status."""
+    params = job_parameters(since, until, team, user, dry_run, ctx.find_root().params.get("config"))
+    try:
+        result = (
+            run_via_server(job, params, deployment, timeout)
+            if via_server
+            else run_local(job, params)
+        )
+    except Exception as exc:  # the run could not complete: one line, non-zero exit
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if as_json:
+            emit_json(
+                {
+                    "job": job,
+                    "run_id": None,
+                    "status": "error",
+                    "bundle": None,
+                    "counts": {},
+                    "error": message,
+                }
+            )
+            sys.exit(1)
+        fail(f"{job}: {message}", code=1)
+    if as_json:
+        emit_json({k: result.get(k) for k in ("job", "run_id", "status", "bundle", "counts")})
+        return
+    counts = result.get("counts") or {}
+    sev = ", ".join(
+        f"{k} {counts[k]}" for k in ("critical", "high", "medium", "low") if counts.get(k)
+    )
+    click.echo(
+        f"{job}: {result['status']} ({counts.get('findings', 0)} findings{'; ' + sev if sev else ''})"
+    )
+    click.echo(f"bundle: {result.get('bundle') or '(dry run: none published)'}")

@@ -1,0 +1,69 @@
+"""The jobs, by the slug used in bundle keys, the CLI and deployments."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Job:
+    slug: str
+    module: str
+    flow_name: str
+    schedule: str  # default cron (UTC unless the deployment says otherwise)
+    description: str
+
+    def load_flow(self) -> Any:
+        return getattr(importlib.import_module(self.module), self.flow_name)
+
+
+# Order matters: telemetry-quality gates cost-budget and feeds audit-trail.
+JOBS: dict[str, Job] = {
+    j.slug: j
+    for j in [
+        Job(
+            "telemetry-quality",
+            "flows.telemetry_quality",
+            "telemetry_quality",
+            "0 1 * * *",
+            "validate the day's Roo Code telemetry with Great Expectations; fleet health",
+        ),
+        Job(
+            "log-retention",
+            "flows.log_retention",
+            "log_retention",
+            "0 2 * * *",
+            "redact task logs, delete what is past retention, signed deletion manifest",
+        ),
+        Job(
+            "audit-trail",
+            "flows.audit_trail",
+            "audit_trail",
+            "30 2 * * *",
+            "the daily ledger of every mutating agent action",
+        ),
+        Job(
+            "cost-budget",
+            "flows.cost_budget",
+            "cost_budget",
+            "0 7 * * *",
+            "cost per task recomputed, budgets, forecasts, spend anomalies",
+        ),
+        Job(
+            "access-review",
+            "flows.access_review",
+            "access_review",
+            "0 6 * * 1",
+            "IAM and agent-privilege checks, diff since last review, campaign",
+        ),
+    ]
+}
+
+
+def get_job(slug: str) -> Job:
+    try:
+        return JOBS[slug]
+    except KeyError:
+        raise KeyError(f"unknown job '{slug}' (known: {', '.join(JOBS)})") from None

@@ -1,0 +1,172 @@
+"""The end of every job: render the report, publish the signed bundle, leave artifacts.
+
+Flows call `finish_job` last, so every job's bundle has the same shape and every run
+shows the same summary in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from tasks.common.errors import ConfigError
+from tasks.common.ids import new_run_id
+from tasks.common.models import Finding, Period, RunStatus, overall_status, severity_counts
+from tasks.common.notify import notify_result, webhook_url
+from tasks.common.settings import StorageSettings
+from tasks.reports import (
+    Chart,
+    Table,
+    build_report,
+    findings_csv_bytes,
+    render_html,
+    report_json_bytes,
+)
+
+log = logging.getLogger(__name__)
+
+TOP_FINDINGS = 20
+
+
+def _in_prefect_run() -> bool:
+    try:
+        from prefect.context import FlowRunContext, TaskRunContext
+    except ImportError:  # pragma: no cover - prefect is a hard dependency
+        return False
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def summary_markdown(result: dict[str, Any], report: dict[str, Any]) -> str:
+    counts = result["counts"]
+    lines = [
+        f"# {result['job']}: **{result['status'].upper()}**",
+        "",
+        f"Run `{result['run_id']}`, period {report['period']['start']} → {report['period']['end']}.",
+        "",
+        "| severity | open findings |",
+        "|---|---|",
+        *[f"| {s} | {counts.get(s, 0)} |" for s in ("critical", "high", "medium", "low", "info")],
+        "",
+        f"Bundle: `{result['bundle']}`" if result["bundle"] else "Dry run: no bundle published.",
+    ]
+    scalars = {k: v for k, v in report["summary"].items() if isinstance(v, (int, float, str, bool))}
+    if scalars:
+        lines += [
+            "",
+            "| figure | value |",
+            "|---|---|",
+            *[f"| {k} | {v} |" for k, v in scalars.items()],
+        ]
+    return "\n".join(lines)
+
+
+def _publish_artifacts(result: dict[str, Any], report: dict[str, Any]) -> None:
+    from prefect.artifacts import (
+        create_link_artifact,
+        create_markdown_artifact,
+        create_table_artifact,
+    )
+
+    slug = result["job"].lower()
+    create_markdown_artifact(markdown=summary_markdown(result, report), key=f"{slug}-summary")
+    top = [f for f in report["findings"] if f["status"] != "pass"][:TOP_FINDINGS]
+    if top:
+        create_table_artifact(
+            table=[
+                {k: f[k] for k in ("severity", "status", "check", "resource", "message")}
+                for f in top
+            ],
+            key=f"{slug}-top-findings",
+            description=f"Top {len(top)} open findings, worst first",
+        )
+    if result["bundle"]:
+        create_link_artifact(
+            link=result["bundle"], link_text="attestation.dsse.json", key=f"{slug}-bundle"
+        )
+
+
+def finish_job(
+    job: str,
+    period: Period,
+    findings: list[Finding],
+    summary: dict[str, Any],
+    extra_files: dict[str, bytes] | None,
+    inputs: Sequence[dict[str, Any]],
+    settings: StorageSettings,
+    dry_run: bool = False,
+    charts: Sequence[Chart] = (),
+    tables: Sequence[Table] = (),
+    status: RunStatus | str | None = None,
+    run_id: str | None = None,
+    counts_extra: dict[str, int] | None = None,
+    webhook: str | None = None,
+) -> dict[str, Any]:
+    """Build report.json/report.html/findings.csv, publish the bundle, create artifacts."""
+    generated_at = datetime.now(UTC)
+    run_id = run_id or new_run_id(generated_at)
+    status = RunStatus(status or overall_status(findings))
+    report = build_report(job, run_id, period, generated_at, status.value, summary, findings)
+    files = {
+        "report.json": report_json_bytes(report),
+        "report.html": render_html(report, charts, tables),
+        "findings.csv": findings_csv_bytes(findings),
+    }
+    files.update(extra_files or {})  # a job may supply its own findings.csv shape
+    counts = severity_counts(findings) | (counts_extra or {})
+    bundle_uri = None
+    if not dry_run:
+        bundle_uri = _publish(
+            job, period, files, status.value, counts, list(inputs), settings, run_id, generated_at
+        )
+    result = {
+        "job": job,
+        "run_id": run_id,
+        "status": status.value,
+        "bundle": bundle_uri,
+        "counts": counts,
+    }
+    notify_result(result, webhook or webhook_url())
+    if _in_prefect_run():
+        try:
+            _publish_artifacts(result, report)
+        except Exception as exc:  # artifacts are a convenience; the bundle is the record
+            log.warning("could not create Prefect artifacts for %s: %s", job, type(exc).__name__)
+    return result
+
+
+def _publish(
+    job: str,
+    period: Period,
+    files: dict[str, bytes],
+    status: str,
+    counts: dict[str, int],
+    inputs: list[dict[str, Any]],
+    settings: StorageSettings,
+    run_id: str,
+    generated_at: datetime,
+) -> str:
+    from tasks.common.s3 import s3_client
+    from tasks.evidence import load_signer, publish_bundle
+
+    if not settings.reports_bucket:
+        raise ConfigError("COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket) is not set")
+    if not settings.signing_key:
+        raise ConfigError("COMPLIANCE_SIGNING_KEY (storage.signing_key) is not set")
+    signer = load_signer(settings.signing_key, password_env=settings.signing_key_password_env)
+    published = publish_bundle(
+        s3_client(settings),
+        settings.reports_bucket,
+        job,
+        files,
+        signer=signer,
+        period=period,
+        status=status,
+        counts=counts,
+        inputs=inputs,
+        retention_days=settings.retention_days,
+        run_id=run_id,
+        generated_at=generated_at,
+    )
+    return published.envelope_uri
