@@ -13,7 +13,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # (module, attribute) of each registered command or group, in help order.
-COMMANDS: list[tuple[str, str]] = []
+COMMANDS: list[tuple[str, str]] = [
+    ("cli.telemetry", "telemetry"),
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +35,10 @@ def register_commands() -> None:
     for module_name, attr in COMMANDS:
         module = importlib.import_module(module_name)
         cli.add_command(getattr(module, attr))
+    from cli.generate import generate
+    from cli.telemetry import telemetry
+
+    telemetry.add_command(generate)
 
 
 register_commands()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: tokens_in_includes_cache on tasks and events
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -46,6 +46,9 @@ TASKS_SCHEMA = pa.schema(
         ("checkpoint_restores", pa.int32()),
         ("errors", pa.int32()),
         ("source", pa.string()),  # the task folder it came from (s3:// URI or path)
+        # False when tokens_in excludes cache tokens (Anthropic protocol before Roo Code
+        # v3.29.5); a cost recomputation must add cache tokens back. Null when unknown.
+        ("tokens_in_includes_cache", pa.bool_()),
     ]
 )
 
@@ -83,6 +86,8 @@ EVENTS_SCHEMA = pa.schema(
         ("workspace", pa.string()),
         ("app_version", pa.string()),
         ("auto_approved", pa.bool_()),  # null when the data does not show it
+        # as on TASKS_SCHEMA; set on telemetry rows, null on ui rows (use the task's value)
+        ("tokens_in_includes_cache", pa.bool_()),
     ]
 )
 

@@ -1,0 +1,239 @@
+"""The columnar parser: many well-formed tasks at once, with Arrow doing the per-row work.
+
+`parse_task.parse_messages` visits every message in Python; here the message dicts of a
+batch of tasks go to Arrow in one call (`Table.from_pylist`, in C), the per-row columns
+(kind, category, error class, bytes, timestamps, task attributes) are computed with
+Arrow kernels, and Python only visits the messages that need reading (requests, tools,
+commands, MCP calls, errors, checkpoints, condensations, completions).
+
+Anything irregular — a message that fails the type checks, a legacy `api_req_finished`,
+a leniently decoded file — is left to the row parser, which is the reference: both
+produce identical rows (tested).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.telemetry import columnar
+from tasks.telemetry.classify import KIND_SPECS
+from tasks.telemetry.decode import TS_MAX
+from tasks.telemetry.parse_task import (
+    TaskContext,
+    TaskStats,
+    task_attrs,
+    task_row,
+)
+from tasks.telemetry.schema import EVENTS_SCHEMA, SCHEMA_VERSION
+
+MSG_SCHEMA = pa.schema(
+    [("ts", pa.int64()), ("type", pa.string()), ("ask", pa.string()), ("say", pa.string()),
+     ("text", pa.string()), ("apiProtocol", pa.string())]
+)  # fmt: skip
+KINDS = pa.array(list(KIND_SPECS))
+CATS = pa.array([c for c, _ in KIND_SPECS.values()])
+ECLS = pa.array([e for _, e in KIND_SPECS.values()], pa.string())
+SPECIAL = pa.array(
+    ["api_req_started", "tool", "command", "use_mcp_server", "checkpoint_saved",
+     "completion_result", "condense_context"]
+    + [k for k, (c, _) in KIND_SPECS.items() if c == "error"]
+)  # fmt: skip
+RESUME = pa.array(["resume_task", "resume_completed_task"])
+F = {f.name: f.type for f in EVENTS_SCHEMA}
+
+
+def regular_tasks(
+    batch: list[tuple[TaskContext, list]], flat: list | None = None
+) -> tuple[pa.Table | None, list[int]]:
+    """(the message table of the regular tasks, indexes of the irregular ones)."""
+    try:
+        table = pa.Table.from_pylist(_flat(batch) if flat is None else flat, schema=MSG_SCHEMA)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        if len(batch) == 1:
+            return None, [0]
+        mid = len(batch) // 2
+        left, bad_left = regular_tasks(batch[:mid])
+        right, bad_right = regular_tasks(batch[mid:])
+        bad = bad_left + [mid + i for i in bad_right]
+        return None, bad  # rebuilt by the caller without the irregular tasks
+    return table, []
+
+
+def _flat(batch: list[tuple[TaskContext, list]]) -> list:
+    return [m for _, msgs in batch for m in msgs]
+
+
+def _irregular_rows(table: pa.Table, lengths: list[int]) -> set[int]:
+    """Tasks (by batch index) with a message the columnar path must not take."""
+    typ = table.column("type")
+    kind = pc.if_else(pc.equal(typ, "say"), table.column("say"), table.column("ask"))
+    ts = table.column("ts")
+    ts_bad = pc.fill_null(pc.or_(pc.less(ts, 0), pc.greater_equal(ts, TS_MAX)), True)
+    type_bad = pc.invert(pc.is_in(typ, pa.array(["ask", "say"])))
+    finished = pc.fill_null(pc.equal(kind, "api_req_finished"), False)
+    bad = pc.or_(pc.or_(ts_bad, type_bad), pc.or_(pc.is_null(kind), finished))
+    if not pc.any(bad).as_py():
+        return set()
+    rows = pc.indices_nonzero(bad).to_pylist()
+    starts, acc = [], 0
+    for n in lengths:
+        starts.append(acc)
+        acc += n
+    return {bisect.bisect_right(starts, r) - 1 for r in rows}
+
+
+def parse_batch(
+    batch: list[tuple[TaskContext, list]], period: tuple[int, int] | None
+) -> tuple[pa.Table, list[tuple], list[int]]:
+    """(EVENTS table, TASKS rows, indexes of tasks left to the row parser)."""
+    flat = _flat(batch)
+    table, irregular = regular_tasks(batch, flat)
+    if table is None or irregular:
+        flat = None
+        irregular = sorted(set(irregular))
+        keep = [b for i, b in enumerate(batch) if i not in set(irregular)]
+        table = regular_tasks(keep)[0] if keep else None
+        if table is None and keep:  # cannot happen, but never lose a task
+            return EVENTS_SCHEMA.empty_table(), [], list(range(len(batch)))
+        kept_index = [i for i in range(len(batch)) if i not in set(irregular)]
+    else:
+        keep, kept_index = batch, list(range(len(batch)))
+    lengths = [len(msgs) for _, msgs in keep]
+    more = _irregular_rows(table, lengths) if table is not None else set()
+    if more:
+        irregular = sorted(set(irregular) | {kept_index[i] for i in more})
+        keep = [b for i, b in zip(kept_index, keep, strict=True) if i not in set(irregular)]
+        kept_index = [i for i in kept_index if i not in set(irregular)]
+        flat = None
+        table = regular_tasks(keep)[0] if keep else None
+        lengths = [len(msgs) for _, msgs in keep]
+    if not keep or table is None:
+        return EVENTS_SCHEMA.empty_table(), [], irregular
+    events, rows = _columns(keep, table, lengths, period, _flat(keep) if flat is None else flat)
+    return events, rows, irregular
+
+
+def _columns(
+    keep: list[tuple[TaskContext, list]],
+    table: pa.Table,
+    lengths: list[int],
+    period: tuple[int, int] | None,
+    flat: list[dict],
+) -> tuple[pa.Table, list[tuple]]:
+    n = table.num_rows
+    typ, text, ts, say, ask, msg_proto = (
+        _one_chunk(table.column(c)) for c in ("type", "text", "ts", "say", "ask", "apiProtocol")
+    )
+    kind = pc.if_else(pc.equal(typ, "say"), say, ask)
+    kidx = pc.index_in(kind, value_set=KINDS)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    tidx_np = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+    tidx = pa.array(tidx_np)
+    seq = pa.array((np.arange(n, dtype=np.int64) - starts[tidx_np]).astype(np.int32))
+    first_np = np.zeros(n, dtype=bool)
+    first_np[starts[np.asarray(lengths) > 0]] = True
+    first = pa.array(first_np)
+    attrs = [task_attrs(ctx) for ctx, _ in keep]
+    cols, counts, per_task = columnar.build(
+        typ, kind, text, msg_proto, tidx, first,
+        flat.__getitem__, [a[5] for a in attrs],
+    )  # fmt: skip
+    cat_over = cols.pop("category_over")
+    ecls_over = cols.pop("error_class_over")
+    for i, (_, msgs) in enumerate(keep):
+        if msgs and msgs[0].get(msgs[0]["type"]) == "text":
+            cat_over[int(starts[i])] = "prompt"
+    category = _replace(pc.fill_null(pc.take(CATS, kidx), "other"), cat_over, n)
+    ecls = _replace(pc.take(ECLS, kidx), ecls_over, n)
+    stats = []
+    for i in range(len(keep)):
+        st = _new_stats()
+        st.counts = tuple(
+            counts[c][i] for c in ("req", "fail", "tool", "write", "cmd", "mcp", "ckpt", "err")
+        )
+        st.completed = bool(counts["done"][i])
+        st.usage, st.protocol = per_task[i]["usage"], per_task[i]["protocol"]
+        st.legacy = per_task[i]["legacy"]
+        stats.append(st)
+    _times(ts, kind, tidx, stats, starts.tolist(), lengths)
+    task_rows = [task_row(ctx, st, True) for (ctx, _), st in zip(keep, stats, strict=True)]
+
+    def task_col(values: list, typ: pa.DataType) -> pa.Array:
+        return pc.take(pa.array(values, typ), tidx)
+
+    cols.update(
+        {
+            "schema_version": pa.array(np.full(n, SCHEMA_VERSION, dtype=np.int16)),
+            "user": task_col([c.user for c, _ in keep], pa.string()),
+            "team": pa.nulls(n, pa.string()),
+            "task_id": task_col([c.task_id for c, _ in keep], pa.string()),
+            "ts": pc.cast(ts, F["ts"]),
+            "seq": seq,
+            "source": pc.take(pa.array(["ui_messages"]), pa.array(np.zeros(n, np.int32))),
+            "type": typ,
+            "kind": kind,
+            "category": category,
+            "error_class": ecls,
+            "bytes": pc.fill_null(pc.cast(pc.binary_length(text), pa.int64()), 0),
+            "mode": task_col([a[0] for a in attrs], pa.string()),
+            "provider": task_col([a[2] for a in attrs], pa.string()),
+            "model": task_col([a[3] for a in attrs], pa.string()),
+            "workspace": task_col([a[1] for a in attrs], pa.string()),
+            "app_version": task_col([a[4] for a in attrs], pa.string()),
+            "auto_approved": pa.nulls(n, pa.bool_()),
+            "tokens_in_includes_cache": pa.nulls(n, pa.bool_()),
+        }
+    )
+    arrays = []
+    for f in EVENTS_SCHEMA:
+        v = cols[f.name]
+        if isinstance(v, pa.ChunkedArray):
+            v = v.combine_chunks()
+        arrays.append(v if v.type == f.type else pc.cast(v, f.type))
+    events = pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+    if period is not None:
+        events = events.filter(pc.and_(pc.greater_equal(ts, period[0]), pc.less(ts, period[1])))
+    return events, task_rows
+
+
+def _one_chunk(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one Array, without a copy when it already is one chunk."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _new_stats() -> TaskStats:
+    st = TaskStats()
+    st.entries, st.legacy, st.protocol, st.completed = [], None, None, False
+    st.counts = [0] * 8
+    st.first_ts = st.min_ts = st.last_ts = st.last_kind = None
+    return st
+
+
+def _times(ts, kind, tidx, stats, starts, lengths) -> None:
+    """first / min / last-relevant timestamps per task, and the last relevant kind."""
+    ts_np = ts.to_numpy()
+    st_np = np.asarray(starts, dtype=np.int64)
+    firsts = ts_np[st_np].tolist()
+    mins = np.minimum.reduceat(ts_np, st_np).tolist()
+    relevant = pc.invert(pc.fill_null(pc.is_in(kind, RESUME), False)).to_numpy(zero_copy_only=False)
+    last = np.maximum.reduceat(np.where(relevant, np.arange(len(ts_np)), -1), st_np).tolist()
+    found = [p for p in last if p >= 0]
+    kinds = iter(pc.take(kind, pa.array(found, pa.int64())).to_pylist())
+    for i, st in enumerate(stats):
+        st.first_ts, st.min_ts = firsts[i], mins[i]
+        if last[i] >= 0:
+            st.last_ts, st.last_kind = int(ts_np[last[i]]), next(kinds)
+
+
+def _replace(arr: Any, overrides: dict[int, str], n: int) -> pa.Array:
+    mask = [False] * n
+    for i in overrides:
+        mask[i] = True
+    ordered = [overrides[i] for i in sorted(overrides)]
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return pc.replace_with_mask(arr, pa.array(mask), pa.array(ordered, pa.string()))
