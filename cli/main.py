@@ -15,6 +15,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # (module, attribute) of each registered command or group, in help order.
 COMMANDS: list[tuple[str, str]] = [
     ("cli.telemetry", "telemetry"),
+    ("cli.audit", "audit"),
 ]
 
 

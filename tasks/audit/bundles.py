@@ -1,0 +1,139 @@
+"""Finding and reading audit-trail bundles in the reports bucket.
+
+A bundle is trusted only after `tasks.evidence.verify` has checked it (signature,
+subjects, no extra objects); the ledger bytes are then checked again against the
+statement's digest before they are parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tasks.audit.ledger import parse_ledger
+from tasks.audit.model import JOB
+from tasks.common.s3 import get_bytes
+from tasks.evidence.dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope
+
+LEDGER_NAME = "ledger.jsonl.gz"
+
+
+@dataclass(frozen=True)
+class LedgerBundle:
+    bucket: str
+    envelope_key: str
+    run_id: str
+    day: date | None  # the ledger's day (a one-day predicate period), else None
+    ledger_sha256: str | None
+    generated_at: str
+    scoped: bool = False  # a --team/--user run: a partial ledger, never the day's record
+
+    @property
+    def prefix(self) -> str:
+        return self.envelope_key[: -len(ENVELOPE_NAME)]
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.envelope_key}"
+
+
+def _day_of(period: Any) -> date | None:
+    try:
+        start = datetime.fromisoformat(str(period["start"]).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(period["end"]).replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if end - start != timedelta(days=1) or start.time() != datetime.min.time():
+        return None
+    return start.date()
+
+
+def describe(bucket: str, key: str, envelope: bytes) -> LedgerBundle:
+    """What the (not yet verified) statement says about the bundle."""
+    env = parse_envelope(envelope)
+    pred = env.predicate
+    digests = {
+        s.get("name"): (s.get("digest") or {}).get("sha256")
+        for s in env.statement.get("subject") or []
+        if isinstance(s, dict)
+    }
+    return LedgerBundle(
+        bucket=bucket,
+        envelope_key=key,
+        run_id=str(pred.get("run_id") or ""),
+        day=_day_of(pred.get("period") or {}),
+        ledger_sha256=digests.get(LEDGER_NAME),
+        generated_at=str(pred.get("generated_at") or ""),
+        scoped=bool((pred.get("counts") or {}).get("scoped")),
+    )
+
+
+def list_ledger_bundles(
+    client: Any, bucket: str, days: Iterable[date] | None = None, include_scoped: bool = False
+) -> tuple[list[LedgerBundle], list[tuple[str, str]]]:
+    """Committed audit-trail bundles (optionally only those of `days`), oldest run first;
+    and (uri, problem) for envelopes that cannot even be parsed. Scoped runs (the
+    statement's counts say `scoped`) are left out unless asked for. A day's ledger is made
+    on or after that day, so bundles stored under an earlier date are not read."""
+    from tasks.evidence.bundles import iter_bundles
+
+    wanted = set(days) if days is not None else None
+    since = min(wanted) if wanted else None
+    found, broken = [], []
+    for ref in iter_bundles(client, bucket, job=JOB, since=since):
+        key = ref.prefix + ENVELOPE_NAME
+        try:
+            bundle = describe(bucket, key, get_bytes(client, bucket, key))
+        except EnvelopeError as exc:
+            broken.append((f"s3://{bucket}/{key}", str(exc)))
+            continue
+        if (wanted is None or bundle.day in wanted) and (include_scoped or not bundle.scoped):
+            found.append(bundle)
+    found.sort(key=lambda b: (b.day or date.min, b.run_id, b.envelope_key))
+    return found, broken
+
+
+class EvidenceVerifier:
+    """tasks.evidence.verify's checks 1, 2 and 4 (signature by a key published under
+    keys/, subjects and their digests, no extra objects, one version, Object Lock).
+    The trusted keys are read once per bucket."""
+
+    def __init__(self) -> None:
+        self._trust: dict[str, Any] = {}
+
+    def __call__(self, client: Any, bundle: LedgerBundle) -> list[str]:
+        from tasks.evidence.store import S3Store
+        from tasks.evidence.verify import trust_from_store
+        from tasks.evidence.verify import verify_bundle as evidence_verify
+
+        store = S3Store(client, bundle.bucket)
+        if bundle.bucket not in self._trust:
+            self._trust[bundle.bucket] = trust_from_store(store)[0]
+        _info, failures = evidence_verify(store, bundle.prefix, self._trust[bundle.bucket])
+        return [f.line() for f in failures]
+
+
+def verify_bundle(client: Any, bundle: LedgerBundle) -> list[str]:
+    """Problems found by the evidence verifier (empty = trusted)."""
+    return EvidenceVerifier()(client, bundle)
+
+
+def ledger_bytes(client: Any, bundle: LedgerBundle) -> bytes:
+    """The bundle's ledger.jsonl.gz, after re-checking the bytes against the statement."""
+    if not bundle.ledger_sha256:
+        raise ValueError(f"{bundle.uri}: the statement names no {LEDGER_NAME}")
+    data = get_bytes(client, bundle.bucket, bundle.prefix + LEDGER_NAME)
+    if hashlib.sha256(data).hexdigest() != bundle.ledger_sha256:
+        raise ValueError(f"{bundle.uri}: {LEDGER_NAME} does not match its digest")
+    return data
+
+
+def read_ledger(client: Any, bundle: LedgerBundle) -> list[dict[str, Any]]:
+    name = f"s3://{bundle.bucket}/{bundle.prefix}{LEDGER_NAME}"
+    return parse_ledger(ledger_bytes(client, bundle), name=name)
+
+
+Verifier = Callable[[Any, LedgerBundle], list[str]]

@@ -1,0 +1,160 @@
+"""Findings over a day's ledger, and its summary. Pure functions of the entries."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from tasks.audit.model import KINDS
+from tasks.common.models import Finding, FindingStatus, Severity
+
+MAX_IDS = 50  # entry ids listed in one finding; the count says how many there were
+_DRIVE = re.compile(r"^[A-Za-z]:/")
+
+
+def _norm(path: str) -> str:
+    return path.replace("\\", "/")
+
+
+def outside_workspace(path: str | None, workspace: str | None) -> bool | None:
+    """True/False, or None when it cannot be told (no path, or absolute path, no workspace)."""
+    if not path:
+        return None
+    p = _norm(path)
+    if p.startswith("~"):
+        return True
+    if p.startswith("/") or _DRIVE.match(p):
+        if not workspace:
+            return None
+        ws = _norm(workspace).rstrip("/")
+        target = posixpath.normpath(p)
+        if _DRIVE.match(p):  # Windows paths compare case-insensitively
+            ws, target = ws.lower(), target.lower()
+        return not (target == ws or target.startswith(ws + "/"))
+    target = posixpath.normpath(p)
+    return target == ".." or target.startswith("../")
+
+
+def outside_workspace_findings(entries: list[dict[str, Any]]) -> tuple[list[Finding], int]:
+    """One finding per (user, task, path) written outside its workspace; and the count of
+    writes whose place could not be told."""
+    hits: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    unknown = 0
+    for e in entries:
+        if e["kind"] != "file_write":
+            continue
+        verdict = outside_workspace(e["path"], e["workspace"])
+        if verdict is None:
+            unknown += 1
+        elif verdict:
+            hits[(e["user"], e["task_id"], e["path"])].append(e)
+    findings = [
+        Finding.make(
+            "audit.write_outside_workspace",
+            Severity.high,
+            FindingStatus.fail,
+            f"{user} task {task} path {path}",
+            f"{len(es)} write(s) to {path} outside workspace {es[0]['workspace'] or '(unknown)'}",
+            user=user,
+            team=es[0]["team"],
+            task_id=task,
+            path=path,
+            workspace=es[0]["workspace"],
+            writes=len(es),
+            entry_ids=[e["entry_id"] for e in es][:MAX_IDS],
+            auto_approved=any(e["auto_approved"] for e in es),
+        )
+        for (user, task, path), es in sorted(hits.items())
+    ]
+    return findings, unknown
+
+
+def denied_command_findings(
+    entries: list[dict[str, Any]], denied: list[tuple[str, str]]
+) -> list[Finding]:
+    """One finding per (user, task, deny pattern, stored command), with its entries."""
+    by_id = {e["entry_id"]: e for e in entries}
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for eid, pattern in denied:
+        e = by_id[eid]
+        groups[(e["user"] or "", e["task_id"] or "", pattern, e["command"] or "")].append(e)
+    findings = []
+    for (user, task, pattern, command), es in sorted(groups.items()):
+        findings.append(
+            Finding.make(
+                "audit.denied_command",
+                Severity.high,
+                FindingStatus.fail,
+                f"{user} task {task} pattern {pattern} command {command}",
+                f"{len(es)} command(s) match deny pattern {pattern!r}: {command}",
+                user=user,
+                team=es[0]["team"],
+                task_id=task,
+                first_ts=es[0]["ts"],
+                command=command,  # the redacted form stored in the ledger
+                pattern=pattern,
+                count=len(es),
+                auto_approved=any(e["auto_approved"] for e in es),
+                entry_ids=[e["entry_id"] for e in es][:MAX_IDS],
+            )
+        )
+    return findings
+
+
+def _epoch(ts: str) -> float:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def write_burst_findings(
+    entries: list[dict[str, Any]], threshold: int, window_seconds: int
+) -> list[Finding]:
+    """A user with at least `threshold` file writes inside any `window_seconds` window."""
+    times: dict[str, list[float]] = defaultdict(list)
+    teams: dict[str, str | None] = {}
+    for e in entries:
+        if e["kind"] == "file_write" and e["ts"]:
+            times[e["user"]].append(_epoch(e["ts"]))
+            teams[e["user"]] = e["team"]
+    findings = []
+    for user, ts in sorted(times.items()):
+        ts.sort()
+        best, best_start = 0, 0.0
+        for i, end in enumerate(ts):
+            j = bisect_left(ts, end - window_seconds + 1e-9, 0, i + 1)
+            if i - j + 1 > best:
+                best, best_start = i - j + 1, ts[j]
+        if best >= threshold:
+            start = datetime.fromtimestamp(best_start, UTC)
+            findings.append(
+                Finding.make(
+                    "audit.write_burst",
+                    Severity.medium,
+                    FindingStatus.fail,
+                    user,
+                    f"{best} file writes within {window_seconds}s (threshold {threshold})",
+                    user=user,
+                    team=teams[user],
+                    writes=best,
+                    window_start=start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    window_seconds=window_seconds,
+                )
+            )
+    return findings
+
+
+def summary_counts(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    by_kind = Counter(e["kind"] for e in entries)
+    by_user: dict[str, Counter] = defaultdict(Counter)
+    for e in entries:
+        by_user[e["user"] or "(unknown)"][e["kind"]] += 1
+    return {
+        "entries": len(entries),
+        "by_kind": {k: by_kind.get(k, 0) for k in KINDS},
+        "by_user": {u: dict(sorted(c.items())) for u, c in sorted(by_user.items())},
+        "auto_approved": sum(1 for e in entries if e["auto_approved"] is True),
+        "auto_approval_unknown": sum(1 for e in entries if e["auto_approved"] is None),
+    }

@@ -1,0 +1,323 @@
+"""One day of the audit-trail job: read the validated events, build and check the ledger.
+
+Everything here is a plain function; flows/audit_trail.py only sequences them and hands
+the result to finish_job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tasks.audit import checks
+from tasks.audit.bundles import (
+    LedgerBundle,
+    Verifier,
+    list_ledger_bundles,
+    read_ledger,
+    verify_bundle,
+)
+from tasks.audit.commands import command_redactor
+from tasks.audit.config import AuditConfig
+from tasks.audit.ledger import (
+    Ledger,
+    build_ledger,
+    count_ledger_lines,
+    count_mutating_rows,
+    ledger_csv,
+    ledger_jsonl_gz,
+    task_workspaces,
+)
+from tasks.audit.modes import custom_edit_modes
+from tasks.common.errors import ConfigError, InputError
+from tasks.common.layout import VALIDATED
+from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
+from tasks.common.s3 import get_bytes, iter_objects
+from tasks.telemetry.schema import EVENTS_SCHEMA
+
+
+@dataclass
+class DayResult:
+    day: date
+    period: Period
+    ledger: Ledger
+    findings: list[Finding]
+    summary: dict[str, Any]
+    files: dict[str, bytes]
+    inputs: list[dict[str, Any]]
+    status: RunStatus
+    previous: list[LedgerBundle] = field(default_factory=list)
+
+    @property
+    def counts_extra(self) -> dict[str, int]:
+        """Into the signed statement: lets rerun checks and search skip partial ledgers."""
+        return {
+            "ledger_entries": len(self.ledger.entries),
+            "scoped": int(self.summary["scope"] != {"team": None, "user": None}),
+        }
+
+
+def day_period(day: date) -> Period:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return Period(start=start, end=start + timedelta(days=1))
+
+
+def _as_day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ConfigError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def resolve_period(since: str | None, until: str | None, today: date | None = None) -> Period:
+    """Calendar days [since, until); default: yesterday (the last complete day)."""
+    today = today or datetime.now(UTC).date()
+    end = _as_day(until, "until") if until else today
+    start = _as_day(since, "since") if since else end - timedelta(days=1)
+    if end <= start:
+        raise ConfigError(f"until {end} is not after since {start}")
+    return Period(start=day_period(start).start, end=day_period(end).start)
+
+
+def days_of(period: Period) -> list[date]:
+    """Every UTC day that starts inside the period."""
+    first = (
+        period.start.date()
+        if period.start.time() == datetime.min.time()
+        else period.start.date() + timedelta(days=1)
+    )
+    out, d = [], first
+    while datetime(d.year, d.month, d.day, tzinfo=UTC) < period.end:
+        out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def read_table(
+    client: Any, bucket: str, table: str, day: date, schema: pa.Schema | None = None
+) -> tuple[pa.Table | None, list[dict[str, Any]]]:
+    """All parquet parts of validated/<table>/date=<day>/, and their digests as inputs."""
+    prefix = f"{VALIDATED}{table}/date={day.isoformat()}/"
+    keys = sorted(
+        o["Key"] for o in iter_objects(client, bucket, prefix) if o["Key"].endswith(".parquet")
+    )
+    parts, inputs = [], []
+    for key in keys:
+        data = get_bytes(client, bucket, key)
+        inputs.append(
+            {"uri": f"s3://{bucket}/{key}", "digest": {"sha256": hashlib.sha256(data).hexdigest()}}
+        )
+        try:
+            part = pq.read_table(io.BytesIO(data))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(
+                f"s3://{bucket}/{key}: not a readable parquet file ({type(exc).__name__})"
+            ) from None
+        if schema is not None:
+            missing = [f.name for f in schema if f.name not in part.column_names]
+            if missing:
+                raise InputError(f"s3://{bucket}/{key}: lacks columns {', '.join(missing)}")
+            part = part.select(schema.names).cast(schema)
+        parts.append(part)
+    if not parts:
+        return None, inputs
+    return pa.concat_tables(parts), inputs
+
+
+def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
+    if team:
+        table = table.filter(pc.fill_null(pc.equal(table["team"], team), False))
+    if user:
+        table = table.filter(pc.fill_null(pc.equal(table["user"], user), False))
+    return table
+
+
+def completeness(
+    events: pa.Table, ledger: Ledger, ledger_gz: bytes, cfg: AuditConfig
+) -> tuple[dict[str, Any], list[Finding]]:
+    """Ledger entries (read back from the written bytes) against the table's mutating rows."""
+    rows = count_mutating_rows(events, cfg.all_edit_modes())
+    dup = ledger.stats["exact_duplicates"] + ledger.stats["telemetry_duplicates"]
+    written = count_ledger_lines(ledger_gz)
+    figures = {
+        "mutating_rows": rows,
+        "duplicates_dropped": dup,
+        "expected_entries": rows - dup,
+        "ledger_entries": written,
+        "unclassified_mutating_rows": ledger.stats["unclassified_mutating_rows"],
+    }
+    figures["complete"] = written == rows - dup and figures["unclassified_mutating_rows"] == 0
+    if figures["complete"]:
+        return figures, []
+    examples = sorted(
+        {(r.get("source"), r.get("kind"), r.get("tool")) for r in ledger.unclassified}
+    )[:10]
+    return figures, [
+        Finding.make(
+            "audit.completeness",
+            Severity.critical,
+            FindingStatus.fail,
+            "ledger",
+            f"ledger holds {written} entries but the validated events hold {rows - dup} mutating actions",
+            unclassified_examples=[list(e) for e in examples],
+            **{k: v for k, v in figures.items() if k != "complete"},
+        )
+    ]
+
+
+def compare_previous(
+    client: Any,
+    day: date,
+    new_sha: str,
+    new_entries: list[dict[str, Any]],
+    previous: list[LedgerBundle],
+    verify: Verifier,
+) -> tuple[dict[str, Any], list[Finding]]:
+    """A second run for a day: identical ledger (said in the summary) or a finding."""
+    if not previous:
+        return {"previous_bundles": 0}, []
+    last = previous[-1]
+    info: dict[str, Any] = {
+        "previous_bundles": len(previous),
+        "previous_bundle": last.uri,
+        "previous_ledger_sha256": last.ledger_sha256,
+    }
+    problems = verify(client, last)
+    if problems:
+        info["identical"] = None
+        return info, [
+            Finding.make(
+                "audit.previous_bundle_invalid",
+                Severity.high,
+                FindingStatus.error,
+                last.uri,
+                f"the previous ledger bundle for {day} does not verify: {problems[0]}",
+                problems=problems[:5],
+            )
+        ]
+    info["identical"] = last.ledger_sha256 == new_sha
+    if info["identical"]:
+        return info, []
+    old_ids = {e["entry_id"] for e in read_ledger(client, last)}
+    new_ids = {e["entry_id"] for e in new_entries}
+    added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
+    return info, [
+        Finding.make(
+            "audit.ledger_changed",
+            Severity.high,
+            FindingStatus.fail,
+            f"ledger {day.isoformat()}",
+            f"this run's ledger for {day} differs from {last.uri}: {len(added)} entries added, {len(removed)} removed",
+            previous_bundle=last.uri,
+            previous_sha256=last.ledger_sha256,
+            new_sha256=new_sha,
+            added=len(added),
+            removed=len(removed),
+            added_ids=added[:50],
+            removed_ids=removed[:50],
+        )
+    ]
+
+
+def run_day(
+    client: Any,
+    data_bucket: str,
+    reports_bucket: str | None,
+    day: date,
+    cfg: AuditConfig,
+    *,
+    team: str | None = None,
+    user: str | None = None,
+    verify: Verifier = verify_bundle,
+    redaction: dict[str, Any] | None = None,
+) -> DayResult:
+    """Build, check and compare one day's ledger; publishing is the caller's."""
+    events, inputs = read_table(client, data_bucket, "events", day, EVENTS_SCHEMA)
+    tasks, task_inputs = read_table(client, data_bucket, "tasks", day)
+    events = scope(events if events is not None else EVENTS_SCHEMA.empty_table(), team, user)
+    workspaces = task_workspaces(
+        tasks if tasks is not None and "workspace" in tasks.column_names else None
+    )
+    custom, unreadable = custom_edit_modes(client, data_bucket)
+    cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
+    redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
+    ledger = build_ledger(
+        events,
+        edit_modes=cfg.all_edit_modes(),
+        redact_command=redact,
+        workspaces=workspaces,
+        deny_patterns=cfg.deny_patterns(),
+    )
+    gz = ledger_jsonl_gz(ledger.entries)
+    sha = hashlib.sha256(gz).hexdigest()
+    findings: list[Finding] = []
+    if not inputs:
+        findings.append(
+            Finding.make(
+                "audit.no_input",
+                Severity.low,
+                FindingStatus.error,
+                f"validated/events/date={day}",
+                f"no validated events for {day}: the ledger is empty",
+            )
+        )
+    for uri in unreadable:  # a mode we cannot read might be edit-capable
+        findings.append(
+            Finding.make(
+                "audit.custom_modes_unreadable",
+                Severity.low,
+                FindingStatus.error,
+                uri,
+                "custom modes file is not valid YAML/JSON; its edit-capable modes are unknown",
+            )
+        )
+    outside, unknown = checks.outside_workspace_findings(ledger.entries)
+    findings += outside
+    findings += checks.denied_command_findings(ledger.entries, ledger.denied)
+    findings += checks.write_burst_findings(
+        ledger.entries, cfg.burst_writes, cfg.burst_window_seconds
+    )
+    figures, missing = completeness(events, ledger, gz, cfg)
+    findings += missing
+    scoped = bool(team or user)
+    previous: list[LedgerBundle] = []
+    if reports_bucket and not scoped:
+        previous, _broken = list_ledger_bundles(client, reports_bucket, [day])
+        rerun, changed = compare_previous(client, day, sha, ledger.entries, previous, verify)
+        findings += changed
+    else:
+        rerun = {"checked": False, "reason": "scoped run" if scoped else "no reports bucket"}
+    summary = {
+        "day": day.isoformat(),
+        "scope": {"team": team, "user": user},
+        **checks.summary_counts(ledger.entries),
+        "ledger_sha256": sha,
+        "completeness": figures,
+        "rerun": rerun,
+        "command_redaction": method,
+        "edit_modes": sorted(cfg.all_edit_modes()),
+        "writes_with_unknown_place": unknown,
+        "custom_mode_files_unreadable": unreadable,
+        "dedupe": {k: ledger.stats[k] for k in ("exact_duplicates", "telemetry_duplicates")},
+        "rows_in": ledger.stats["rows_in"],
+    }
+    status = RunStatus.fail if not figures["complete"] else overall_status(findings)
+    files = {"ledger.jsonl.gz": gz, "ledger.csv": ledger_csv(ledger.entries)}
+    return DayResult(
+        day,
+        day_period(day),
+        ledger,
+        findings,
+        summary,
+        files,
+        inputs + task_inputs,
+        status,
+        previous,
+    )

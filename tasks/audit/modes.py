@@ -1,0 +1,58 @@
+"""Custom modes that can edit, read from the users' settings exports in the data bucket.
+
+Roo Code custom modes (`customModes[]` in settings/custom_modes.yaml, and a project's
+`.roomodes`) list their tool groups; a slug whose groups include `edit` (plain or as
+`[edit, {fileRegex}]`) is edit-capable. Slugs are pooled across users: a switch into a
+mode any user defined with `edit` is recorded (erring towards recording more). A
+custom mode that overrides a built-in slug never removes the built-in's edit group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tasks.common.layout import RAW_ROO
+from tasks.common.s3 import get_bytes, iter_objects
+
+MODE_FILES = ("custom_modes.yaml", ".roomodes")
+
+
+def edit_slugs(doc: Any) -> set[str]:
+    """Slugs with the edit group in one parsed customModes document."""
+    modes = doc.get("customModes") if isinstance(doc, dict) else None
+    out: set[str] = set()
+    for mode in modes if isinstance(modes, list) else []:
+        if not isinstance(mode, dict) or not isinstance(mode.get("slug"), str):
+            continue
+        for group in mode.get("groups") or []:
+            name = group[0] if isinstance(group, list) and group else group
+            if name == "edit":
+                out.add(mode["slug"])
+    return out
+
+
+def _users(client: Any, bucket: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=RAW_ROO, Delimiter="/"
+    )
+    return sorted(
+        p["Prefix"][len(RAW_ROO) : -1] for page in pages for p in page.get("CommonPrefixes", [])
+    )
+
+
+def custom_edit_modes(client: Any, bucket: str) -> tuple[set[str], list[str]]:
+    """(edit-capable custom slugs, unreadable files) over raw/roo/<user>/settings/."""
+    slugs: set[str] = set()
+    unreadable: list[str] = []
+    for user in _users(client, bucket):
+        for obj in iter_objects(client, bucket, f"{RAW_ROO}{user}/settings/"):
+            key = obj["Key"]
+            if key.rsplit("/", 1)[-1] not in MODE_FILES:
+                continue
+            try:
+                slugs |= edit_slugs(yaml.safe_load(get_bytes(client, bucket, key)))
+            except (yaml.YAMLError, UnicodeDecodeError):
+                unreadable.append(f"s3://{bucket}/{key}")
+    return slugs, unreadable
