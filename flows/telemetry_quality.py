@@ -1,0 +1,68 @@
+"""telemetry-quality: validate the period's Roo Code telemetry with Great Expectations,
+quarantine bad rows with reasons, measure fleet health, gate downstream jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from tasks.common.errors import ConfigError
+from tasks.common.ids import new_run_id
+from tasks.common.jobrun import finish_job
+from tasks.common.s3 import s3_client
+from tasks.common.settings import load_config
+from tasks.quality import bundle, job, storage
+from tasks.quality.config import quality_config
+from tasks.quality.suites import load_suites
+
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def read_inputs(settings, period, team, user) -> storage.RawInputs:
+    return storage.load_raw(s3_client(settings), settings.data_bucket, period, team, user)
+
+
+@task(cache_policy=NO_CACHE)
+def validate_and_assess(raw: storage.RawInputs, suites, period, cfg, params) -> job.Assessment:
+    return job.assess(raw.tables, raw.counts, raw.quarantine, suites, period, cfg, params, raw.roster)  # fmt: skip
+
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_data(settings, run_id, period, a: job.Assessment, update_history: bool) -> list[str]:
+    return storage.write_outputs(s3_client(settings), settings.data_bucket, run_id, period, a, update_history)  # fmt: skip
+
+
+@flow(name="telemetry-quality")
+def telemetry_quality(
+    since: str | None = None,
+    until: str | None = None,
+    team: str | None = None,
+    user: str | None = None,
+    dry_run: bool = False,
+    config_path: str | None = None,
+) -> dict[str, Any]:
+    app = load_config(config_path)
+    cfg = quality_config(app.section("quality"), app.source)  # validated before any work
+    suites = load_suites(cfg.suites_dir)  # a broken suite file stops the run here
+    if not app.storage.data_bucket:
+        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    period = job.resolve_period(since, until)
+    run_id = new_run_id()
+    filtered = bool(team or user)
+    raw = read_inputs(app.storage, period, team, user)
+    params = job.expectation_parameters(period, cfg, raw.history, filtered=filtered)
+    a = validate_and_assess(raw, suites, period, cfg, params)
+    failed = bundle.failed_expectation_rows(a)
+    if failed:
+        create_table_artifact(table=failed, key="telemetry-quality-failed-expectations", description="Failed expectations of this run")  # fmt: skip
+    if not dry_run:
+        write_data(app.storage, run_id, period, a, update_history=not filtered)
+    charts, tables = bundle.charts_and_tables(a, raw.history)
+    summary = job.summary(a, period, {"team": team, "user": user})
+    return finish_job(
+        job.JOB, period, a.findings, summary, bundle.extra_files(a), raw.inputs, app.storage,
+        dry_run=dry_run, charts=charts, tables=tables, status=a.status, run_id=run_id,
+        counts_extra=a.counts,
+    )  # fmt: skip

@@ -1,0 +1,358 @@
+"""Fleet health: metrics per team, mode, provider and model, and alert signals.
+
+Metrics come from validated tasks; signals from validated events. A signal fires when a
+user-day's value reaches max(min, factor x baseline):
+- daily spikes (auth failures, spend): baseline = the user's median on the period's other
+  days (zero-filled), or the other users' median that day on a one-day period;
+- bursts (rollbacks, file writes): the peak sliding-window count of the day, baseline =
+  the other users' median sliding-window count;
+- command timeouts: the user-day's timeout rate vs the rest of the fleet's rate;
+- writes outside the workspace: any (absolute elsewhere, ~, or ../ escaping).
+Each signal says its value, baseline, threshold and why it fired.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tasks.common.models import Finding, FindingStatus, Severity
+from tasks.quality.config import SignalThresholds
+
+GROUPS = ("team", "mode", "provider", "model")
+SIGNAL_SEVERITY = {
+    "auth_failure_spike": Severity.high,
+    "command_timeout_rate": Severity.medium,
+    "rollback_burst": Severity.medium,
+    "write_outside_workspace": Severity.high,
+    "write_burst": Severity.medium,
+    "spend_acceleration": Severity.high,
+}
+_DRIVE = re.compile(r"^[A-Za-z]:/")
+
+
+@dataclass
+class Signal:
+    kind: str
+    user: str
+    day: str
+    value: float
+    baseline: float
+    threshold: float
+    why: str
+    team: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def finding(self) -> Finding:
+        return Finding.make(
+            f"quality.signal.{self.kind}",
+            SIGNAL_SEVERITY[self.kind],
+            FindingStatus.fail,
+            f"user/{self.user}/{self.day}",
+            self.why,
+            **{k: v for k, v in asdict(self).items() if k not in ("details", "why")},
+            **self.details,
+        )
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+def _task_frame(tasks: pd.DataFrame) -> pd.DataFrame:
+    status = tasks["status"].astype("str")
+    completed = status.eq("completed").to_numpy()
+    cycle = (tasks["ended_at"] - tasks["started_at"]).dt.total_seconds()
+    return pd.DataFrame(
+        {
+            **{g: tasks[g].astype(object).where(tasks[g].notna(), "(none)") for g in GROUPS},
+            "day": tasks["started_at"].dt.strftime("%Y-%m-%d"),
+            "completed": completed.astype("int64"),
+            "finished": (~status.isin(["active", "delegated"])).to_numpy().astype("int64"),
+            "restores": tasks["checkpoint_restores"].fillna(0).astype("int64"),
+            "errors": tasks["errors"].fillna(0).astype("int64"),
+            "actions": (tasks["tool_uses"].fillna(0) + tasks["commands"].fillna(0)).astype("int64"),
+            "cost": tasks["total_cost"].fillna(0.0).astype("float64"),
+            "cycle_s": cycle.where(completed),
+        }
+    )
+
+
+def _rates(agg: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=agg.index)
+    out["tasks"] = agg["tasks"]
+    out["success_rate"] = agg["completed"] / agg["finished"].where(agg["finished"] > 0)
+    out["rollback_rate"] = agg["restores"] / agg["tasks"]
+    out["error_rate"] = agg["errors"] / agg["actions"].where(agg["actions"] > 0)
+    out["median_cycle_s"] = agg["cycle_s"]
+    # all spend (failed tasks' too) over what got done: the fleet's real price of a result
+    out["cost_per_completed"] = agg["cost"] / agg["completed"].where(agg["completed"] > 0)
+    out["cost"] = agg["cost"]
+    return out.round(4)
+
+
+_AGG = {
+    "tasks": ("completed", "size"),
+    "completed": ("completed", "sum"),
+    "finished": ("finished", "sum"),
+    "restores": ("restores", "sum"),
+    "errors": ("errors", "sum"),
+    "actions": ("actions", "sum"),
+    "cost": ("cost", "sum"),
+    "cycle_s": ("cycle_s", "median"),
+}
+
+
+def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+    frame = frame.reset_index().rename(columns={"index": key})
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.to_dict("records")
+
+
+def fleet_metrics(tasks: pd.DataFrame) -> dict[str, Any]:
+    """{"fleet": {...}, "by_team": [...], "by_mode": ..., "by_day": [...]} from validated tasks."""
+    if not len(tasks):
+        return {"fleet": {"tasks": 0}, **{f"by_{g}": [] for g in GROUPS}, "by_day": []}
+    t = _task_frame(tasks)
+    t["all"] = "fleet"
+    result: dict[str, Any] = {"fleet": _records(_rates(t.groupby("all").agg(**_AGG)), "all")[0]}
+    for g in (*GROUPS, "day"):
+        result[f"by_{g}"] = _records(_rates(t.groupby(g).agg(**_AGG)), g)
+    return result
+
+
+# -- signals -----------------------------------------------------------------------------
+
+
+def _matrix(events: pd.DataFrame, mask: Any, days: list[str], value: str | None = None):
+    """users x days (zero-filled) of a count (or a sum of `value`) over masked events.
+
+    Task messages can arrive twice (ui_messages and the telemetry copy): each source is
+    counted on its own and the larger figure kept, so nothing is counted double.
+    """
+    sel = events.loc[mask]
+    users = sorted(events["user"].dropna().unique())
+    keys = ["source", "user", "day"]
+    m = sel.groupby(keys).size() if value is None else sel.groupby(keys)[value].sum()
+    m = m.groupby(level=["user", "day"]).max()
+    return m.unstack("day").reindex(index=users, columns=days).fillna(0).astype("float64")
+
+
+def _sliding_counts(sel: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
+    """For each event, how many events of its (source, user) fall in the window ending at it."""
+    sel = sel.sort_values(["source", "user", "ts"])
+    out = np.empty(len(sel), dtype=np.int64)
+    pos = 0
+    for _, g in sel.groupby(["source", "user"], sort=False):
+        ts = g["ts"].to_numpy(dtype="datetime64[ms]")
+        n = len(ts)
+        out[pos : pos + n] = np.arange(n) - np.searchsorted(ts, ts - window, side="right") + 1
+        pos += n
+    return pd.Series(out, index=sel.index).reindex(sel.index)
+
+
+def _bursts(
+    ev: pd.DataFrame, mask: Any, kind: str, minutes: int, minimum: float, factor: float, unit: str
+) -> list[Signal]:
+    """Peaks of a sliding-window count per user-day against the other users' typical density."""
+    sel = ev.loc[mask, ["source", "user", "ts", "day", "task_id"]]
+    if not len(sel):
+        return []
+    sel = sel.assign(n=_sliding_counts(sel, pd.Timedelta(minutes=minutes)))
+    codes, names = pd.factorize(sel["user"])
+    n_all = sel["n"].to_numpy()
+    found = []
+    grouped = sel.groupby(["user", "day"])["n"]
+    peaks, where = grouped.max(), grouped.idxmax()
+    for (user, day), peak in peaks[peaks >= minimum].items():
+        others = n_all[codes != names.get_loc(user)]
+        base = float(np.median(others)) if len(others) else 0.0
+        threshold = max(minimum, factor * base)
+        if peak >= threshold:
+            hit = sel.loc[where[(user, day)]]
+            why = (
+                f"{kind.replace('_', ' ')}: {peak:g} {unit} within {minutes} min on {day} (ending "
+                f"{hit['ts']:%H:%M} UTC) vs {base:g} typical for other users (fires at >= "
+                f"max({minimum:g}, {factor:g} x baseline) = {threshold:g})"
+            )
+            found.append(
+                Signal(kind, user, day, float(peak), base, threshold, why,
+                       details={"window_minutes": minutes, "task_id": hit["task_id"]})
+            )  # fmt: skip
+    return found
+
+
+def _day_labels(ts: pd.Series) -> pd.Series:
+    """YYYY-MM-DD of each timestamp (formatting only the distinct days: strftime is slow)."""
+    codes, uniques = pd.factorize(ts.dt.floor("D"))
+    labels = np.array([u.strftime("%Y-%m-%d") for u in uniques] + [None], dtype=object)
+    return pd.Series(labels[codes], index=ts.index, dtype="str")
+
+
+def _baseline(matrix: pd.DataFrame, user: str, day: str) -> float:
+    if matrix.shape[1] > 1:
+        return float(matrix.loc[user].drop(day).median())
+    others = matrix[day].drop(user)
+    return float(others.median()) if len(others) else 0.0
+
+
+def _spikes(matrix: pd.DataFrame, kind: str, minimum: float, factor: float, unit: str):
+    """User-days at or above max(minimum, factor x baseline) (see the module docstring)."""
+    found = []
+    rows, cols = np.nonzero(matrix.to_numpy() >= minimum)
+    for r, c in zip(rows, cols, strict=True):
+        user, day = matrix.index[r], matrix.columns[c]
+        value, base = float(matrix.iat[r, c]), _baseline(matrix, user, day)
+        threshold = max(minimum, factor * base)
+        if value >= threshold:
+            why = (
+                f"{kind.replace('_', ' ')}: {value:g} {unit} on {day} vs baseline {base:g} "
+                f"(fires at >= max({minimum:g}, {factor:g} x baseline) = {threshold:g})"
+            )
+            found.append(Signal(kind, user, day, value, base, threshold, why))
+    return found
+
+
+def path_escapes(path: str | None, workspace: str | list[str] | None) -> bool:
+    """True when a write target is outside the workspace: absolute elsewhere, or ../ escaping.
+
+    `workspace` may be a list (the user's known workspaces, when the event does not say);
+    an absolute path then escapes unless it is under one of them.
+    """
+    if not isinstance(path, str) or not path:
+        return False
+    p = path.replace("\\", "/")
+    if p.startswith("~"):
+        return True
+    if p.startswith("/") or _DRIVE.match(p):
+        spaces = [workspace] if isinstance(workspace, str) else list(workspace or [])
+        spaces = [w for w in spaces if isinstance(w, str) and w]
+        if not spaces:
+            return True  # no workspace known at all: an absolute write cannot be vouched for
+        return not any(_under(p, w) for w in spaces)
+    norm = posixpath.normpath(p)
+    return norm == ".." or norm.startswith("../")
+
+
+def _under(path: str, workspace: str) -> bool:
+    ws = posixpath.normpath(workspace.replace("\\", "/")).rstrip("/")
+    norm = posixpath.normpath(path)
+    if _DRIVE.match(norm) or _DRIVE.match(ws):  # Windows paths compare case-insensitively
+        norm, ws = norm.lower(), ws.lower()
+    return norm == ws or norm.startswith(ws + "/")
+
+
+def _timeouts(ev: pd.DataFrame, days: list[str], th: SignalThresholds) -> list[Signal]:
+    timeouts = _matrix(ev, ev["error_class"].eq("timeout").fillna(False), days)
+    commands = _matrix(ev, ev["category"].eq("command").fillna(False), days)
+    total_t, total_c = timeouts.to_numpy().sum(), commands.to_numpy().sum()
+    found = []
+    rows, cols = np.nonzero(timeouts.to_numpy() >= th.timeouts_min)
+    for r, c in zip(rows, cols, strict=True):
+        user, day = timeouts.index[r], timeouts.columns[c]
+        t, n = float(timeouts.iat[r, c]), float(commands.iat[r, c])
+        rate = t / max(n, t, 1.0)
+        base = (total_t - t) / max(total_c - n, 1.0)
+        threshold = max(th.timeout_rate_min, th.timeout_rate_factor * base)
+        if rate >= threshold:
+            why = (
+                f"command timeout rate {rate:.0%} ({t:g} timeouts / {n:g} commands) on {day} vs "
+                f"fleet baseline {base:.1%} (fires at >= {threshold:.0%})"
+            )
+            found.append(
+                Signal(
+                    "command_timeout_rate",
+                    user,
+                    day,
+                    round(rate, 4),
+                    round(base, 4),
+                    round(threshold, 4),
+                    why,
+                    details={"timeouts": t, "commands": n},
+                )
+            )
+    return found
+
+
+def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
+    write_mask = ev["mutates"].fillna(False).astype(bool) & ev["category"].eq("tool").fillna(False)
+    writes = ev.loc[write_mask]
+    found: list[Signal] = []
+    if not len(writes):
+        return found
+    path = writes["path"]
+    # only absolute, home-relative or ..-bearing paths can escape: test those one by one
+    maybe = (
+        path.str.startswith(("/", "~", "\\")).fillna(False)
+        | path.str.contains("..", regex=False).fillna(False)
+        | path.str.match(r"^[A-Za-z]:").fillna(False)
+    ).to_numpy(dtype=bool)
+    writes = writes.loc[maybe]
+    known = ev.dropna(subset=["workspace"]).groupby("user")["workspace"].unique().to_dict()
+    out = [
+        path_escapes(p, w if isinstance(w, str) else known.get(u))
+        for p, w, u in zip(
+            writes["path"].astype(object),
+            writes["workspace"].astype(object),
+            writes["user"].astype(object),
+            strict=True,
+        )
+    ]
+    bad = writes.loc[np.asarray(out, dtype=bool)] if out else writes
+    for (user, day), g in bad.groupby(["user", "day"]):
+        paths = sorted({str(p) for p in g["path"]})[:5]
+        count = int(g.groupby("source").size().max())  # ui and telemetry copies count once
+        why = f"{count} write(s) outside the workspace on {day}, e.g. {paths[0]}"
+        found.append(
+            Signal(
+                "write_outside_workspace",
+                user,
+                day,
+                float(count),
+                0.0,
+                1.0,
+                why,
+                details={
+                    "paths": paths,
+                    "task_ids": sorted({str(t) for t in g["task_id"].dropna()})[:10],
+                },
+            )
+        )
+    signals_burst = _bursts(
+        ev, write_mask, "write_burst", th.write_burst_window_minutes,
+        th.write_burst_min, th.write_burst_factor, "file writes",
+    )  # fmt: skip
+    return found + signals_burst
+
+
+def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) -> list[Signal]:
+    """Every alert signal over validated events of the period's days."""
+    if not len(events):
+        return []
+    day_labels = [d.isoformat() for d in days]
+    ev = events.assign(day=_day_labels(events["ts"]))
+    ev = ev.loc[ev["day"].isin(day_labels)]
+    signals = _spikes(
+        _matrix(ev, ev["error_class"].eq("auth").fillna(False), day_labels),
+        "auth_failure_spike",
+        th.auth_failures_min,
+        th.auth_failures_factor,
+        "auth failures",
+    )
+    signals += _timeouts(ev, day_labels, th)
+    signals += _bursts(
+        ev, ev["category"].eq("rollback").fillna(False), "rollback_burst",
+        th.rollback_window_minutes, th.rollbacks_min, th.rollbacks_factor, "checkpoint restores",
+    )  # fmt: skip
+    signals += _writes(ev, th)
+    spend = _matrix(ev, ev["cost"].notna(), day_labels, value="cost").round(4)
+    signals += _spikes(spend, "spend_acceleration", th.spend_min_usd, th.spend_factor, "USD")
+    teams = ev.dropna(subset=["team"]).groupby("user")["team"].first().to_dict()
+    for s in signals:
+        s.team = teams.get(s.user)
+    return signals

@@ -1,0 +1,191 @@
+"""Data-bucket I/O of the job: roster and history in; validated, quarantine, gate out."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tasks.common.errors import InputError, StorageError
+from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated_key
+from tasks.common.models import Period
+from tasks.common.s3 import iter_objects
+from tasks.quality.frames import parse_roster
+from tasks.quality.job import JOB, TABLES, Assessment, period_days
+
+RAW = "raw/"
+HISTORY_KEY = state_key(JOB, "history.json")
+DAY_COLUMN = {"tasks": "started_at", "events": "ts"}
+
+
+def gate_key(day: date) -> str:
+    return state_key(JOB, f"gate/{day.isoformat()}.json")
+
+
+def _get(client, bucket: str, key: str) -> bytes | None:
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return None
+
+
+def _put(client, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except Exception as exc:  # botocore ClientError and friends; keep the message one line
+        raise StorageError(f"s3://{bucket}/{key}: write failed ({type(exc).__name__})") from None
+
+
+def read_roster(client, bucket: str) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    """The roster (or None when absent) and its input record for the attestation."""
+    body = _get(client, bucket, ROSTER_KEY)
+    if body is None:
+        return None, []
+    uri = f"s3://{bucket}/{ROSTER_KEY}"
+    return parse_roster(body, uri), [
+        {"uri": uri, "digest": {"sha256": hashlib.sha256(body).hexdigest()}}
+    ]
+
+
+def read_history(client, bucket: str) -> dict[str, Any]:
+    body = _get(client, bucket, HISTORY_KEY)
+    if body is None:
+        return {"days": {}}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InputError(f"s3://{bucket}/{HISTORY_KEY}: history is not JSON") from None
+    return data if isinstance(data, dict) and isinstance(data.get("days"), dict) else {"days": {}}
+
+
+def _day_labels(table: pa.Table, name: str, days: list[date]) -> pa.Array:
+    """The row's UTC date clamped into the period (a task may start before it)."""
+    first, last = days[0].isoformat(), days[-1].isoformat()
+    labels = pc.strftime(table.column(DAY_COLUMN[name]), format="%Y-%m-%d")
+    labels = pc.fill_null(labels, first)
+    labels = pc.if_else(pc.less(labels, first), first, labels)
+    return pc.if_else(pc.greater(labels, last), last, labels)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def write_outputs(
+    client, bucket: str, run_id: str, period: Period, a: Assessment, update_history: bool
+) -> list[str]:
+    """Validated Parquet per table and day (empty days too, so readers never fall back to an
+    older run), quarantine JSON lines per day, the gate record per day, the history.
+
+    Tables are written even when the gate fails: the gate record (written after them) is
+    what readers such as cost-budget consult before using a day.
+    """
+    days = period_days(period)
+    written: list[str] = []
+    for name in TABLES:
+        valid = a.splits[name].valid
+        labels = _day_labels(valid, name, days)
+        for day in days:
+            part = valid.filter(pc.equal(labels, day.isoformat()))
+            key = validated_key(name, day, run_id)
+            _put(client, bucket, key, parquet_bytes(part), "application/vnd.apache.parquet")
+            written.append(key)
+    by_day: dict[str, list[bytes]] = {}
+    for row in a.parse_quarantine + [r for n in TABLES for r in a.splits[n].quarantine]:
+        by_day.setdefault(row.get("day") or days[0].isoformat(), []).append(
+            orjson.dumps(row, default=str)
+        )
+    for label, lines in sorted(by_day.items()):
+        key = quarantine_key(date.fromisoformat(label), run_id)
+        _put(client, bucket, key, b"\n".join(lines) + b"\n", "application/x-ndjson")
+        written.append(key)
+    record = orjson.dumps(a.gate.record(run_id))
+    for day in days:
+        _put(client, bucket, gate_key(day), record, "application/json")
+        written.append(gate_key(day))
+    if update_history:
+        history = read_history(client, bucket)
+        history["days"].update(history_entries(a, days, run_id))
+        _put(client, bucket, HISTORY_KEY, orjson.dumps(history), "application/json")
+        written.append(HISTORY_KEY)
+    return written
+
+
+def history_entries(a: Assessment, days: list[date], run_id: str) -> dict[str, dict[str, Any]]:
+    """Per day: validated row counts (the row-count bounds) and fleet metrics (the charts)."""
+    out: dict[str, dict[str, Any]] = {d.isoformat(): {"run_id": run_id} for d in days}
+    for name in TABLES:
+        for d in out:
+            out[d][name] = 0
+        for vc in pc.value_counts(_day_labels(a.splits[name].valid, name, days)).to_pylist():
+            out[vc["values"]][name] = vc["counts"]
+    for m in a.metrics.get("by_day", []):
+        if m["day"] in out:
+            out[m["day"]].update(
+                {k: m[k] for k in ("success_rate", "rollback_rate", "error_rate",
+                                   "median_cycle_s", "cost_per_completed")}
+            )  # fmt: skip
+    return out
+
+
+@dataclass
+class RawInputs:
+    tables: dict[str, pa.Table]
+    counts: dict[str, int]
+    quarantine: pa.Table
+    roster: pd.DataFrame | None
+    history: dict[str, Any]
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def filter_users(
+    roster: pd.DataFrame | None, team: str | None, user: str | None
+) -> list[str] | None:
+    """Users to ingest for a --team/--user run (None: everyone)."""
+    if not team:
+        return [user] if user else None
+    if roster is None or "team" not in roster.columns:
+        raise InputError(f"{ROSTER_KEY}: a team filter needs the roster and its team column")
+    members = roster.loc[roster["team"].eq(team).fillna(False), "user"].dropna().tolist()
+    return [u for u in members if not user or u == user]
+
+
+def listing_digest(client, bucket: str, prefix: str) -> dict[str, Any]:
+    """A digest of the listing (key, ETag, size) of what ingestion could read."""
+    h = hashlib.sha256()
+    n = 0
+    for obj in iter_objects(client, bucket, prefix):
+        h.update(f"{obj['Key']}\t{obj.get('ETag', '')}\t{obj.get('Size', 0)}\n".encode())
+        n += 1
+    return {"uri": f"s3://{bucket}/{prefix}", "digest": {"sha256": h.hexdigest()}, "objects": n}
+
+
+def load_raw(
+    client, bucket: str, period: Period, team: str | None, user: str | None, ingest_fn=None
+) -> RawInputs:
+    """Roster, history and the period's ingested tables (ingest streams raw/)."""
+    if ingest_fn is None:
+        from tasks.telemetry.ingest import ingest as ingest_fn
+    roster, inputs = read_roster(client, bucket)
+    users = filter_users(roster, team, user)
+    result = ingest_fn(f"s3://{bucket}/{RAW}", s3_client=client, period=period, users=users)
+    inputs.append(listing_digest(client, bucket, RAW))
+    return RawInputs(
+        tables={"tasks": result.tasks, "events": result.events},
+        counts=dict(result.counts),
+        quarantine=result.quarantine,
+        roster=roster,
+        history=read_history(client, bucket),
+        inputs=inputs,
+    )
