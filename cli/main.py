@@ -16,6 +16,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 COMMANDS: list[tuple[str, str]] = [
     ("cli.telemetry", "telemetry"),
     ("cli.audit", "audit"),
+    ("cli.redact", "redact"),
 ]
 
 

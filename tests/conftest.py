@@ -63,5 +63,5 @@ def prefect_harness():
     """One Prefect test harness (temporary database + server) for the whole session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=180):
         yield

@@ -1,0 +1,198 @@
+"""Retention planner: which objects are past their data class's retention and free of holds.
+
+Pure decisions over listings (`decide`), plus the S3 reads that feed them (versions,
+legal holds, Object Lock retention). Nothing here deletes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tasks.common.layout import QUARANTINE, RAW_ROO, REDACTED_ROO
+from tasks.common.models import iso_z, to_utc
+from tasks.retention.config import RetentionConfig
+
+CLASSES = {"raw": RAW_ROO, "redacted": REDACTED_ROO, "quarantine": QUARANTINE}
+
+
+@dataclass
+class Version:
+    version_id: str
+    size: int
+    last_modified: str
+    delete_marker: bool = False
+    legal_hold: str | None = None  # "ON" / "OFF" / None (not checked or no lock)
+    retain_until: str | None = None
+    sha256: str | None = None  # filled before deletion, so the manifest can prove content
+
+
+@dataclass
+class PlanItem:
+    bucket: str
+    key: str
+    data_class: str
+    user: str | None
+    task_id: str | None
+    newest: str  # ISO time of the newest version
+    age_days: float
+    rule: str
+    decision: str = "keep"  # "delete" | "keep"
+    reason: str = ""
+    versions: list[Version] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanItem:
+        versions = [Version(**v) for v in data.get("versions", [])]
+        return cls(**{**data, "versions": versions})
+
+
+def data_class_of(key: str) -> str | None:
+    if key.startswith(RAW_ROO):
+        return "raw" if "/tasks/" in key else None  # settings exports are not task logs
+    if key.startswith(REDACTED_ROO):
+        return "redacted"
+    if key.startswith(QUARANTINE):
+        return "quarantine"
+    return None
+
+
+def user_and_task(key: str) -> tuple[str | None, str | None]:
+    """raw/roo/<user>/tasks/<taskId>/… (same under redacted/roo/)."""
+    parts = key.split("/")
+    if len(parts) >= 5 and parts[0] in ("raw", "redacted") and parts[1] == "roo":
+        user = parts[2]
+        task = parts[4] if parts[3] == "tasks" else None
+        return user, task
+    return None, None
+
+
+def redacted_key(raw_key: str) -> str:
+    return REDACTED_ROO + raw_key[len(RAW_ROO) :]
+
+
+def config_hold(cfg: RetentionConfig, user: str | None, task: str | None) -> str | None:
+    holds = cfg.legal_holds
+    if user and user in holds.users:
+        return f"legal_hold:config:user:{user}"
+    if task and task in holds.tasks:
+        return f"legal_hold:config:task:{task}"
+    for matter, members in holds.matters.items():
+        if (user and user in members) or (task and task in members):
+            return f"legal_hold:config:matter:{matter}"
+    return None
+
+
+def days_for(cfg: RetentionConfig, data_class: str) -> int:
+    return {
+        "raw": cfg.raw_days,
+        "redacted": cfg.redacted_days,
+        "quarantine": cfg.quarantine_days,
+    }[data_class]
+
+
+def list_versions(client, bucket: str, prefix: str) -> Iterator[tuple[str, list[Version]]]:
+    """(key, versions) for every key under prefix, delete markers included, page by page."""
+    paginator = client.get_paginator("list_object_versions")
+    current_key, current = None, []
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        entries = [(v, False) for v in page.get("Versions", [])]
+        entries += [(m, True) for m in page.get("DeleteMarkers", [])]
+        entries.sort(key=lambda e: e[0]["Key"])
+        for entry, marker in entries:
+            if entry["Key"] != current_key:
+                if current_key is not None:
+                    yield current_key, current
+                current_key, current = entry["Key"], []
+            current.append(
+                Version(
+                    version_id=entry.get("VersionId") or "null",
+                    size=int(entry.get("Size", 0)),
+                    last_modified=iso_z(entry["LastModified"]),
+                    delete_marker=marker,
+                )
+            )
+    if current_key is not None:
+        yield current_key, current
+
+
+def s3_hold(client, bucket: str, key: str, versions: list[Version], now: datetime) -> str | None:
+    """Legal hold or unexpired Object Lock retention on any version (head_object per version)."""
+    for v in versions:
+        if v.delete_marker:
+            continue
+        args = {"Bucket": bucket, "Key": key}
+        if v.version_id != "null":
+            args["VersionId"] = v.version_id
+        try:
+            head = client.head_object(**args)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchKey", "NoSuchVersion"):
+                continue
+            raise
+        v.legal_hold = head.get("ObjectLockLegalHoldStatus")
+        until = head.get("ObjectLockRetainUntilDate")
+        v.retain_until = iso_z(until) if until else None
+        if v.legal_hold == "ON":
+            return "legal_hold:s3"
+        if until and to_utc(until) > now:
+            return f"object_lock:{head.get('ObjectLockMode', 'retention')}:{iso_z(until)}"
+    return None
+
+
+def plan_prefix(
+    client,
+    bucket: str,
+    prefix: str,
+    cfg: RetentionConfig,
+    now: datetime | None = None,
+) -> list[PlanItem]:
+    """Decide every object under one prefix (typically one user's raw/roo/<user>/)."""
+    now = to_utc(now or datetime.now(UTC))
+    items = []
+    for key, versions in list_versions(client, bucket, prefix):
+        data_class = data_class_of(key)
+        if data_class is None:
+            continue
+        user, task = user_and_task(key)
+        newest = max(datetime.fromisoformat(v.last_modified) for v in versions)
+        days = days_for(cfg, data_class)
+        item = PlanItem(
+            bucket=bucket,
+            key=key,
+            data_class=data_class,
+            user=user,
+            task_id=task,
+            newest=iso_z(newest),
+            age_days=round((now - newest).total_seconds() / 86400, 3),
+            rule=f"retention.{data_class}_days={days}",
+            versions=versions,
+        )
+        if now - newest < timedelta(days=days):
+            item.reason = "young"
+        elif hold := (config_hold(cfg, user, task) or s3_hold(client, bucket, key, versions, now)):
+            item.reason = hold
+        else:
+            item.decision, item.reason = "delete", "expired"
+        items.append(item)
+    return items
+
+
+def user_prefixes(client, bucket: str, users: list[str] | None = None) -> list[str]:
+    """One prefix per user under raw/roo/ and redacted/roo/, plus quarantine/."""
+    if users:
+        return [f"{root}{u}/" for root in (RAW_ROO, REDACTED_ROO) for u in users]
+    prefixes: list[str] = []
+    paginator = client.get_paginator("list_objects_v2")
+    for root in (RAW_ROO, REDACTED_ROO):
+        for page in paginator.paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
+            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    return prefixes + [QUARANTINE]

@@ -1,0 +1,167 @@
+"""Redact a Roo Code storage folder, a single file, stdin, or an s3:// prefix.
+
+Local folders are spread over processes (redaction is CPU-bound and Hyperscan/regex
+hold the GIL); S3 objects over threads, each thread with its own Redactor.
+Objects are streamed: S3 bodies are read in chunks and uploads spill to disk above
+32 MB, so memory stays bounded for any object size.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tasks.common.s3 import S3Uri, is_s3, iter_objects
+from tasks.retention.config import RedactionConfig
+from tasks.retention.engine import Redactor, thread_redactor
+from tasks.retention.stream import FileStats, is_json_name, redact_stream
+
+_proc_redactor: Redactor | None = None
+
+
+def _init_process(cfg_json: str, key: bytes) -> None:
+    global _proc_redactor
+    _proc_redactor = Redactor(RedactionConfig.model_validate_json(cfg_json), key)
+
+
+def _redact_local_file(src: str, dst: str) -> FileStats:
+    assert _proc_redactor is not None
+    return redact_file(_proc_redactor, src, dst)
+
+
+def redact_file(redactor: Redactor, src: str | Path, dst: str | Path) -> FileStats:
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".partial")
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        stats = redact_stream(redactor, fin, fout, as_json=is_json_name(src.name))
+    os.replace(tmp, dst)  # never leave a half-written redacted file under its real name
+    return stats
+
+
+def redact_object(redactor: Redactor, client, src: S3Uri, dst: S3Uri | Path) -> FileStats:
+    body = client.get_object(Bucket=src.bucket, Key=src.key)["Body"]
+    as_json = is_json_name(src.key)
+    if isinstance(dst, Path):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with open(dst, "wb") as fout:
+            return redact_stream(redactor, body, fout, as_json=as_json)
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+        stats = redact_stream(redactor, body, spool, as_json=as_json)
+        spool.seek(0)
+        client.upload_fileobj(spool, dst.bucket, dst.key)
+    return stats
+
+
+class Summary:
+    def __init__(self) -> None:
+        self.files = self.changed = self.bytes_in = self.bytes_out = 0
+        self.counts: Counter[str] = Counter()
+        self.started = time.perf_counter()
+
+    def add(self, stats: FileStats) -> None:
+        self.files += 1
+        self.changed += int(stats.changed)
+        self.bytes_in += stats.bytes_in
+        self.bytes_out += stats.bytes_out
+        self.counts.update(stats.counts)
+
+    def as_dict(self) -> dict[str, Any]:
+        secs = time.perf_counter() - self.started
+        return {
+            "files": self.files,
+            "files_changed": self.changed,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "seconds": round(secs, 3),
+            "mb_per_s": round(self.bytes_in / 1e6 / secs, 1) if secs > 0 else None,
+            "counts": dict(sorted(self.counts.items())),
+            "redactions": sum(self.counts.values()),
+        }
+
+
+def redact_path(
+    src: str,
+    dst: str,
+    cfg: RedactionConfig,
+    key: bytes,
+    *,
+    client=None,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """Redact src into dst (folder, file, '-', s3:// prefix). Returns counts, never values."""
+    summary = Summary()
+    if src == "-":
+        red = Redactor(cfg, key)
+        summary.add(_redact_stdio(red, dst))
+    elif is_s3(src) or is_s3(dst):
+        if client is None:
+            raise ValueError("an s3 client is needed for s3:// paths")
+        for stats in _redact_s3(src, dst, cfg, key, client, workers):
+            summary.add(stats)
+    elif Path(src).is_dir():
+        pairs = [
+            (str(p), str(Path(dst) / p.relative_to(src)))
+            for p in sorted(Path(src).rglob("*"))
+            if p.is_file()
+        ]
+        if workers > 1 and len(pairs) > 1:
+            with ProcessPoolExecutor(
+                workers, initializer=_init_process, initargs=(cfg.model_dump_json(), key)
+            ) as pool:
+                for stats in pool.map(_redact_local_file, *zip(*pairs, strict=True), chunksize=4):
+                    summary.add(stats)
+        else:
+            red = Redactor(cfg, key)
+            for s, d in pairs:
+                summary.add(redact_file(red, s, d))
+    else:
+        if not Path(src).exists():
+            raise FileNotFoundError(2, "no such file", src)
+        red = Redactor(cfg, key)
+        if dst == "-":
+            summary.add(_redact_to_stdout(red, src))
+        else:
+            summary.add(redact_file(red, src, dst))
+    return summary.as_dict()
+
+
+def _redact_stdio(red: Redactor, dst: str) -> FileStats:
+    data_in = sys.stdin.buffer  # JSON mode sniffs the first bytes and falls back to text
+    if dst == "-":
+        return redact_stream(red, data_in, sys.stdout.buffer, as_json=True)
+    with open(dst, "wb") as fout:
+        return redact_stream(red, data_in, fout, as_json=True)
+
+
+def _redact_to_stdout(red: Redactor, src: str) -> FileStats:
+    with open(src, "rb") as fin:
+        return redact_stream(red, fin, sys.stdout.buffer, as_json=is_json_name(src))
+
+
+def _redact_s3(src: str, dst: str, cfg: RedactionConfig, key: bytes, client, workers: int):
+    if not is_s3(src):
+        raise ValueError("with an s3:// output the input must be s3:// too")
+    source = S3Uri.parse(src)
+    keys = [o["Key"] for o in iter_objects(client, source.bucket, source.key)]
+
+    def target(k: str) -> S3Uri | Path:
+        rel = k[len(source.key) :].lstrip("/") if source.key else k
+        if is_s3(dst):
+            out = S3Uri.parse(dst)
+            if not rel:  # a single object to a single object
+                return out
+            return S3Uri(out.bucket, f"{out.key.rstrip('/')}/{rel}" if out.key else rel)
+        return Path(dst) / rel if rel else Path(dst)
+
+    def one(k: str) -> FileStats:
+        return redact_object(thread_redactor(cfg, key), client, S3Uri(source.bucket, k), target(k))
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        yield from pool.map(one, keys)

@@ -1,0 +1,305 @@
+"""Redaction rules: a registry of named, schema-validated specs (Cloud Custodian style).
+
+Each rule has a *prefilter* (a Hyperscan regex: loose, no look-arounds, found in raw bytes
+at GB/s) and a *pattern* (a precise Python regex run only in a window around a prefilter
+hit), plus an optional validator (Luhn, IBAN mod-97, entropy, address parsing).
+Secret rules follow gitleaks' config/gitleaks.toml where it has one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from tasks.retention.validators import VALIDATORS
+
+
+class RuleSpec(BaseModel):
+    model_config = {"extra": "forbid", "frozen": True}
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    category: Literal["secret", "pii", "custom"] = "secret"
+    pattern: str
+    prefilter: str
+    group: int = 0  # which regex group is the secret (0 = the whole match)
+    validator: str | None = None
+    window: int = 400  # bytes around a prefilter hit the precise pattern may span
+    hs_prefilter_mode: bool = False  # compile `prefilter` with HS_FLAG_PREFILTER
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value.encode())
+        except re.error as exc:
+            raise ValueError(f"invalid regex: {exc}") from None
+        return value
+
+    @field_validator("validator")
+    @classmethod
+    def _known_validator(cls, value: str | None) -> str | None:
+        if value is not None and value not in VALIDATORS:
+            raise ValueError(f"unknown validator {value!r}")
+        return value
+
+
+REGISTRY: dict[str, RuleSpec] = {}
+
+
+def register(**fields: object) -> RuleSpec:
+    rule = RuleSpec(**fields)
+    if rule.name in REGISTRY:
+        raise ValueError(f"duplicate redaction rule {rule.name}")
+    REGISTRY[rule.name] = rule
+    return rule
+
+
+# Secret values run to a delimiter; `\\` keeps JSON escapes (\" \n) out of the value.
+_END = r"(?![A-Za-z0-9_\-])"
+
+# --- secrets (order = priority when two rules claim overlapping text) -----------------
+register(
+    name="private_key",
+    kind="private_key",
+    pattern=(
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[\s\S]{16,12000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+        r"|(?:(?:\s|\\[nr])*[A-Za-z0-9+/=:\-, ]{16,})+)"
+    ),
+    prefilter=r"PRIVATE KEY",
+    window=12400,
+)
+register(
+    name="aws_access_key_id",
+    kind="aws_access_key_id",
+    pattern=r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
+    prefilter=r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{4}",
+)
+register(
+    name="aws_secret_near_key_id",
+    kind="aws_secret_access_key",
+    pattern=(
+        r"(?:AKIA|ASIA)[A-Z2-7]{16}[\s\S]{1,200}?(?<![A-Za-z0-9/+])"
+        r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+    ),
+    prefilter=r"(?:AKIA|ASIA)[A-Z2-7]{4}",
+    group=1,
+    validator="aws_secret",
+)
+register(
+    name="aws_secret_access_key",
+    kind="aws_secret_access_key",
+    pattern=(
+        r"(?i)aws.{0,25}?(?:secret|sk).{0,25}?[\s'\"=:\\]{1,8}"
+        r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+    ),
+    prefilter=r"(?i)aws.{0,25}?(?:secret|sk)",
+    group=1,
+    validator="aws_secret",
+)
+register(
+    name="github_token",
+    kind="github_token",
+    pattern=r"\b(?:ghp|gho|ghu|ghs|ghr)_[0-9a-zA-Z]{36}\b",
+    prefilter=r"gh[pousr]_[0-9a-zA-Z]{4}",
+)
+register(
+    name="github_fine_grained_pat",
+    kind="github_token",
+    pattern=r"\bgithub_pat_\w{82}\b",
+    prefilter=r"github_pat_",
+)
+register(
+    name="gitlab_token",
+    kind="gitlab_token",
+    pattern=r"\b(?:glpat|gldt|glrt|glptt|glsoat|glft|glimt|glcbt|gloas)-[\w.-]{20,64}" + _END,
+    prefilter=r"gl(?:pat|dt|rt|ptt|soat|ft|imt|cbt|oas)-",
+)
+register(
+    name="slack_token",
+    kind="slack_token",
+    pattern=r"\b(?:xox[abposre]|xapp)-[0-9A-Za-z-]{10,250}" + _END,
+    prefilter=r"xox[abposre]-|xapp-",
+)
+register(
+    name="slack_webhook",
+    kind="slack_webhook",
+    pattern=r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,80}",
+    prefilter=r"hooks\.slack\.com/",
+)
+register(
+    name="stripe_key",
+    kind="stripe_key",
+    pattern=r"\b(?:sk|rk|pk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}\b",
+    prefilter=r"(?:sk|rk|pk)_(?:test|live|prod)_",
+)
+register(
+    name="anthropic_key",
+    kind="anthropic_key",
+    pattern=r"\bsk-ant-(?:api03|admin01|oat01|sid01)-[a-zA-Z0-9_\-]{32,120}" + _END,
+    prefilter=r"sk-ant-(?:api03|admin01|oat01|sid01)-",
+)
+register(
+    name="openai_key",
+    kind="openai_key",
+    pattern=(
+        r"\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{32,200}"
+        r"|[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20}|[A-Za-z0-9]{48})" + _END
+    ),
+    prefilter=r"sk-[A-Za-z0-9_-]{20}",
+)
+register(
+    name="openrouter_key",
+    kind="openrouter_key",
+    pattern=r"\bsk-or-v1-[0-9a-f]{64}\b",
+    prefilter=r"sk-or-v1-",
+)
+register(
+    name="google_api_key",
+    kind="google_api_key",
+    pattern=r"\bAIza[\w-]{35}" + _END,
+    prefilter=r"AIza",
+)
+register(
+    name="npm_token",
+    kind="npm_token",
+    pattern=r"\bnpm_[a-zA-Z0-9]{36}\b",
+    prefilter=r"npm_[a-zA-Z0-9]{8}",
+)
+register(
+    name="pypi_token",
+    kind="pypi_token",
+    pattern=r"pypi-AgEIcHlwaS5vcmc[\w-]{50,300}",
+    prefilter=r"pypi-AgEIcHlwaS5vcmc",
+)
+register(
+    name="jwt",
+    kind="jwt",
+    pattern=r"\bey[A-Za-z0-9_-]{10,}\.ey[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{8,}={0,2}",
+    prefilter=r"eyJ[A-Za-z0-9_-]{4}",
+    window=4000,
+)
+register(
+    name="azure_storage_key",
+    kind="azure_storage_key",
+    pattern=r"(?i)AccountKey=([a-zA-Z0-9+/]{86,88}={0,2})",
+    prefilter=r"(?i)AccountKey=",
+    group=1,
+)
+register(
+    name="sendgrid_key",
+    kind="sendgrid_key",
+    pattern=r"\bSG\.[\w-]{22}\.[\w-]{43}" + _END,
+    prefilter=r"SG\.[\w-]{4}",
+)
+register(
+    name="twilio_api_key",
+    kind="twilio_api_key",
+    pattern=r"\bSK[0-9a-fA-F]{32}\b",
+    prefilter=r"SK[0-9a-fA-F]{8}",
+)
+register(
+    name="url_credentials",
+    kind="url_credentials",
+    pattern=r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/@'\"\\]{1,64}:[^\s@/'\"\\]{1,128})@[A-Za-z0-9\[.-]",
+    prefilter=r":[^\s@/'\"\\:]{1,128}@",
+    group=1,
+)
+register(
+    name="bearer_token",
+    kind="bearer_token",
+    pattern=r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)",
+    prefilter=r"(?i)bearer\s",
+    group=1,
+    validator="entropy3",
+)
+register(
+    name="generic_secret",
+    kind="generic_secret",
+    pattern=(
+        r"(?i)(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key"
+        r"|private[_-]?key|token|credentials?)[\s'\"\\]{0,3}(?:=|:=|=>|:)[\s'\"\\]{0,5}"
+        r"(?!\\)([^\s'\"\\,;]{8,200})"
+    ),
+    prefilter=(
+        r"(?i)(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key"
+        r"|private[_-]?key|token|credentials?)[\s'\"\\]{0,3}(?:=|:)"
+    ),
+    group=1,
+    validator="secret_value",
+)
+
+# --- personal data ---------------------------------------------------------------------
+register(
+    name="email",
+    kind="email",
+    category="pii",
+    pattern=r"(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b",
+    prefilter=r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z]",
+)
+register(
+    name="card_number",
+    kind="card_number",
+    category="pii",
+    pattern=r"(?<![\w.,-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w]|[.,]\d)",
+    prefilter=r"\b[2-6]\d{3}[ -]?\d{4}[ -]?\d{4}",
+    validator="luhn",
+)
+register(
+    name="iban",
+    kind="iban",
+    category="pii",
+    pattern=r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+    prefilter=r"\b[A-Z]{2}\d{2} ?[A-Z0-9]{4}",
+    validator="iban",
+)
+register(
+    name="us_ssn",
+    kind="us_ssn",
+    category="pii",
+    pattern=r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])",
+    prefilter=r"\d{3}-\d{2}-\d{4}",
+    validator="ssn",
+)
+register(
+    name="phone",
+    kind="phone",
+    category="pii",
+    pattern=(
+        r"(?<![\w+.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?![\w])"
+        r"|(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,5}){2,5}(?![\w])"
+    ),
+    prefilter=r"\d{3}[ .-]\d{4}|\+\d{1,3}[ .-]?\d{2,5}",
+    validator="phone",
+)
+register(
+    name="ipv4",
+    kind="ipv4",
+    category="pii",
+    pattern=r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)",
+    prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
+    validator="ipv4",
+)
+register(
+    name="ipv6",
+    kind="ipv6",
+    category="pii",
+    pattern=r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
+    prefilter=r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|::[0-9A-Fa-f]{1,4}",
+    validator="ipv6",
+)
+
+# Documented example values (AWS docs, jwt.io, Stripe docs) are not secrets.
+DEFAULT_ALLOW_VALUES = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "git@github.com",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    }
+)
+DEFAULT_ALLOW_REGEXES = (r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{9,}EXAMPLE", r".*EXAMPLEKEY")

@@ -1,0 +1,145 @@
+"""Precise confirmations run after the fast prefilter: checksums, entropy, address parsing.
+
+Each validator takes the candidate value (str) and returns True when it really is the
+thing the rule names. Registered by name so rule specs (and config) can refer to them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {}
+
+
+def validator(name: str) -> Callable[[Callable[[str], bool]], Callable[[str], bool]]:
+    def deco(func: Callable[[str], bool]) -> Callable[[str], bool]:
+        VALIDATORS[name] = func
+        return func
+
+    return deco
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+@validator("luhn")
+def luhn_ok(value: str) -> bool:
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or len(set(digits)) < 2:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+# ISO 13616 lengths for the countries we expect to meet (unknown countries are rejected).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24,
+    "DE": 22, "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GI": 23,
+    "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "LI": 21,
+    "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18, "NO": 15, "PL": 28,
+    "PT": 25, "RO": 24, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TR": 26,
+}  # fmt: skip
+
+
+@validator("iban")
+def iban_ok(value: str) -> int | bool:
+    """Checksum-valid IBAN at the start of value; returns its length in value (trims)."""
+    want = IBAN_LENGTHS.get(value[:2].upper())
+    if want is None:
+        return False
+    kept, n = 0, 0
+    for i, ch in enumerate(value):
+        if ch.isalnum():
+            n += 1
+            if n == want:
+                kept = i + 1
+                break
+    if not kept:
+        return False
+    iban = re.sub(r"[ \-]", "", value[:kept]).upper()
+    moved = iban[4:] + iban[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in moved))
+    except ValueError:
+        return False
+    if number % 97 != 1:
+        return False
+    return True if kept == len(value) else kept
+
+
+@validator("ssn")
+def ssn_ok(value: str) -> bool:
+    area, group, serial = value.split("-")
+    if area in ("000", "666") or area.startswith("9"):
+        return False
+    return group != "00" and serial != "0000"
+
+
+@validator("ipv4")
+def ipv4_ok(value: str) -> bool:
+    try:
+        addr = ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    # loopback / unspecified / broadcast identify nobody
+    return not (addr.is_loopback or addr.is_unspecified or value == "255.255.255.255")
+
+
+@validator("ipv6")
+def ipv6_ok(value: str) -> bool:
+    if sum(c.isalnum() for c in value) < 4:
+        return False  # `a::b`-like code tokens
+    try:
+        addr = ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return not (addr.is_loopback or addr.is_unspecified)
+
+
+@validator("phone")
+def phone_ok(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    return 10 <= digits <= 15
+
+
+@validator("entropy3")
+def entropy3(value: str) -> bool:
+    return len(value) >= 8 and shannon_entropy(value) >= 3.0
+
+
+@validator("secret_value")
+def secret_value_ok(value: str) -> bool:
+    """Generic assignment values: high entropy, not a placeholder or a variable reference."""
+    if len(value) < 8 or PLACEHOLDER.match(value):
+        return False
+    return (
+        shannon_entropy(value) >= 3.0
+        and any(c.isdigit() for c in value)
+        or (shannon_entropy(value) >= 3.5)
+    )
+
+
+@validator("aws_secret")
+def aws_secret_ok(value: str) -> bool:
+    return len(value) == 40 and shannon_entropy(value) >= 4.0
+
+
+# placeholders gitleaks' global allowlist also skips: $VAR, ${VAR}, {{ x }}, %VAR%, <...>, ***
+PLACEHOLDER = re.compile(
+    r"^(?:\[REDACTED:.*|\$\{?[A-Za-z_][\w.]*\}?|\{\{.*\}\}|%[A-Za-z_]+%|<[^>]*>|\*+|x+|\.+|"
+    r"(?i:true|false|null|none|changeme|password|redacted|example\w*|your[_-]?\w*))$"
+)
