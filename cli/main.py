@@ -17,6 +17,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.telemetry", "telemetry"),
     ("cli.audit", "audit"),
     ("cli.redact", "redact"),
+    ("cli.access", "access_review"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""access-review: collectors (IAM, Roo Code settings, org settings, roster) and checks."""

@@ -1,0 +1,1 @@
+"""Access-review checks: one folder per check (<id>/<id>.py + <id>.metadata.json)."""

@@ -1,0 +1,106 @@
+"""Glue between settings and the review: period, stores, clients, previous bundle, tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tasks.access.config import AccessConfig
+from tasks.access.iam import iam_client
+from tasks.access.previous import PreviousBundle, PreviousBundleError, load_previous, trusted_keys
+from tasks.access.run import JOB, ReviewResult, collect_snapshot
+from tasks.access.snapshot import AccessSnapshot
+from tasks.access.sources import open_store
+from tasks.common.errors import ComplianceError, ConfigError
+from tasks.common.models import FindingStatus, Period
+from tasks.common.s3 import make_session, s3_client
+from tasks.common.settings import StorageSettings
+from tasks.reports import Table
+
+DEFAULT_DAYS = 7  # the review runs weekly
+
+
+def _moment(value: str, name: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 time"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def review_period(since: str | None, until: str | None, now: datetime | None = None) -> Period:
+    now = now or datetime.now(UTC)
+    end = (
+        _moment(until, "until")
+        if until
+        else now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    )
+    start = _moment(since, "since") if since else end - timedelta(days=DEFAULT_DAYS)
+    if end <= start:
+        raise ConfigError(
+            f"--until {until or end.date()} is not after --since {since or start.date()}"
+        )
+    return Period(start=start, end=end)
+
+
+def data_location(settings: StorageSettings, cfg: AccessConfig) -> str:
+    if cfg.source:
+        return cfg.source
+    if not settings.data_bucket:
+        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    return f"s3://{settings.data_bucket}/"
+
+
+def collect_for_settings(
+    settings: StorageSettings, cfg: AccessConfig, now: datetime
+) -> tuple[AccessSnapshot, list[dict[str, Any]]]:
+    store = open_store(data_location(settings, cfg), s3_client(settings))
+    iam = (
+        iam_client(make_session(settings), cfg.iam_endpoint_url or settings.endpoint_url)
+        if cfg.collect_iam
+        else None
+    )
+    return collect_snapshot(store, cfg, now, iam)
+
+
+def previous_for_settings(
+    settings: StorageSettings, cfg: AccessConfig, job: str = JOB
+) -> tuple[PreviousBundle | None, str | None]:
+    """The last verified review, or (None, why it is not trusted)."""
+    if not settings.reports_bucket:
+        return None, None
+    try:
+        trusted = trusted_keys(settings, cfg.trusted_public_keys)
+        return load_previous(s3_client(settings), settings.reports_bucket, job, trusted), None
+    except (PreviousBundleError, ComplianceError, OSError) as exc:
+        return None, str(exc)[:300]
+
+
+def tables_for(result: ReviewResult) -> list[Table]:
+    per_check: dict[str, list[int]] = {}
+    for f in result.findings:
+        row = per_check.setdefault(f.check, [0, 0, 0])
+        row[
+            0
+            if f.status == FindingStatus.fail and not f.details.get("muted")
+            else 1
+            if f.details.get("muted")
+            else 2
+        ] += 1
+    kinds: dict[str, int] = {}
+    for g in result.grants:
+        kinds[g.kind] = kinds.get(g.kind, 0) + 1
+    return [
+        Table(
+            "Findings by check",
+            ["check", "open", "muted", "pass/error"],
+            [[c, *v] for c, v in sorted(per_check.items())],
+        ),
+        Table(
+            "Privileged grants under review",
+            ["kind", "grants"],
+            sorted([k, n] for k, n in kinds.items()),
+        ),
+    ]

@@ -1,0 +1,270 @@
+"""The whole review over real HTTP: S3 data bucket and IAM on moto servers, signed bundles,
+a second run diffing against the verified first one, and the Prefect flow smoke test."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+
+from tasks.access.config import parse_access_config
+from tasks.access.demo_seed import seed_iam
+from tasks.access.job import collect_for_settings, previous_for_settings, tables_for
+from tasks.access.run import JOB, review
+from tasks.common.ids import new_run_id
+from tasks.common.jobrun import finish_job
+from tasks.common.models import FindingStatus, Period
+from tasks.evidence.signer import generate_key_files
+
+ROSTER = "user,email,team,manager,status,aws_user\n" + "\n".join(
+    [
+        "ana,ana@x.io,core,lead,active,ana",
+        "ben,ben@x.io,core,lead,active,ben",
+        "cy,cy@x.io,web,lead,active,cy",
+        "dee,dee@x.io,web,lead,active,dee",
+        "eve,eve@x.io,web,lead,active,eve",
+        "fay,fay@x.io,web,lead,active,fay",
+        "lead,lead@x.io,core,ceo,active,",
+        "gus,gus@x.io,web,lead,terminated,",
+    ]
+)
+GOD = {
+    "providerProfiles": {},
+    "globalSettings": {
+        "autoApprovalEnabled": True,
+        "alwaysAllowExecute": True,
+        "allowedCommands": ["*"],
+    },
+}
+
+
+def _seed(s3, bucket, iam) -> dict:
+    s3.put_object(Bucket=bucket, Key="raw/org/roster.csv", Body=ROSTER.encode())
+    s3.put_object(
+        Bucket=bucket,
+        Key="raw/org/organization-settings.json",
+        Body=b'{"allowList": {"allowAll": false}, "cloudSettings": {"allowPublicTaskSharing": false}}',
+    )
+    s3.put_object(
+        Bucket=bucket,
+        Key="raw/roo/ana/settings/roo-code-settings.json",
+        Body=json.dumps(GOD).encode(),
+    )
+    s3.put_object(Bucket=bucket, Key="raw/roo/ben/settings/mcp_settings.json", Body=b"{broken")
+    s3.put_object(
+        Bucket=bucket,
+        Key="raw/roo/gus/settings/roo-code-settings.json",
+        Body=b'{"providerProfiles": {}, "globalSettings": {}}',
+    )
+    roster = list(csv.DictReader(io.StringIO(ROSTER)))
+    return seed_iam(iam, roster, {})
+
+
+def _settings(buckets, tmp_path):
+    priv, _, _ = generate_key_files(tmp_path / "keys")
+    return buckets.model_copy(update={"signing_key": str(priv)})
+
+
+def test_review_publish_then_diff(buckets, s3, tmp_path, default_account_iam):
+    settings = _settings(buckets, tmp_path)
+    iam = default_account_iam
+    truth = _seed(s3, settings.data_bucket, iam)
+    cfg = parse_access_config({"campaign": {"team_owners": {"core": "lead"}}})
+    period = Period.last_days(7)
+
+    def run_once():
+        now = datetime.now(UTC)
+        run_id = new_run_id(now)
+        snapshot, inputs = collect_for_settings(settings, cfg, now)
+        previous, err = previous_for_settings(settings, cfg)
+        result = review(
+            snapshot, cfg, run_id=run_id, now=now, previous=previous, previous_error=err
+        )
+        out = finish_job(
+            JOB,
+            period,
+            result.findings,
+            result.summary,
+            result.files,
+            inputs,
+            settings,
+            tables=tables_for(result),
+            run_id=run_id,
+        )
+        return result, out, previous, err
+
+    first, out1, prev1, err1 = run_once()
+    assert prev1 is None and err1 is None and out1["bundle"].endswith("attestation.dsse.json")
+    fails = {(f.check, f.resource) for f in first.findings if f.status == FindingStatus.fail}
+    for planted in truth["iam_planted"]:
+        for check in planted["checks"]:
+            assert (check, f"iam:user/{planted['aws_user']}") in fails
+    assert ("roo_god_mode_auto_approve", "roo:ana") in fails
+    assert ("roster_terminated_or_unknown_access", "roo:gus") in fails
+    errors = [f for f in first.findings if f.status == FindingStatus.error]
+    assert [f.resource for f in errors if f.check == "access_inputs_readable"] == [
+        f"s3://{settings.data_bucket}/raw/roo/ben/settings/mcp_settings.json"
+    ]
+    campaign = list(csv.DictReader(io.StringIO(first.files["campaign.csv"].decode())))
+    assert campaign and all(r["reviewer"] and r["reviewer"] != r["subject"] for r in campaign)
+    ocsf = [json.loads(line) for line in first.files["findings.ocsf.jsonl"].splitlines()]
+    assert len(ocsf) == len(first.findings) and {o["class_uid"] for o in ocsf} == {2004}
+    prefix = out1["bundle"].split(f"s3://{settings.reports_bucket}/", 1)[1].rsplit("/", 1)[0]
+    keys = {
+        o["Key"].rsplit("/", 1)[1]
+        for o in s3.list_objects_v2(Bucket=settings.reports_bucket, Prefix=prefix)["Contents"]
+    }
+    assert {
+        "report.json",
+        "report.html",
+        "findings.csv",
+        "findings.ocsf.jsonl",
+        "campaign.csv",
+        "grants.json",
+    } <= keys
+
+    # the fix of one problem and a new key show up in the diff against the verified bundle
+    s3.put_object(
+        Bucket=settings.data_bucket,
+        Key="raw/roo/ana/settings/roo-code-settings.json",
+        Body=b'{"providerProfiles": {}, "globalSettings": {}}',
+    )
+    iam.create_access_key(UserName="fay")
+    second, out2, prev2, err2 = run_once()
+    assert err2 is None and prev2.envelope_uri == out1["bundle"]
+    diff = json.loads(second.files["diff.json"])
+    assert {r["check"] for r in diff["findings"]["removed"]} >= {"roo_god_mode_auto_approve"}
+    assert any(g["resource"].startswith("iam:user/fay/access_key_2") for g in diff["grants"]["new"])
+    assert second.summary["grants_new"] >= 1 and second.summary["findings_removed"] >= 1
+
+    # a previous bundle that does not verify (untrusted key) is never diffed against
+    other, _, _ = generate_key_files(tmp_path / "other")
+    pub = other.parent / "signing-key.pub.pem"
+    bad = parse_access_config({"trusted_public_keys": [str(pub)]})
+    prev3, err3 = previous_for_settings(settings, bad)
+    assert prev3 is None and "unknown_key" in err3
+
+
+@pytest.mark.prefect
+def test_flow_smoke(prefect_harness, buckets, s3, tmp_path, default_account_iam):
+    from flows.access_review import access_review
+
+    settings = _settings(buckets, tmp_path)
+    s3.put_object(Bucket=settings.data_bucket, Key="raw/org/roster.csv", Body=ROSTER.encode())
+    s3.put_object(
+        Bucket=settings.data_bucket,
+        Key="raw/roo/cy/settings/roo-code-settings.json",
+        Body=json.dumps(GOD).encode(),
+    )
+    s3.put_object(
+        Bucket=settings.data_bucket,
+        Key="raw/roo/ana/settings/roo-code-settings.json",
+        Body=json.dumps(GOD).encode(),
+    )
+    config = tmp_path / "compliance.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "storage": settings.model_dump(exclude_none=True),
+                "access": {
+                    "collect_iam": False,
+                    "mutes": [
+                        {
+                            "check": "org_*",
+                            "resource": "*",
+                            "justification": "org settings not exported yet",
+                            "owner": "secops",
+                            "expires": "2099-01-01",
+                        }
+                    ],
+                },
+            }
+        )
+    )
+    result = access_review(team="web", config_path=str(config))
+    assert result["job"] == "access-review" and result["status"] == "fail" and result["bundle"]
+    report = json.loads(
+        s3.get_object(
+            Bucket=settings.reports_bucket,
+            Key=result["bundle"]
+            .split(settings.reports_bucket + "/", 1)[1]
+            .replace("attestation.dsse.json", "report.json"),
+        )["Body"].read()
+    )
+    god = [
+        f
+        for f in report["findings"]
+        if f["check"] == "roo_god_mode_auto_approve" and f["status"] == "fail"
+    ]
+    assert [f["resource"] for f in god] == ["roo:cy"]  # team scope: ana (core) is out
+    iam_errors = [f for f in report["findings"] if f["check"].startswith("iam_")]
+    assert iam_errors and all(f["status"] == "error" for f in iam_errors)
+
+
+def test_decide_cli_links_campaign_rejects_self_review_and_applies(
+    buckets, s3, tmp_path, default_account_iam, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from cli.access import access_review as group
+
+    settings = _settings(buckets, tmp_path)
+    iam = default_account_iam
+    _seed(s3, settings.data_bucket, iam)
+    access = {
+        "campaign": {"team_owners": {"core": "lead"}},
+    }
+    cfg = parse_access_config(access)
+    now = datetime.now(UTC)
+    snapshot, inputs = collect_for_settings(settings, cfg, now)
+    result = review(snapshot, cfg, run_id="20990101T000000Z-0000abcd", now=now)
+    published = finish_job(
+        JOB,
+        Period.last_days(7),
+        result.findings,
+        result.summary,
+        result.files,
+        inputs,
+        settings,
+        run_id="20990101T000000Z-0000abcd",
+    )
+    items = list(csv.DictReader(io.StringIO(result.files["campaign.csv"].decode())))
+    key_item = next(i for i in items if i["kind"] == "iam_access_key")
+    other = next(i for i in items if i["item_id"] != key_item["item_id"] and i["subject"])
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "item_id,reviewer,decision,justification\n"
+        f"{key_item['item_id']},{key_item['reviewer']},revoke,no longer needed\n"
+        f"{other['item_id']},{other['subject']},certify,mine\n"
+    )
+    config = tmp_path / "compliance.yaml"
+    config.write_text(
+        yaml.safe_dump({"storage": settings.model_dump(exclude_none=True), "access": access})
+    )
+    monkeypatch.setenv("COMPLIANCE_CONFIG", str(config))
+    dry = CliRunner().invoke(group, ["decide", "--decisions", str(decisions), "--json"])
+    assert dry.exit_code == 0, dry.output
+    out = json.loads(dry.output)
+    assert out["summary"]["campaign"] == published["bundle"]  # linked to the verified campaign
+    assert out["summary"]["decisions_accepted"] == 1 and out["summary"]["decisions_rejected"] == 1
+    assert out["bundle"] and out["job"] == "access-review-decisions"
+    key_id = json.loads(key_item["detail"])["key_id"]
+    status = {
+        k["AccessKeyId"]: k["Status"]
+        for k in iam.list_access_keys(UserName=key_item["aws_user"])["AccessKeyMetadata"]
+    }
+    assert status[key_id] == "Active"  # dry run by default
+    applied = CliRunner().invoke(group, ["decide", "--decisions", str(decisions), "--apply"])
+    assert applied.exit_code == 0, applied.output
+    assert f"{key_item['aws_user']}/{key_id} [deactivated]" in applied.output
+    status = {
+        k["AccessKeyId"]: k["Status"]
+        for k in iam.list_access_keys(UserName=key_item["aws_user"])["AccessKeyMetadata"]
+    }
+    assert status[key_id] == "Inactive"
+    bad = CliRunner().invoke(group, ["decide", "--decisions", str(tmp_path / "missing.csv")])
+    assert bad.exit_code != 0 and "missing.csv" in bad.output and "Traceback" not in bad.output
