@@ -1,0 +1,228 @@
+"""Benchmark: cost-budget aggregation on BENCH_BUDGET_ROWS API requests (default 10M).
+
+One Parquet file of validated API-request events (29 days, 500 users, 20 teams, six
+provider/model pairs, Roo Code versions on both sides of 3.29.5, half the rows with a
+provider-reported cost). Ours: read + conform + the job's whole analysis (cost
+recomputation, drift, subtask roll-up, team budgets with forecasts, anomalies per org,
+team and user), and separately the core (recompute + per-team-per-day sums + budgets).
+Peer: DuckDB computing the same per-team-per-day effective-cost sums in SQL on the same
+file (prices joined from a small table) -- the sums are checked to agree.
+Run: `.venv/bin/python -c "from bench.budget import main; main()"` (BENCH_BUDGET_ROWS=200000
+for a quick run).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.budget import budgets, job
+from tasks.budget.config import parse_config
+from tasks.budget.cost import api_protocol, tokens_in_includes_cache
+from tasks.budget.prices import PriceTable
+from tasks.budget.reader import (
+    DICT_COLUMNS,
+    EVENT_COLUMNS,
+    DayStatus,
+    LoadedData,
+    conform,
+    empty_tasks,
+)
+from tasks.budget.spend import daily_by, prepare
+from tasks.telemetry.schema import EVENTS_SCHEMA
+
+DEFAULT_ROWS = 10_000_000
+START, DAYS = date(2026, 11, 1), 29
+PAIRS = [
+    ("anthropic", "claude-sonnet-4-5-20250929"),
+    ("anthropic", "claude-haiku-4-5-20251001"),
+    ("openrouter", "anthropic/claude-sonnet-4.5"),
+    ("openai-native", "gpt-4.1"),
+    ("openai-native", "gpt-5"),
+    ("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+]
+VERSIONS = ["3.25.20", "3.28.16", "3.29.5", "3.45.0", "3.52.0"]
+
+
+def _dict(rng: np.random.Generator, values: list[str], n: int) -> pa.DictionaryArray:
+    idx = rng.integers(0, len(values), n).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(idx), pa.array(values))
+
+
+def write_requests(path: str, n: int, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    users = [f"user{i:03d}" for i in range(500)]
+    user_ix = rng.integers(0, 500, n).astype(np.int32)
+    t0 = int(datetime(START.year, START.month, START.day, tzinfo=UTC).timestamp() * 1000)
+    ts = np.sort(rng.integers(t0, t0 + DAYS * 86_400_000, n))
+    pair_ix = rng.integers(0, len(PAIRS), n).astype(np.int32)
+    tin = rng.integers(500, 60_000, n)
+    cw = rng.integers(0, 5_000, n)
+    cr = rng.integers(0, 40_000, n)
+    tout = rng.integers(50, 3_000, n)
+    cost = rng.uniform(0.001, 0.2, n)
+    cost_mask = rng.random(n) < 0.5  # half the rows carry no reported cost
+    tasks = max(1, n // 40)
+    table = pa.table(
+        {
+            "user": pa.DictionaryArray.from_arrays(pa.array(user_ix), pa.array(users)),
+            "team": pa.DictionaryArray.from_arrays(
+                pa.array(user_ix % 20), pa.array([f"team{i:02d}" for i in range(20)])
+            ),
+            "task_id": pa.array(np.char.add("t", rng.integers(0, tasks, n).astype(str))),
+            "ts": pa.array(ts, pa.timestamp("ms", tz="UTC")),
+            "source": _dict(rng, ["ui_messages"], n),
+            "category": _dict(rng, ["api_request"], n),
+            "api_protocol": pa.nulls(n, pa.string()),
+            "tokens_in": tin,
+            "tokens_out": tout,
+            "cache_writes": cw,
+            "cache_reads": cr,
+            "cost": pa.array(cost, mask=cost_mask),
+            "mode": _dict(rng, ["code", "architect", "ask", "debug"], n),
+            "provider": pa.DictionaryArray.from_arrays(
+                pa.array(pair_ix), pa.array([p for p, _ in PAIRS])
+            ),
+            "model": pa.DictionaryArray.from_arrays(
+                pa.array(pair_ix), pa.array([m for _, m in PAIRS])
+            ),
+            "app_version": _dict(rng, VERSIONS, n),
+        }
+    )
+    # Validated tables hold plain strings (the schema contract); Parquet dictionary-encodes them.
+    table = conform(table, EVENTS_SCHEMA, EVENT_COLUMNS)
+    pq.write_table(table, path, row_group_size=1_000_000)
+
+
+def config():
+    rules = [{"name": "team-month", "type": "spend", "scope": "team", "period": "month",
+              "amount": 2000.0, "threshold": {"warn": "80%", "fail": "100%"}}]  # fmt: skip
+    return parse_config({}, {"timezone": "UTC", "rules": rules}, "bench")
+
+
+def ours_full(path: str) -> tuple[float, dict]:
+    t = time.perf_counter()
+    req = conform(
+        pq.read_table(path, columns=EVENT_COLUMNS, read_dictionary=DICT_COLUMNS),
+        EVENTS_SCHEMA,
+        EVENT_COLUMNS,
+    )
+    days = [START + timedelta(days=i) for i in range(DAYS)]
+    data = LoadedData(req, empty_tasks(), [DayStatus(d, "pass", True) for d in days], [])
+    last = days[-1]
+    period = job.resolve_period(str(last), str(last + timedelta(days=1)))
+    a = job.analyze(data, period, config())
+    return time.perf_counter() - t, {"findings": len(a.findings), "tasks": len(a.tasks)}
+
+
+# What the per-team budget evaluation reads (DuckDB reads only its columns too).
+CORE_COLUMNS = ["team", "ts", "source", "category", "api_protocol", "tokens_in", "tokens_out",
+                "cache_writes", "cache_reads", "cost", "provider", "model", "app_version"]  # fmt: skip
+
+
+def ours_core(path: str) -> tuple[float, dict]:
+    """read + conform + recompute + per-team-per-day sums + team budgets with forecasts."""
+    t = time.perf_counter()
+    req = conform(
+        pq.read_table(path, columns=CORE_COLUMNS, read_dictionary=DICT_COLUMNS),
+        EVENTS_SCHEMA,
+        EVENT_COLUMNS,
+    )
+    prepared = prepare(req, empty_tasks(), PriceTable(), ZoneInfo("UTC"))
+    daily = daily_by(prepared, "team")
+    days = [START + timedelta(days=i) for i in range(DAYS)]
+    budgets.evaluate_spend(config().budgets.rules[0], daily, days[-1:], set(days))
+    return time.perf_counter() - t, daily
+
+
+def duckdb_sums(path: str) -> tuple[float, dict]:
+    import duckdb
+
+    prices = PriceTable()
+    rows = []
+    for p, m in PAIRS:
+        pr = prices.lookup(p, m)
+        rows.append((p, m, pr.input, pr.output, pr.cache_write, pr.cache_read, api_protocol(p, m)))
+    ptab = pa.table(
+        dict(
+            zip(
+                ["provider", "model", "pin", "pout", "pcw", "pcr", "proto"],
+                zip(*rows, strict=True),
+                strict=True,
+            )
+        )
+    )
+    vtab = pa.table({"app_version": VERSIONS,
+                     "incl": [tokens_in_includes_cache("anthropic", v) for v in VERSIONS]})  # fmt: skip
+    con = duckdb.connect()
+    con.register("prices", ptab)
+    con.register("versions", vtab)
+    t = time.perf_counter()
+    out = con.execute(
+        f"""
+        SELECT r.team, CAST(timezone('UTC', r.ts) AS DATE) AS day,
+          SUM(COALESCE(r.cost, (
+            (CASE WHEN p.proto = 'anthropic' AND NOT v.incl THEN r.tokens_in
+                  ELSE GREATEST(r.tokens_in - r.cache_writes - r.cache_reads, 0) END) * p.pin
+            + r.tokens_out * p.pout + r.cache_writes * p.pcw + r.cache_reads * p.pcr) / 1e6)) AS spend
+        FROM read_parquet('{path}') r
+        JOIN prices p ON r.provider = p.provider AND r.model = p.model
+        JOIN versions v ON r.app_version = v.app_version
+        GROUP BY ALL
+        """
+    ).fetchall()
+    elapsed = time.perf_counter() - t
+    sums: dict = {}
+    for team, day, spend in out:
+        sums.setdefault(team, {})[day] = spend
+    return elapsed, sums
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    keys = {(t, d) for t, s in a.items() for d in s} | {(t, d) for t, s in b.items() for d in s}
+    return max(abs(a.get(t, {}).get(d, 0.0) - b.get(t, {}).get(d, 0.0)) for t, d in keys)
+
+
+def main() -> None:
+    n = int(os.environ.get("BENCH_BUDGET_ROWS", DEFAULT_ROWS))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "requests.parquet")
+        t = time.perf_counter()
+        write_requests(path, n)
+        print(
+            f"wrote {n:,} API requests to Parquet ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+        )
+        # One-off module imports stay out of the timings (duckdb's import is outside too):
+        # genai-prices' table, and pyarrow.dataset/pandas that pq.read_table pulls in.
+        PriceTable().lookup("anthropic", PAIRS[0][1])
+        import pandas  # noqa: F401
+        import pyarrow.dataset  # noqa: F401
+
+        t_duck, duck = duckdb_sums(path)
+        t_core, core = ours_core(path)
+        t_full, info = ours_full(path)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    diff = _max_diff(core, duck)
+    print(f"{'step':58} {'seconds':>8} {'vs DuckDB':>9}")
+    print(f"{'DuckDB: per-team-per-day effective cost sums (SQL)':58} {t_duck:8.2f} {1.0:8.2f}x")
+    print(
+        f"{'ours core: read, recompute, team/day sums, budgets':58} {t_core:8.2f} {t_core / t_duck:8.2f}x"
+    )
+    print(
+        f"{'ours full job analysis (+drift, roll-up, anomalies)':58} {t_full:8.2f} {t_full / t_duck:8.2f}x"
+    )
+    print(
+        f"team/day sums agree with DuckDB: max abs diff ${diff:.2e} ({'ok' if diff < 1e-6 else 'MISMATCH'})"
+    )
+    print(
+        f"full analysis: {info['findings']} findings, {info['tasks']:,} root tasks; target <= 3x (core)"
+    )
+    print(f"peak RSS: {rss:,.0f} MB")

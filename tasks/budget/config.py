@@ -1,0 +1,267 @@
+"""The cost-budget configuration: sections `budget:` (prices, alerts, detectors) and
+`budgets:` (rules), validated with pydantic before the flow starts.
+
+Budget rules are registered by name (`type`) with a schema, like Cloud Custodian's
+registries; a bad file fails with one message naming the key path, e.g.
+`compliance.yaml: budgets.rules[2].threshold.warn: must be > 0`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+
+from tasks.common.errors import ConfigError
+
+Scope = Literal["org", "team", "user", "mode", "provider", "model"]
+PeriodKind = Literal["day", "week", "month"]
+
+
+class Limit(BaseModel):
+    """A threshold: dollars (`12.5`, `"$12.5"`), percent of the budget (`"80%"`) or a multiple (`"10x"`)."""
+
+    value: float
+    unit: Literal["usd", "pct", "x"]
+
+    def resolve(self, amount: float | None = None, median: float | None = None) -> float | None:
+        if self.unit == "usd":
+            return self.value
+        if self.unit == "pct":
+            return None if amount is None else amount * self.value / 100.0
+        return None if median is None else median * self.value
+
+
+def _parse_limit(v: Any) -> Any:
+    if isinstance(v, Limit | dict):
+        return v
+    if isinstance(v, bool):
+        raise ValueError("must be a number, '$N', 'N%' or 'Nx'")
+    unit = "usd"
+    if isinstance(v, str):
+        s = v.strip().replace(",", "")
+        if s.endswith("%"):
+            unit, s = "pct", s[:-1]
+        elif s.lower().endswith("x"):
+            unit, s = "x", s[:-1]
+        elif s.startswith("$"):
+            s = s[1:]
+        try:
+            v = float(s)
+        except ValueError:
+            raise ValueError("must be a number, '$N', 'N%' or 'Nx'") from None
+    if not isinstance(v, int | float):
+        raise ValueError("must be a number, '$N', 'N%' or 'Nx'")
+    if v <= 0:
+        raise ValueError("must be > 0")
+    return {"value": float(v), "unit": unit}
+
+
+LimitField = Annotated[Limit, BeforeValidator(_parse_limit)]
+
+
+class Threshold(BaseModel):
+    model_config = {"extra": "forbid"}
+    warn: LimitField | None = None
+    fail: LimitField | None = None
+
+
+class RuleBase(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str = Field(min_length=1)
+    type: str
+    severity: Literal["critical", "high", "medium", "low"] = "high"
+
+
+RULE_TYPES: dict[str, type[RuleBase]] = {}
+
+
+def register(name: str):
+    """Register a rule schema under its `type` name."""
+
+    def deco(cls: type[RuleBase]) -> type[RuleBase]:
+        RULE_TYPES[name] = cls
+        return cls
+
+    return deco
+
+
+@register("spend")
+class SpendRule(RuleBase):
+    """A budget of `amount` USD per `period` for a scope (every value, or the one `match`)."""
+
+    scope: Scope = "org"
+    match: str | None = None
+    period: PeriodKind = "month"
+    amount: float
+    threshold: Threshold = Field(
+        default_factory=lambda: Threshold(fail=Limit(value=100, unit="pct"))
+    )
+    forecast: bool = True
+
+    @field_validator("amount")
+    @classmethod
+    def _pos(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be > 0")
+        return v
+
+    @field_validator("threshold")
+    @classmethod
+    def _units(cls, v: Threshold) -> Threshold:
+        for lim in (v.warn, v.fail):
+            if lim is not None and lim.unit == "x":
+                raise ValueError("spend thresholds are '$N' or 'N%', not multiples")
+        return v
+
+
+@register("task_cap")
+class TaskCapRule(RuleBase):
+    """A cap on one task's cost (subtasks rolled up): `$N`, or `Nx` the median cost of
+    tasks with the same mode and model."""
+
+    threshold: Threshold
+    mode: str | None = None
+    model: str | None = None
+    min_tasks: int = Field(default=5, ge=1)  # for Nx: the median needs a few peers
+
+    @field_validator("threshold")
+    @classmethod
+    def _units(cls, v: Threshold) -> Threshold:
+        if v.warn is None and v.fail is None:
+            raise ValueError("needs warn or fail")
+        for lim in (v.warn, v.fail):
+            if lim is not None and lim.unit == "pct":
+                raise ValueError("task caps are '$N' or 'Nx' (multiple of the median)")
+        return v
+
+
+class PriceOverride(BaseModel):
+    model_config = {"extra": "forbid"}
+    provider: str | None = None
+    model: str = Field(min_length=1)
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float = Field(default=0.0, ge=0)
+    cache_read: float = Field(default=0.0, ge=0)
+
+
+class DriftSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+    pct: float = Field(default=5.0, gt=0)
+    floor_usd: float = Field(default=0.05, ge=0)
+
+
+class AnomalySettings(BaseModel):
+    model_config = {"extra": "forbid"}
+    scopes: list[Scope] = Field(default_factory=lambda: ["org", "team", "user"])
+    floor_usd: float = Field(default=5.0, ge=0)
+    z: float = Field(default=3.5, gt=0)
+    ratio_7d: float = Field(default=3.0, gt=1)
+    wow: float = Field(default=3.0, gt=1)
+    pct_fallback: float = Field(default=100.0, gt=0)  # MAD and mean deviation both 0
+    history_days: int = Field(default=28, ge=7, le=366)
+    min_history: int = Field(default=7, ge=3)
+
+
+class BudgetSettings(BaseModel):
+    """Section `budget:`."""
+
+    model_config = {"extra": "forbid"}
+    prices: list[PriceOverride] = Field(default_factory=list)
+    webhook_url: SecretStr | None = None  # may embed a token: masked in reprs and logs
+    cooldown_hours: float = Field(default=24.0, ge=0)
+    ewma_alpha: float = Field(default=0.3, gt=0, le=1)
+    # A forecasted breach needs both projections over the limit by default (less noise).
+    forecast_method: Literal["linear", "ewma", "either", "both"] = "both"
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
+
+
+class BudgetsSection(BaseModel):
+    """Section `budgets:`."""
+
+    model_config = {"extra": "forbid", "arbitrary_types_allowed": True}
+    timezone: str = "UTC"
+    week_start: Literal["monday", "sunday"] = "monday"
+    rules: list[RuleBase] = Field(default_factory=list)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class CostBudgetConfig(BaseModel):
+    model_config = {"arbitrary_types_allowed": True}
+    budget: BudgetSettings
+    budgets: BudgetsSection
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _msg(err: dict) -> str:
+    msg = err["msg"]
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _fail(source: str, prefix: str, exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    path = _loc(tuple(err["loc"]))
+    return ConfigError(f"{source}: {prefix}{'.' + path if path else ''}: {_msg(err)}")
+
+
+def parse_config(
+    budget: dict[str, Any] | None, budgets: dict[str, Any] | None, source: str = "config"
+) -> CostBudgetConfig:
+    """Validate both sections; raise ConfigError with one line naming the key path."""
+    try:
+        settings = BudgetSettings.model_validate(budget or {})
+    except ValidationError as exc:
+        raise _fail(source, "budget", exc) from None
+    raw = dict(budgets or {})
+    rules_raw = raw.pop("rules", []) or []
+    try:
+        section = BudgetsSection.model_validate(raw)
+    except ValidationError as exc:
+        raise _fail(source, "budgets", exc) from None
+    try:
+        ZoneInfo(section.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{source}: budgets.timezone: unknown time zone") from None
+    if not isinstance(rules_raw, list):
+        raise ConfigError(f"{source}: budgets.rules: must be a list")
+    rules: list[RuleBase] = []
+    names: set[str] = set()
+    for i, r in enumerate(rules_raw):
+        where = f"budgets.rules[{i}]"
+        if not isinstance(r, dict):
+            raise ConfigError(f"{source}: {where}: must be a mapping")
+        kind = r.get("type")
+        if kind not in RULE_TYPES:
+            known = ", ".join(sorted(RULE_TYPES))
+            raise ConfigError(f"{source}: {where}.type: unknown rule type (known: {known})")
+        try:
+            rule = RULE_TYPES[kind].model_validate(r)
+        except ValidationError as exc:
+            raise _fail(source, where, exc) from None
+        if rule.name in names:
+            raise ConfigError(f"{source}: {where}.name: duplicate rule name")
+        names.add(rule.name)
+        rules.append(rule)
+    section.rules = rules
+    return CostBudgetConfig(budget=settings, budgets=section)
+
+
+def load_cost_budget_config(config_path: str | None = None) -> tuple[Any, CostBudgetConfig]:
+    """Load compliance.yaml (via tasks.common.settings) and validate our two sections."""
+    from tasks.common.settings import load_config
+
+    app = load_config(config_path)
+    source = app.source or "config"
+    return app, parse_config(app.section("budget"), app.section("budgets"), source)

@@ -1,0 +1,194 @@
+"""The cost-budget job as plain functions: period, load (gated), analyse, alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.budget import anomalies, budgets, drift
+from tasks.budget.config import CostBudgetConfig, SpendRule, TaskCapRule
+from tasks.budget.prices import PriceTable
+from tasks.budget.reader import LoadedData, days_between, load_days
+from tasks.budget.spend import daily_by, prepare, task_costs
+from tasks.common.errors import ConfigError
+from tasks.common.models import Finding, Period, Severity
+
+JOB = "cost-budget"
+
+
+def _as_day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ConfigError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def resolve_period(since: str | None, until: str | None, today: date | None = None) -> Period:
+    """Calendar days [since, until); default: yesterday (the last complete day)."""
+    today = today or datetime.now(UTC).date()
+    end = _as_day(until, "until") if until else today
+    start = _as_day(since, "since") if since else end - timedelta(days=1)
+    return Period(
+        start=datetime.combine(start, datetime.min.time(), UTC),
+        end=datetime.combine(end, datetime.min.time(), UTC),
+    )
+
+
+def report_days(period: Period) -> list[date]:
+    """The period's calendar days, read as days in the budgets' time zone."""
+    return days_between(period.start.date(), period.end.date())
+
+
+def context_start(days: list[date], cfg: CostBudgetConfig) -> date:
+    """Earliest day the analysis needs: anomaly history and each budget window's start."""
+    first = min(days) - timedelta(days=cfg.budget.anomalies.history_days)
+    for rule in cfg.budgets.rules:
+        if isinstance(rule, SpendRule):
+            first = min(first, budgets.window(min(days), rule.period, cfg.budgets.week_start)[0])
+    return first
+
+
+def load(client, bucket: str, period: Period, cfg: CostBudgetConfig, force: bool) -> LoadedData:
+    days = report_days(period)
+    # Local days straddle UTC partitions: read one extra partition on each side as context.
+    ctx = days_between(context_start(days, cfg) - timedelta(days=1), min(days))
+    ctx += [max(days) + timedelta(days=1)]
+    return load_days(client, bucket, days, ctx, force=force)
+
+
+@dataclass
+class Analysis:
+    findings: list[Finding]
+    summary: dict[str, Any]
+    requests: pa.Table
+    tasks: dict
+    curves: list = field(default_factory=list)
+    daily_team: dict = field(default_factory=dict)
+    provider_rows: list = field(default_factory=list)
+
+
+def _gate_findings(data: LoadedData, days: list[date], force: bool) -> list[Finding]:
+    out = []
+    wanted = set(days)
+    for s in data.days:
+        if s.day not in wanted or s.gate in ("pass", "warn"):
+            continue
+        if not s.used:
+            out.append(Finding.make(
+                "input.quality_gate", Severity.high, "error", f"day={s.day}",
+                f"refused {s.day}: telemetry-quality gate is {s.gate} (rerun it, or force=True)",
+                day=s.day.isoformat(), gate=s.gate,
+            ))  # fmt: skip
+        else:
+            out.append(Finding.make(
+                "input.quality_gate_forced", Severity.low, "fail", f"day={s.day}",
+                f"used {s.day} although its telemetry-quality gate is {s.gate} (force=True)",
+                day=s.day.isoformat(), gate=s.gate,
+            ))  # fmt: skip
+    return out
+
+
+def analyze(
+    data: LoadedData,
+    period: Period,
+    cfg: CostBudgetConfig,
+    prices: PriceTable | None = None,
+    team: str | None = None,
+    user: str | None = None,
+    force: bool = False,
+) -> Analysis:
+    prices = prices or PriceTable([p.model_dump() for p in cfg.budget.prices], at=period.end)
+    tz = cfg.budgets.tz
+    days = report_days(period)
+    day_set = set(days)
+    req = prepare(data.requests, data.tasks, prices, tz)
+    start = context_start(days, cfg)
+    keep = pc.and_(pc.greater_equal(req["day"], pa.scalar(start, pa.date32())),
+                   pc.less_equal(req["day"], pa.scalar(max(days), pa.date32())))  # fmt: skip
+    if team:
+        keep = pc.and_(keep, pc.fill_null(pc.equal(req["team"], team), False))
+    if user:
+        keep = pc.and_(keep, pc.fill_null(pc.equal(req["user"], user), False))
+    req = req.filter(keep)
+    covered = {s.day for s in data.days if s.used}
+    findings = _gate_findings(data, days, force)
+
+    tasks = task_costs(req, data.tasks)
+    in_period = req.filter(pc.is_in(req["day"], pa.array(sorted(day_set), pa.date32())))
+    drift_findings, provider_rows = drift.provider_drift(in_period, cfg.budget.drift)
+    findings += drift_findings + drift.task_drift(tasks, day_set, cfg.budget.drift)
+
+    daily: dict[str, dict] = {}
+    curves = []
+    for rule in cfg.budgets.rules:
+        if isinstance(rule, SpendRule):
+            if rule.scope not in daily:
+                daily[rule.scope] = daily_by(req, rule.scope)
+            f, c = budgets.evaluate_spend(
+                rule, daily[rule.scope], days, covered, cfg.budgets.week_start,
+                cfg.budget.ewma_alpha, cfg.budget.forecast_method,
+            )  # fmt: skip
+            findings += f
+            curves += c
+        elif isinstance(rule, TaskCapRule):
+            findings += budgets.evaluate_task_caps(rule, tasks, day_set)
+    for scope in cfg.budget.anomalies.scopes:
+        if scope not in daily:
+            daily[scope] = daily_by(req, scope)
+        for value, series in sorted(daily[scope].items()):
+            findings += anomalies.detect(scope, value, series, days, covered, cfg.budget.anomalies)
+    if "team" not in daily:
+        daily["team"] = daily_by(req, "team")
+
+    summary = _summary(in_period, tasks, day_set, data, prices, cfg, force)
+    return Analysis(findings, summary, req, tasks, curves, daily["team"], provider_rows)
+
+
+def _sum(t: pa.Table, col: str) -> float:
+    return float(pc.sum(t[col]).as_py() or 0.0) if t.num_rows else 0.0
+
+
+def _summary(req: pa.Table, tasks: dict, day_set: set, data: LoadedData, prices: PriceTable,
+             cfg: CostBudgetConfig, force: bool) -> dict[str, Any]:  # fmt: skip
+    by_team: dict[str, float] = {}
+    for v, series in daily_by(req, "team").items():
+        by_team[v] = round(sum(series.values()), 2)
+    period_tasks = [t for t in tasks.values() if t.first_day in day_set]
+    return {
+        "price_table_version": prices.version,
+        "price_overrides": len(cfg.budget.prices),
+        "timezone": cfg.budgets.timezone,
+        "forced": force,
+        "total_spend_usd": round(_sum(req, "effective_cost"), 2),
+        "reported_cost_usd": round(_sum(req, "cost"), 2),
+        "recomputed_cost_usd": round(_sum(req, "recomputed_cost"), 2),
+        "api_requests": req.num_rows,
+        "unpriced_requests": int(pc.sum(pc.invert(req["priced"]).cast(pa.int64())).as_py() or 0)
+        if req.num_rows else 0,
+        "root_tasks": len(period_tasks),
+        "completed_tasks": sum(1 for t in period_tasks if t.status == "completed"),
+        "spend_by_team_usd": dict(sorted(by_team.items(), key=lambda kv: -kv[1])),
+        "rules": [r.name for r in cfg.budgets.rules],
+        "days_used": sum(1 for s in data.days if s.used),
+        "first_day_used": min((s.day.isoformat() for s in data.days if s.used), default=None),
+        "days_refused": sorted(f"{s.day}: {s.reason}" for s in data.days if not s.used and s.day in day_set),
+        "inputs_read": len(data.inputs),
+    }  # fmt: skip
+
+
+def inputs_manifest(inputs: list[dict[str, Any]], bucket: str) -> tuple[list[dict], bytes]:
+    """One input entry (a digest of the listing of what was read) for the signed statement,
+    which must stay small (KMS signs at most 4096 bytes), and the full list as a file."""
+    import hashlib
+    import json
+
+    body = json.dumps(sorted(inputs, key=lambda i: i["uri"]), indent=1).encode()
+    if not inputs:
+        return [], body
+    entry = {"uri": f"s3://{bucket}/validated/", "digest": {"sha256": hashlib.sha256(body).hexdigest()},
+             "objects": len(inputs), "listing": "inputs.json"}  # fmt: skip
+    return [entry], body

@@ -1,0 +1,177 @@
+"""Read the validated tables for a range of days, honouring telemetry-quality's gate.
+
+validated/<table>/date=YYYY-MM-DD/<run_id>.parquet, and per day
+state/telemetry-quality/gate/<YYYY-MM-DD>.json = {"status", "run_id", "reasons"}.
+A day whose gate is `fail` or missing is refused unless `force`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tasks.common.errors import InputError
+from tasks.common.layout import VALIDATED, state_key
+from tasks.common.s3 import get_bytes, iter_objects
+from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
+
+GATE_JOB = "telemetry-quality"
+# Events that carry spend: API requests, and context condensing (its cost counts too).
+COST_CATEGORIES = ("api_request", "condense")
+EVENT_COLUMNS = [
+    "user", "team", "task_id", "ts", "source", "category", "api_protocol", "tokens_in", "tokens_out",
+    "cache_writes", "cache_reads", "cost", "mode", "provider", "model", "app_version",
+]  # fmt: skip
+TASK_COLUMNS = [
+    "user", "team", "task_id", "parent_task_id", "root_task_id", "status", "started_at",
+    "mode", "provider", "model", "app_version", "api_protocol", "total_cost",
+]  # fmt: skip
+
+
+@dataclass
+class DayStatus:
+    day: date
+    gate: str  # pass | warn | fail | missing
+    used: bool
+    reason: str = ""
+
+
+@dataclass
+class LoadedData:
+    requests: pa.Table
+    tasks: pa.Table
+    days: list[DayStatus] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def days_between(start: date, end_exclusive: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end_exclusive - start).days)]
+
+
+def gate_key(day: date) -> str:
+    return state_key(GATE_JOB, f"gate/{day.isoformat()}.json")
+
+
+def read_gate(client, bucket: str, day: date) -> dict[str, Any] | None:
+    try:
+        body = get_bytes(client, bucket, gate_key(day))
+    except client.exceptions.NoSuchKey:
+        return None
+    try:
+        gate = json.loads(body)
+    except ValueError:
+        raise InputError(f"s3://{bucket}/{gate_key(day)}: gate file is not JSON") from None
+    if not isinstance(gate, dict) or gate.get("status") not in ("pass", "warn", "fail"):
+        raise InputError(f"s3://{bucket}/{gate_key(day)}: gate status must be pass|warn|fail")
+    return gate
+
+
+# Low-cardinality strings stay dictionary-encoded (memory, and hashing codes not strings).
+DICT_COLUMNS = ["user", "team", "source", "category", "api_protocol", "mode", "provider", "model",
+                "app_version", "status"]  # fmt: skip
+
+
+def key_column(col: pa.ChunkedArray | pa.Array, fill: str | None = None) -> pa.ChunkedArray:
+    """A column usable as a group_by key: nulls filled, dictionaries unified across chunks."""
+    if fill is not None:
+        col = pc.fill_null(col, fill)
+    if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type):
+        col = col.unify_dictionaries()
+    return col
+
+
+def conform(table: pa.Table, schema: pa.Schema, columns: list[str]) -> pa.Table:
+    """Select `columns` in the contract's types (a dictionary of the contract's string type
+    is kept as is); a missing column becomes nulls."""
+    arrays, fields = [], []
+    for name in columns:
+        field = schema.field(name)
+        if name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+        elif pa.types.is_dictionary(table[name].type) and table[name].type.value_type == field.type:
+            arrays.append(table[name].unify_dictionaries())
+            field = field.with_type(table[name].type)
+        else:
+            arrays.append(table[name].cast(field.type))
+        fields.append(field)
+    return pa.table(arrays, schema=pa.schema(fields))
+
+
+def _day_objects(client, bucket: str, table: str, day: date, run_id: str | None) -> list[str]:
+    prefix = f"{VALIDATED}{table}/date={day.isoformat()}/"
+    keys = sorted(
+        o["Key"] for o in iter_objects(client, bucket, prefix) if o["Key"].endswith(".parquet")
+    )
+    if not keys:
+        return []
+    if run_id:
+        chosen = [k for k in keys if k.rsplit("/", 1)[1] == f"{run_id}.parquet"]
+        if chosen:
+            return chosen
+    return keys[-1:]  # reruns write one file per run; run ids sort by time: take the newest
+
+
+def _read_parquet(client, bucket: str, key: str, inputs: list[dict[str, Any]]) -> pa.Table:
+    body = get_bytes(client, bucket, key)
+    inputs.append(
+        {"uri": f"s3://{bucket}/{key}", "digest": {"sha256": hashlib.sha256(body).hexdigest()}}
+    )
+    try:
+        return pq.read_table(io.BytesIO(body), read_dictionary=DICT_COLUMNS)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(
+            f"s3://{bucket}/{key}: not a readable Parquet file ({type(exc).__name__})"
+        ) from None
+
+
+def load_days(
+    client, bucket: str, report_days: list[date], context_days: list[date], force: bool = False
+) -> LoadedData:
+    """Read cost events and tasks for context days (history) and report days.
+
+    Report days with a failing/missing gate are refused (listed, not read) unless `force`;
+    context days without a passing gate are skipped quietly (they only feed baselines).
+    """
+    req_parts: list[pa.Table] = []
+    task_parts: list[pa.Table] = []
+    statuses: list[DayStatus] = []
+    inputs: list[dict[str, Any]] = []
+    report_set = set(report_days)
+    for day in sorted(set(context_days) | report_set):
+        gate = read_gate(client, bucket, day)
+        status = gate["status"] if gate else "missing"
+        ok = status in ("pass", "warn") or force
+        reason = "" if status in ("pass", "warn") else f"gate {status}"
+        if not ok:
+            statuses.append(DayStatus(day, status, False, reason))
+            continue
+        run_id = gate.get("run_id") if gate else None
+        for key in _day_objects(client, bucket, "events", day, run_id):
+            t = _read_parquet(client, bucket, key, inputs)
+            if "category" in t.column_names:
+                t = t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES)))
+            req_parts.append(conform(t, EVENTS_SCHEMA, EVENT_COLUMNS))
+        for key in _day_objects(client, bucket, "tasks", day, run_id):
+            task_parts.append(
+                conform(_read_parquet(client, bucket, key, inputs), TASKS_SCHEMA, TASK_COLUMNS)
+            )
+        statuses.append(DayStatus(day, status, True, reason + (" (forced)" if reason else "")))
+    requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
+    tasks = pa.concat_tables(task_parts) if task_parts else empty_tasks()
+    return LoadedData(requests, tasks, statuses, inputs)
+
+
+def empty_requests() -> pa.Table:
+    return conform(pa.table({}), EVENTS_SCHEMA, EVENT_COLUMNS)
+
+
+def empty_tasks() -> pa.Table:
+    return conform(pa.table({}), TASKS_SCHEMA, TASK_COLUMNS)

@@ -1,0 +1,86 @@
+"""Charts and tables for report.html (tasks.reports primitives)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tasks.budget.job import Analysis
+from tasks.budget.spend import cost_per_completed
+from tasks.reports import Chart, Table, bar_chart, line_chart
+
+MAX_TEAM_CHARTS = 6
+TOP_TASKS = 20
+
+
+def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart], list[Table]]:
+    charts: list[Chart] = []
+    tables: list[Table] = []
+    # Daily spend per team (all teams, one line each).
+    series = {
+        team: [(d.isoformat(), round(v, 2)) for d, v in sorted(s.items())]
+        for team, s in a.daily_team.items()
+    }
+    charts.append(line_chart("Daily spend per team (USD)", series, y_label="USD/day"))
+    # Each team's period-to-date spend against its budget line, with the forecast.
+    team_curves = [c for c in a.curves if c.scope == "team"]
+    team_curves.sort(key=lambda c: -(c.cumulative[-1][1] if c.cumulative else 0))
+    for c in team_curves[:MAX_TEAM_CHARTS]:
+        s = {"spend to date": c.cumulative}
+        if c.forecast:
+            s["forecast to period end"] = c.forecast
+        charts.append(line_chart(
+            f"Team {c.value}: {c.rule} ({c.start} to {c.end}) against ${c.amount:,.0f}",
+            s, y_label="USD", threshold=c.amount,
+        ))  # fmt: skip
+    days = set(report_days)
+    top = sorted((t for t in a.tasks.values() if t.first_day in days), key=lambda t: -t.effective)
+    top = top[:TOP_TASKS]
+    charts.append(
+        bar_chart(
+            "Top tasks by cost (subtasks included)",
+            [(t.task_id[:12], t.effective) for t in top],
+            "$",
+        )
+    )
+    per = cost_per_completed({k: t for k, t in a.tasks.items() if t.first_day in days})
+    charts.append(bar_chart(
+        "Cost per completed task by mode and model",
+        [(f"{mode} / {model}", cost) for (mode, model), (cost, _) in per.items()], "$",
+    ))  # fmt: skip
+    tables.append(Table(
+        "Top tasks by cost",
+        ["task", "user", "team", "mode", "model", "cost $", "reported $", "recomputed $", "subtasks"],
+        [[t.task_id, t.user, t.team, t.mode, t.model, round(t.effective, 4), round(t.reported, 4),
+          round(t.recomputed, 4), t.subtasks] for t in top],
+    ))  # fmt: skip
+    tables.append(Table(
+        "Cost per completed task",
+        ["mode", "model", "completed tasks", "mean cost $"],
+        [[m, mo, n, round(c, 4)] for (m, mo), (c, n) in sorted(per.items())],
+    ))  # fmt: skip
+    tables.append(Table(
+        "Reported vs recomputed cost by provider and model",
+        ["provider", "model", "requests", "spend $", "reported $", "recomputed $", "unpriced"],
+        [[r["provider"], r["model"], r["eff_count"], round(r["eff_sum"], 2), round(r["rep_sum"], 2),
+          round(r["rec_sum"], 2), r["unpriced_sum"]] for r in sorted(a.provider_rows, key=lambda r: -r["eff_sum"])],
+    ))  # fmt: skip
+    return charts, tables
+
+
+def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
+    """Every root task of the period: reported vs recomputed cost (subtasks rolled up)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["task_id", "user", "team", "mode", "model", "provider", "status", "first_day",
+                "cost_usd", "reported_usd", "recomputed_usd", "compared_requests", "requests",
+                "subtasks"])  # fmt: skip
+    days = set(report_days)
+    for t in sorted(a.tasks.values(), key=lambda t: (-t.effective, t.task_id)):
+        if t.first_day in days:
+            w.writerow([t.task_id, t.user, t.team, t.mode, t.model, t.provider, t.status, t.first_day,
+                        f"{t.effective:.6f}", f"{t.reported:.6f}", f"{t.recomputed:.6f}",
+                        t.compared_requests, t.requests, t.subtasks])  # fmt: skip
+    return buf.getvalue().encode()
