@@ -18,6 +18,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.audit", "audit"),
     ("cli.redact", "redact"),
     ("cli.access", "access_review"),
+    ("cli.config", "config"),
+    ("cli.run", "run"),
+    ("cli.serve", "serve"),
 ]
 
 
