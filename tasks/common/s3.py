@@ -68,10 +68,15 @@ def is_s3(path: str) -> bool:
     return str(path).startswith("s3://")
 
 
-def iter_objects(client, bucket: str, prefix: str = "") -> Iterator[dict[str, Any]]:
+def iter_objects(
+    client, bucket: str, prefix: str = "", page_size: int = 1000
+) -> Iterator[dict[str, Any]]:
     """Every object under a prefix, page by page (memory does not grow with the listing)."""
     paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    pages = paginator.paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
+    )
+    for page in pages:
         yield from page.get("Contents", [])
 
 
