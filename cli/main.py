@@ -14,6 +14,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # (module, attribute) of each registered command or group, in help order.
 COMMANDS: list[tuple[str, str]] = [
+    ("cli.evidence", "keys"),
+    ("cli.evidence", "storage"),
+    ("cli.evidence", "evidence"),
+    ("cli.evidence", "reports"),
     ("cli.telemetry", "telemetry"),
     ("cli.audit", "audit"),
     ("cli.redact", "redact"),
@@ -21,6 +25,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.config", "config"),
     ("cli.run", "run"),
     ("cli.serve", "serve"),
+    ("cli.demo", "demo"),
 ]
 
 

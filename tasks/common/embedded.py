@@ -6,6 +6,7 @@ MinIO, through AWS_ENDPOINT_URL. Used by `make run` and the integration tests.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ class EmbeddedS3:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> EmbeddedS3:
+        # One log line per HTTP request would drown the jobs' own output.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server.start()
         return self
 

@@ -140,22 +140,26 @@ def _done_markers(client, bucket: str, run_id: str) -> dict[int, dict[str, Any]]
     return done
 
 
-def _confirm_gone(client, item: PlanItem) -> bool:
-    ids = {v.version_id for v in item.versions}
-    resp = client.list_object_versions(Bucket=item.bucket, Prefix=item.key)
-    left = [
-        v
-        for v in resp.get("Versions", []) + resp.get("DeleteMarkers", [])
-        if v["Key"] == item.key and (v.get("VersionId") or "null") in ids
-    ]
-    if left:
-        return False
+def _version_gone(client, item: PlanItem, version_id: str) -> bool:
     try:
-        client.head_object(Bucket=item.bucket, Key=item.key)
+        client.head_object(Bucket=item.bucket, Key=item.key, VersionId=version_id)
     except ClientError as exc:
         return _missing(exc)
-    # a version written after planning is kept on purpose; ours are gone
-    return True
+    return False
+
+
+def _confirm_gone(client, item: PlanItem) -> bool:
+    """Every planned version answers 404 to a versioned HEAD, and the key itself is gone.
+
+    One HEAD per version rather than a ListObjectVersions per key: a listing per object
+    costs O(bucket) on some servers (moto copies the whole bucket for each call).
+    """
+    ids = {v.version_id for v in item.versions if not v.delete_marker and v.version_id != "null"}
+    if not all(_version_gone(client, item, vid) for vid in sorted(ids)):
+        return False
+    if ids:
+        return True  # a version written after planning is kept on purpose; ours are gone
+    return not _exists(client, item.bucket, item.key)  # unversioned bucket: the key itself
 
 
 def execute_journal(

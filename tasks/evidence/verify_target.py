@@ -1,0 +1,157 @@
+"""What `compliance reports verify TARGET` checks: one bundle (s3:// envelope URI or a
+bundle folder), a downloaded tree (every job under reports/), or a job's whole chain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tasks.common.errors import InputError
+from tasks.common.s3 import S3Uri
+
+from .dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope, sha256_hex
+from .store import LocalStore, S3Store, Store
+from .verify import BUNDLE_KEY_RE, Failure, Trust, trust_from_store, verify_bundle
+from .verify_chain import Report, verify_job
+
+LAYOUT_TAIL = re.compile(r"(reports/[a-z0-9][a-z0-9-]*/\d{4}/\d{2}/\d{2}/[A-Za-z0-9-]+/)$")
+
+
+class FolderBundleStore(LocalStore):
+    """A bundle folder taken out of its tree: present it under the prefix it claims."""
+
+    def __init__(self, folder: Path, prefix: str) -> None:
+        super().__init__(folder)
+        self.prefix = prefix
+        self.label = f"{folder}/"
+
+    def _path(self, key: str) -> Path | None:
+        return self.root / key[len(self.prefix) :] if key.startswith(self.prefix) else None
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        if prefix.startswith(self.prefix) or self.prefix.startswith(prefix):
+            for p in sorted(self.root.rglob("*")):
+                if p.is_file():
+                    key = self.prefix + p.relative_to(self.root).as_posix()
+                    if key.startswith(prefix):
+                        yield key
+
+    def read(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            return path.read_bytes() if path else None
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def uri(self, key: str) -> str:
+        return f"{self.root}/{key[len(self.prefix) :]}" if key.startswith(self.prefix) else key
+
+
+def resolve_trust(
+    store: Store, public_keys: list[tuple[str, bytes]]
+) -> tuple[Trust, list[Failure]]:
+    """Keys given out of band win; otherwise the keys/ published beside the reports."""
+    if public_keys:
+        return Trust.from_pems(public_keys), []
+    return trust_from_store(store)
+
+
+def _single(store: Store, prefix: str, trust: Trust, retention_days: int | None) -> Report:
+    report = Report()
+    info, failures = verify_bundle(store, prefix, trust, retention_days=retention_days)
+    report.bundles.append(info)
+    report.failures.extend(failures)
+    prev = info.predicate.get("previous")
+    if info.valid and isinstance(prev, dict) and isinstance(store, S3Store):
+        # Online, a single bundle also proves its link: the previous envelope's bytes hash right.
+        uri = S3Uri.parse(str(prev.get("uri", "")))
+        data = store.read(uri.key) if uri.bucket == store.bucket else None
+        want = (prev.get("digest") or {}).get("sha256")
+        if data is None or sha256_hex(data) != want:
+            report.failures.append(
+                Failure(
+                    store.uri(prefix + ENVELOPE_NAME),
+                    "chain_link",
+                    f"previous {uri} missing or digest differs",
+                )
+            )
+    report.chain = [prefix] if info.valid else []
+    return report
+
+
+def verify_target(
+    target: str,
+    *,
+    client: Any = None,
+    public_keys: list[tuple[str, bytes]] = (),
+    schedule: str | None = None,
+    now: datetime | None = None,
+    retention_days: int | None = None,
+) -> Report:
+    if target.startswith("s3://"):
+        uri = S3Uri.parse(target)
+        store: Store = S3Store(client, uri.bucket)
+        trust, failures = resolve_trust(store, list(public_keys))
+        if uri.key.endswith(ENVELOPE_NAME):
+            report = _single(store, uri.key[: -len(ENVELOPE_NAME)], trust, retention_days)
+        else:
+            m = re.match(r"^reports/([a-z0-9][a-z0-9-]*)/?$", uri.key)
+            if not m:
+                raise InputError(
+                    f"{target}: give an attestation.dsse.json URI or s3://BUCKET/reports/<job>/"
+                )
+            report = verify_job(
+                store, m.group(1), trust, schedule=schedule, now=now, retention_days=retention_days
+            )
+        report.failures[:0] = failures
+        return report
+    folder = Path(target)
+    if not folder.is_dir():
+        raise InputError(f"{target}: not a folder or an s3:// URI")
+    if (folder / ENVELOPE_NAME).is_file():
+        return _verify_bundle_folder(folder, list(public_keys))
+    local = LocalStore(folder)
+    trust, failures = resolve_trust(local, list(public_keys))
+    jobs = (
+        sorted(p.name for p in (folder / "reports").iterdir() if p.is_dir())
+        if (folder / "reports").is_dir()
+        else []
+    )
+    if not jobs:
+        raise InputError(f"{target}: no attestation.dsse.json and no reports/<job>/ inside")
+    report = Report(failures=list(failures))
+    for job in jobs:
+        part = verify_job(local, job, trust, schedule=schedule, now=now)
+        report.failures.extend(part.failures)
+        report.bundles.extend(part.bundles)
+        report.chain.extend(part.chain)
+        report.incomplete.extend(part.incomplete)
+    return report
+
+
+def _verify_bundle_folder(folder: Path, public_keys: list[tuple[str, bytes]]) -> Report:
+    resolved = folder.resolve()
+    m = LAYOUT_TAIL.search(resolved.as_posix() + "/")
+    if m:  # inside a downloaded tree: verify in place, keys/ from the tree root
+        root = Path(resolved.as_posix()[: m.start(1)])
+        store: Store = LocalStore(root)
+        prefix = m.group(1)
+    else:  # moved elsewhere: the folder name must still be the run id it claims
+        try:
+            env = parse_envelope((folder / ENVELOPE_NAME).read_bytes())
+            prefix = str(env.predicate.get("prefix") or "")
+        except EnvelopeError:
+            prefix = ""
+        m2 = BUNDLE_KEY_RE.match(prefix + ENVELOPE_NAME)
+        if not m2 or m2.group(6) != folder.name:
+            prefix = f"reports/unknown/0000/00/00/{folder.name}/"
+        store = FolderBundleStore(folder, prefix)
+    if not public_keys and not m:
+        raise InputError(f"{folder}: give --public-key to verify a bundle folder outside its tree")
+    trust, failures = resolve_trust(store, public_keys)
+    report = _single(store, prefix, trust, None)
+    report.failures[:0] = failures
+    return report
