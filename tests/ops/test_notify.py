@@ -35,7 +35,9 @@ def test_unreachable_webhook_is_logged_not_raised():
 def test_failure_hook_posts_first_line_of_error(monkeypatch):
     with WebhookListener() as hook:
         monkeypatch.setenv("COMPLIANCE_WEBHOOK_URL", hook.url)
-        state = SimpleNamespace(message="S3 endpoint unreachable\ntraceback…", type=SimpleNamespace(value="FAILED"))
+        state = SimpleNamespace(
+            message="S3 endpoint unreachable\ntraceback…", type=SimpleNamespace(value="FAILED")
+        )
         flow_failure_hook(SimpleNamespace(name="audit-trail"), SimpleNamespace(id="fr-1"), state)
         assert hook.event.wait(5)
     assert hook.received[0] == {

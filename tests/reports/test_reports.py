@@ -24,17 +24,39 @@ FINDINGS = [
 
 def _report():
     return build_report(
-        "access-review", "r1", PERIOD, datetime(2026, 11, 21, 6, tzinfo=UTC), "fail", {"users": 3}, FINDINGS
+        "access-review",
+        "r1",
+        PERIOD,
+        datetime(2026, 11, 21, 6, tzinfo=UTC),
+        "fail",
+        {"users": 3},
+        FINDINGS,
     )
 
 
 def test_report_has_common_shape_worst_first_and_is_deterministic():
     report = _report()
-    assert set(report) == {"job", "run_id", "period", "generated_at", "status", "summary", "findings"}
+    assert set(report) == {
+        "job",
+        "run_id",
+        "period",
+        "generated_at",
+        "status",
+        "summary",
+        "findings",
+    }
     assert report["period"] == {"start": "2026-11-14T00:00:00Z", "end": "2026-11-21T00:00:00Z"}
     assert report["generated_at"] == "2026-11-21T06:00:00Z"
     assert [f["check"] for f in report["findings"]] == ["crit.check", "ok.check", "low.check"]
-    assert set(report["findings"][0]) == {"id", "check", "severity", "status", "resource", "message", "details"}
+    assert set(report["findings"][0]) == {
+        "id",
+        "check",
+        "severity",
+        "status",
+        "resource",
+        "message",
+        "details",
+    }
     assert report_json_bytes(report) == report_json_bytes(_report())
     assert json.loads(report_json_bytes(report))["status"] == "fail"
 
