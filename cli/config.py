@@ -63,7 +63,7 @@ VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
     "schedules": _schedules,
     "notifications": _notifications,
 }
-KNOWN_SECTIONS = {"storage", "runner"} | {n for key in VALIDATORS for n in key.split("/")}
+KNOWN_SECTIONS = {"storage"} | {n for key in VALIDATORS for n in key.split("/")}
 
 
 def check_config(path: str | None) -> tuple[AppConfig | None, list[str]]:
