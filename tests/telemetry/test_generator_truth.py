@@ -107,8 +107,13 @@ def test_roster_columns_and_terminated_users(fleet):
     root, truth = fleet
     rows = list(csv.DictReader(io.StringIO((root / "raw/org/roster.csv").read_text())))
     assert list(rows[0]) == ["user", "email", "team", "manager", "status", "aws_user"]
-    assert len(rows) == len(truth["users"]) == 9 + 2
-    assert len({r["team"] for r in rows}) >= 2 and len({r["manager"] for r in rows}) >= 2
+    people = [r for r in rows if r["manager"]]
+    managers = {r["manager"] for r in people}
+    assert len(people) == len(truth["users"]) == 9 + 2
+    assert len({r["team"] for r in rows}) >= 2 and len(managers) >= 2
+    # every manager is a roster row of their own, active, so reviewers resolve
+    assert {r["email"] for r in rows if not r["manager"]} == managers
+    assert all(r["status"] == "active" for r in rows if not r["manager"])
     terminated = [r["user"] for r in rows if r["status"] == "terminated"]
     assert len(terminated) == 3  # two without data, one planted with data
     data_users = {p.name for p in (root / "raw/roo").iterdir()}

@@ -281,10 +281,27 @@ def org_settings(allow_all: bool, public_sharing: bool) -> dict[str, Any]:
     }
 
 
+def manager_rows(users: list[User]) -> list[dict[str, str]]:
+    """Team managers are people in the roster too (access reviewers must resolve to one)."""
+    teams = {u.manager: u.team for u in sorted(users, key=lambda u: u.name)}
+    return [
+        {
+            "user": email.split("@")[0],
+            "email": email,
+            "team": team,
+            "manager": "",
+            "status": "active",
+            "aws_user": "",
+        }
+        for email, team in sorted(teams.items())
+    ]
+
+
 def roster_csv(users: list[User]) -> bytes:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=ROSTER_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for u in sorted(users, key=lambda u: u.name):
-        writer.writerow(u.roster_row())
+    rows = [u.roster_row() for u in users] + manager_rows(users)
+    for row in sorted(rows, key=lambda r: r["user"]):
+        writer.writerow(row)
     return buf.getvalue().encode()
