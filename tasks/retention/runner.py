@@ -9,6 +9,7 @@ from typing import Any
 
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
+from tasks.common.progress import RunProgress
 from tasks.common.settings import AppConfig
 from tasks.reports import Table
 from tasks.retention.deleter import (
@@ -81,7 +82,12 @@ def run_retention(
         todo = journal_items(items)
         if todo:
             write_journal(client, bucket, run_id, todo)  # the commit point before deleting
-            rows += execute_journal(client, bucket, run_id, todo, ret, now=now, on_delete=on_delete)
+            progress = RunProgress(
+                "log-retention-deletions", "deleting expired raw objects", len(todo)
+            )
+            report = on_delete or progress.update
+            rows += execute_journal(client, bucket, run_id, todo, ret, now=now, on_delete=report)
+            progress.update(len(todo), force=True)
     summary = summarize(items, rows, created, [r for r, _ in resumed])
     summary["dry_run"] = dry_run
     held = [i for i in items if i.decision == "keep" and i.reason != "young"]
