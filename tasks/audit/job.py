@@ -36,9 +36,10 @@ from tasks.audit.ledger import (
     task_workspaces,
 )
 from tasks.audit.modes import custom_edit_modes
-from tasks.common.errors import ConfigError, InputError
+from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
+from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
 from tasks.common.s3 import get_bytes, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -67,23 +68,6 @@ class DayResult:
 def day_period(day: date) -> Period:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return Period(start=start, end=start + timedelta(days=1))
-
-
-def _as_day(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise ConfigError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
-
-
-def resolve_period(since: str | None, until: str | None, today: date | None = None) -> Period:
-    """Calendar days [since, until); default: yesterday (the last complete day)."""
-    today = today or datetime.now(UTC).date()
-    end = _as_day(until, "until") if until else today
-    start = _as_day(since, "since") if since else end - timedelta(days=1)
-    if end <= start:
-        raise ConfigError(f"until {end} is not after since {start}")
-    return Period(start=day_period(start).start, end=day_period(end).start)
 
 
 def days_of(period: Period) -> list[date]:

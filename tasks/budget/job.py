@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -14,28 +14,10 @@ from tasks.budget.config import CostBudgetConfig, SpendRule, TaskCapRule
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import LoadedData, days_between, load_days
 from tasks.budget.spend import daily_by, prepare, task_costs
-from tasks.common.errors import ConfigError
 from tasks.common.models import Finding, Period, Severity
+from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
 
 JOB = "cost-budget"
-
-
-def _as_day(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise ConfigError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
-
-
-def resolve_period(since: str | None, until: str | None, today: date | None = None) -> Period:
-    """Calendar days [since, until); default: yesterday (the last complete day)."""
-    today = today or datetime.now(UTC).date()
-    end = _as_day(until, "until") if until else today
-    start = _as_day(since, "since") if since else end - timedelta(days=1)
-    return Period(
-        start=datetime.combine(start, datetime.min.time(), UTC),
-        end=datetime.combine(end, datetime.min.time(), UTC),
-    )
 
 
 def report_days(period: Period) -> list[date]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Finding, Period, RunStatus
+from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
 from tasks.quality import gate as gates
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import join_team, to_frame
@@ -27,24 +28,6 @@ from tasks.telemetry.schema import SCHEMA_VERSION
 JOB = "telemetry-quality"
 TABLES = ("tasks", "events")
 OPEN_MAX = 10**12  # "no upper bound" for row counts (GX needs a number for a parameter)
-
-
-def _as_day(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise ConfigError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
-
-
-def resolve_period(since: str | None, until: str | None, today: date | None = None) -> Period:
-    """Calendar days [since, until); default yesterday (as cost-budget, which reads our gate)."""
-    today = today or datetime.now(UTC).date()
-    end = _as_day(until, "until") if until else today
-    start = _as_day(since, "since") if since else end - timedelta(days=1)
-    return Period(
-        start=datetime.combine(start, datetime.min.time(), UTC),
-        end=datetime.combine(end, datetime.min.time(), UTC),
-    )
 
 
 def period_days(period: Period) -> list[date]:
