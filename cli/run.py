@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -37,21 +38,63 @@ def run_local(slug: str, params: dict[str, Any]) -> dict[str, Any]:
     return flow(**params)
 
 
+def deployment_name(slug: str, deployment: str | None = None) -> str:
+    """ "<flow name>/<deployment>": the flow's own name (log_retention), not the job slug."""
+    return f"{get_job(slug).load_flow().name}/{deployment or slug}"
+
+
 def run_via_server(
     slug: str, params: dict[str, Any], deployment: str | None, timeout: float
 ) -> dict[str, Any]:
     """Trigger the job's deployment on the configured Prefect server and wait for it."""
     from prefect.deployments import run_deployment
 
-    job = get_job(slug)
-    name = f"{job.flow_name.replace('_', '-')}/{deployment or slug}"
+    name = deployment_name(slug, deployment)
     flow_run = run_deployment(name=name, parameters=params, timeout=timeout, as_subflow=False)
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(
             f"flow run {flow_run.id} ended {state.type.value if state else 'unknown'}"
         )
-    return state.result()
+    try:
+        return state.result()
+    except Exception as exc:  # result stored where this machine cannot read it
+        return result_from_bundle(slug, flow_run.id, exc)
+
+
+def result_from_bundle(slug: str, flow_run_id: Any, cause: Exception) -> dict[str, Any]:
+    """The run's result rebuilt from its bundle: the link artifact, then the envelope."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from tasks.common.s3 import S3Uri, get_bytes, s3_client
+    from tasks.common.settings import load_config
+    from tasks.evidence.dsse import parse_envelope
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    # finish_job's link artifact (key "<job>-bundle") is markdown: [text](s3://…/attestation.dsse.json)
+    links = sorted(
+        {
+            m.group(1)
+            for a in artifacts
+            if (a.key or "").endswith("-bundle") and isinstance(a.data, str)
+            for m in [re.search(r"\((s3://[^)\s]+)\)", a.data)]
+            if m
+        }
+    )
+    if len(links) != 1:
+        raise RuntimeError(
+            f"flow run {flow_run_id} completed, but its result is unreadable "
+            f"({type(cause).__name__}) and it left {len(links)} bundle links"
+        )
+    uri = S3Uri.parse(links[0])
+    envelope = get_bytes(s3_client(load_config().storage), uri.bucket, uri.key)
+    predicate = parse_envelope(envelope).predicate
+    result = {k: predicate.get(k) for k in ("job", "run_id", "status", "counts")}
+    return result | {"job": result["job"] or slug, "bundle": links[0]}
 
 
 @click.command("run")

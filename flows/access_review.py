@@ -13,6 +13,7 @@ from tasks.access.config import parse_access_config
 from tasks.access.run import JOB, review
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
+from tasks.common.notify import flow_failure_hook
 from tasks.common.settings import load_config
 
 
@@ -31,7 +32,12 @@ def evaluate(snapshot, cfg, run_id, now, team, user, previous, previous_error):
     return review(snapshot, cfg, run_id=run_id, now=now, team=team, user=user, previous=previous, previous_error=previous_error)  # fmt: skip
 
 
-@flow(name="access-review")
+@flow(
+    name="access-review",
+    persist_result=True,  # so `compliance run --via-server` can read the result
+    on_failure=[flow_failure_hook],
+    on_crashed=[flow_failure_hook],
+)
 def access_review(
     since: str | None = None,
     until: str | None = None,

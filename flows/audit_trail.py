@@ -13,6 +13,7 @@ from tasks.audit.model import JOB
 from tasks.audit.report import charts_and_tables, combine_results
 from tasks.common.errors import ConfigError
 from tasks.common.jobrun import finish_job
+from tasks.common.notify import flow_failure_hook
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 
@@ -28,7 +29,12 @@ def publish_day(settings, r: job.DayResult, dry_run: bool) -> dict[str, Any]:
     return finish_job(JOB, r.period, r.findings, r.summary, r.files, r.inputs, settings, dry_run=dry_run, charts=charts, tables=tables, status=r.status, counts_extra=r.counts_extra)  # fmt: skip
 
 
-@flow(name="audit-trail")
+@flow(
+    name="audit-trail",
+    persist_result=True,  # so `compliance run --via-server` can read the result
+    on_failure=[flow_failure_hook],
+    on_crashed=[flow_failure_hook],
+)
 def audit_trail(
     since: str | None = None,
     until: str | None = None,

@@ -9,6 +9,8 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
+from tasks.common.notify import flow_failure_hook
+from tasks.common.runners import make_task_runner
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 from tasks.retention.runner import run_retention
@@ -27,7 +29,13 @@ def prefect_mapper(
     return [f.result() for f in futures]
 
 
-@flow(name="log_retention")
+@flow(
+    name="log_retention",
+    persist_result=True,  # so `compliance run --via-server` can read the result
+    on_failure=[flow_failure_hook],
+    on_crashed=[flow_failure_hook],
+    task_runner=make_task_runner(),  # COMPLIANCE_TASK_RUNNER: threads or Dask
+)
 def log_retention(
     since: str | None = None,
     until: str | None = None,

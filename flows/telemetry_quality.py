@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
+from tasks.common.notify import flow_failure_hook
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 from tasks.quality import bundle, job, storage
@@ -34,7 +35,12 @@ def write_data(settings, run_id, period, a: job.Assessment, update_history: bool
     return storage.write_outputs(s3_client(settings), settings.data_bucket, run_id, period, a, update_history)  # fmt: skip
 
 
-@flow(name="telemetry-quality")
+@flow(
+    name="telemetry-quality",
+    persist_result=True,  # so `compliance run --via-server` can read the result
+    on_failure=[flow_failure_hook],
+    on_crashed=[flow_failure_hook],
+)
 def telemetry_quality(
     since: str | None = None,
     until: str | None = None,

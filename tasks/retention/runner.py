@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
 from tasks.common.progress import RunProgress
-from tasks.common.settings import AppConfig
+from tasks.common.s3 import s3_client
+from tasks.common.settings import AppConfig, StorageSettings
 from tasks.reports import Table
+from tasks.retention.config import RedactionConfig, RetentionConfig
 from tasks.retention.deleter import (
     JOB,
     execute_journal,
@@ -42,6 +45,32 @@ def thread_mapper(workers: int) -> Mapper:
     return mapper
 
 
+@dataclass
+class PrefixPlanner:
+    """Plans one user prefix. Picklable: on a Dask worker it builds its own S3 client
+    (a boto3 client cannot be pickled), in threads it shares the caller's."""
+
+    settings: StorageSettings
+    bucket: str
+    ret: RetentionConfig
+    red_cfg: RedactionConfig
+    key: bytes
+    now: datetime
+    dry_run: bool
+    client: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "client": None}
+
+    def __call__(self, prefix: str) -> dict[str, Any]:
+        if self.client is None:
+            self.client = s3_client(self.settings)
+        return plan_and_prepare(
+            self.client, self.bucket, prefix, self.ret, self.red_cfg, self.key,
+            now=self.now, dry_run=self.dry_run,
+        )  # fmt: skip
+
+
 def run_retention(
     config: AppConfig,
     client,
@@ -70,9 +99,7 @@ def run_retention(
             client, bucket, old_run, old_items, ret, now=now, on_delete=on_delete
         )
 
-    def one(prefix: str) -> dict[str, Any]:
-        return plan_and_prepare(client, bucket, prefix, ret, red_cfg, key, now=now, dry_run=dry_run)
-
+    one = PrefixPlanner(settings, bucket, ret, red_cfg, key, now, dry_run, client)
     results = mapper(one, user_prefixes(client, bucket, users))
     items = [PlanItem.from_dict(d) for r in results for d in r["items"]]
     created = sum(r["redacted_created"] for r in results)
