@@ -122,7 +122,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 @click.command("demo")
-@click.option("--users", default=12, show_default=True, help="Users in the generated fleet.")
+@click.option("--users", default=8, show_default=True, help="Users in the generated fleet.")
 @click.option("--days", default=7, show_default=True, help="Days of generated activity.")
 @click.option("--seed", default=7, show_default=True, help="Generator seed (same seed, same data).")
 @click.option(

@@ -13,12 +13,12 @@ def build_deployments(schedules: dict[str, str] | None = None, timezone: str = "
 
     deployments = []
     for slug, job in JOBS.items():
-        cron = (schedules or {}).get(slug, job.schedule)
+        crons = [(schedules or {}).get(slug, job.schedule), *job.extra_schedules]
         flow = job.load_flow()
         deployments.append(
             flow.to_deployment(
                 name=slug,
-                schedule=Cron(cron, timezone=timezone),
+                schedules=[Cron(cron, timezone=timezone) for cron in crons],
                 tags=["compliance-jobs"],
                 description=job.description,
             )

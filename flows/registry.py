@@ -14,6 +14,7 @@ class Job:
     flow_name: str
     schedule: str  # default cron (UTC unless the deployment says otherwise)
     description: str
+    extra_schedules: tuple[str, ...] = ()  # e.g. access-review's quarterly campaign
 
     def load_flow(self) -> Any:
         return getattr(importlib.import_module(self.module), self.flow_name)
@@ -57,6 +58,7 @@ JOBS: dict[str, Job] = {
             "access_review",
             "0 6 * * 1",
             "IAM and agent-privilege checks, diff since last review, campaign",
+            extra_schedules=("0 6 1 1,4,7,10 *",),
         ),
     ]
 }
