@@ -39,7 +39,7 @@ def run_local(slug: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployment_name(slug: str, deployment: str | None = None) -> str:
-    """ "<flow name>/<deployment>": the flow's own name (log_retention), not the job slug."""
+    """ "<flow name>/<deployment>", from the flow object itself."""
     return f"{get_job(slug).load_flow().name}/{deployment or slug}"
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NONE
 
+from flows.common import job_flow
 from tasks.access import job
 from tasks.access.config import parse_access_config
 from tasks.access.run import JOB, review
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
-from tasks.common.notify import flow_failure_hook
 from tasks.common.settings import load_config
 
 
@@ -32,12 +32,7 @@ def evaluate(snapshot, cfg, run_id, now, team, user, previous, previous_error):
     return review(snapshot, cfg, run_id=run_id, now=now, team=team, user=user, previous=previous, previous_error=previous_error)  # fmt: skip
 
 
-@flow(
-    name="access-review",
-    persist_result=True,  # so `compliance run --via-server` can read the result
-    on_failure=[flow_failure_hook],
-    on_crashed=[flow_failure_hook],
-)
+@job_flow("access-review")
 def access_review(
     since: str | None = None,
     until: str | None = None,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.common import job_flow
 from tasks.audit import job
 from tasks.audit.config import audit_config
 from tasks.audit.model import JOB
 from tasks.audit.report import charts_and_tables, combine_results
 from tasks.common.errors import ConfigError
 from tasks.common.jobrun import finish_job
-from tasks.common.notify import flow_failure_hook
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 
@@ -29,12 +29,7 @@ def publish_day(settings, r: job.DayResult, dry_run: bool) -> dict[str, Any]:
     return finish_job(JOB, r.period, r.findings, r.summary, r.files, r.inputs, settings, dry_run=dry_run, charts=charts, tables=tables, status=r.status, counts_extra=r.counts_extra)  # fmt: skip
 
 
-@flow(
-    name="audit-trail",
-    persist_result=True,  # so `compliance run --via-server` can read the result
-    on_failure=[flow_failure_hook],
-    on_crashed=[flow_failure_hook],
-)
+@job_flow("audit-trail")
 def audit_trail(
     since: str | None = None,
     until: str | None = None,

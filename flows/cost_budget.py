@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
+from flows.common import job_flow
 from tasks.budget import job
 from tasks.budget.alerts import (
     load_state,
@@ -22,7 +23,6 @@ from tasks.budget.config import load_cost_budget_config
 from tasks.budget.report import charts_and_tables, task_costs_csv
 from tasks.common.errors import ConfigError, StorageError
 from tasks.common.jobrun import finish_job
-from tasks.common.notify import flow_failure_hook
 from tasks.common.s3 import s3_client
 
 
@@ -51,12 +51,7 @@ def write_alert_state(settings, state: dict) -> None:
     save_state(s3_client(settings), settings.data_bucket, state)
 
 
-@flow(
-    name="cost-budget",
-    persist_result=True,  # so `compliance run --via-server` can read the result
-    on_failure=[flow_failure_hook],
-    on_crashed=[flow_failure_hook],
-)
+@job_flow("cost-budget")
 def cost_budget(
     since: str | None = None,
     until: str | None = None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
-from tasks.common.notify import flow_failure_hook
+from flows.common import job_flow
 from tasks.common.runners import make_task_runner
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
@@ -29,13 +29,8 @@ def prefect_mapper(
     return [f.result() for f in futures]
 
 
-@flow(
-    name="log_retention",
-    persist_result=True,  # so `compliance run --via-server` can read the result
-    on_failure=[flow_failure_hook],
-    on_crashed=[flow_failure_hook],
-    task_runner=make_task_runner(),  # COMPLIANCE_TASK_RUNNER: threads or Dask
-)
+# COMPLIANCE_TASK_RUNNER picks threads or a Dask cluster for the per-prefix work.
+@job_flow("log-retention", task_runner=make_task_runner())
 def log_retention(
     since: str | None = None,
     until: str | None = None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.common import job_flow
 from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
-from tasks.common.notify import flow_failure_hook
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 from tasks.quality import bundle, job, storage
@@ -35,12 +35,7 @@ def write_data(settings, run_id, period, a: job.Assessment, update_history: bool
     return storage.write_outputs(s3_client(settings), settings.data_bucket, run_id, period, a, update_history)  # fmt: skip
 
 
-@flow(
-    name="telemetry-quality",
-    persist_result=True,  # so `compliance run --via-server` can read the result
-    on_failure=[flow_failure_hook],
-    on_crashed=[flow_failure_hook],
-)
+@job_flow("telemetry-quality")
 def telemetry_quality(
     since: str | None = None,
     until: str | None = None,
