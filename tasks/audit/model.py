@@ -14,34 +14,16 @@ from typing import Any
 
 import orjson
 
+from tasks.telemetry.classify import WRITE_TOOL_IDS, WRITE_TOOLS
+
 JOB = "audit-trail"
 
 KINDS = ("file_write", "command", "mcp_call", "rollback", "mode_switch")
 
-# ui_messages `ask:"tool"` names that write files (older files: searchAndReplace, insertContent).
-UI_WRITE_TOOLS = frozenset(
-    {
-        "editedExistingFile",
-        "appliedDiff",
-        "newFileCreated",
-        "generateImage",
-        "insertContent",
-        "searchAndReplace",
-    }
-)
-# Telemetry `Tool Used` names (the model-facing tool names) that write files.
-TELEMETRY_WRITE_TOOLS = frozenset(
-    {
-        "write_to_file",
-        "apply_diff",
-        "insert_content",
-        "search_and_replace",
-        "search_replace",
-        "edit_file",
-        "apply_patch",
-        "generate_image",
-    }
-)
+# The write tools are ingestion's own classification, so the ledger and the
+# `mutates` flag it is checked against can never disagree.
+UI_WRITE_TOOLS = WRITE_TOOLS
+TELEMETRY_WRITE_TOOLS = WRITE_TOOL_IDS
 TELEMETRY_COMMAND_TOOLS = frozenset({"execute_command"})
 TELEMETRY_MCP_TOOLS = frozenset({"use_mcp_tool"})
 MODE_SWITCH_TOOLS = frozenset({"switchMode", "switch_mode"})
