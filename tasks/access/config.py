@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from tasks.common.errors import ConfigError
+from tasks.common.settings import validate_section
 
 # Commands a broad allow-list entry would auto-approve; each is evaluated with Roo Code's
 # own matching rules against the user's allowed/denied lists.
@@ -82,9 +82,4 @@ class AccessConfig(BaseModel):
 
 
 def parse_access_config(section: dict | None, source: str = "config") -> AccessConfig:
-    try:
-        return AccessConfig(**(section or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{source}: access.{key}: {err['msg']}") from None
+    return validate_section(AccessConfig, "access", section, source)

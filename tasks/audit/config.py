@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import re2
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from tasks.audit.commands import HMAC_KEY_ENV
 from tasks.audit.model import BUILTIN_EDIT_MODES
-from tasks.common.errors import ConfigError
+from tasks.common.settings import validate_section
 
 # Commands worth a finding wherever they run (regexes, RE2 syntax, searched anywhere).
 DEFAULT_DENY_COMMANDS = [
@@ -57,9 +57,4 @@ class AuditConfig(BaseModel):
 
 def audit_config(section: dict[str, Any], source: str | None = None) -> AuditConfig:
     """Validate the section; a bad config fails with one line naming the key."""
-    try:
-        return AuditConfig(**(section or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{source or 'config'}: audit.{key}: {err['msg']}") from None
+    return validate_section(AuditConfig, "audit", section, source or "config")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from tasks.common.errors import ConfigError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 CONFIG_ENV = "COMPLIANCE_CONFIG"
 DEFAULT_CONFIG_FILE = "compliance.yaml"
@@ -28,6 +30,19 @@ ENV_NAMES = {
     "COMPLIANCE_RETENTION_DAYS": "retention_days",
     "AWS_DEFAULT_REGION": "region",
 }
+
+
+def validate_section(
+    model: type[ModelT], section: str, raw: dict[str, Any] | None, source: str
+) -> ModelT:
+    """Validate one config section; the first problem becomes one line naming the key."""
+    try:
+        return model(**(raw or {}))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {section}.{key}: {msg}") from None
 
 
 class StorageSettings(BaseModel):
@@ -95,11 +110,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     for var, field in ENV_NAMES.items():
         if env.get(var):
             storage_raw[field] = env[var]
-    try:
-        storage = StorageSettings(**storage_raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{cfg_path or 'environment'}: storage.{key}: {err['msg']}") from None
+    storage = validate_section(
+        StorageSettings, "storage", storage_raw, str(cfg_path or "environment")
+    )
     sections = {k: v for k, v in data.items() if k != "storage"}
     return AppConfig(storage=storage, sections=sections, source=str(cfg_path) if cfg_path else None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from tasks.common.errors import ConfigError
+from tasks.common.settings import validate_section
 
 
 class SignalThresholds(BaseModel):
@@ -43,9 +43,4 @@ class QualityConfig(BaseModel):
 
 
 def quality_config(section: dict[str, Any], source: str | None = None) -> QualityConfig:
-    try:
-        return QualityConfig(**(section or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{source or 'config'}: quality.{key}: {err['msg']}") from None
+    return validate_section(QualityConfig, "quality", section, source or "config")

@@ -8,9 +8,9 @@ import re
 import socket
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from tasks.common.errors import ConfigError
+from tasks.common.settings import validate_section
 
 REDACTION_KEY_ENV = "COMPLIANCE_REDACTION_KEY"
 
@@ -88,22 +88,12 @@ class RetentionConfig(BaseModel):
     mode: Literal["plan", "apply"] = "apply"
 
 
-def _validate(model: type[BaseModel], section: str, raw: dict[str, Any], source: str) -> Any:
-    try:
-        return model(**(raw or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].replace("Value error, ", "")
-        raise ConfigError(f"{source}: {section}.{key}: {msg}") from None
-
-
 def parse_redaction(raw: dict[str, Any] | None, source: str = "config") -> RedactionConfig:
-    return _validate(RedactionConfig, "redaction", raw or {}, source)
+    return validate_section(RedactionConfig, "redaction", raw or {}, source)
 
 
 def parse_retention(raw: dict[str, Any] | None, source: str = "config") -> RetentionConfig:
-    return _validate(RetentionConfig, "retention", raw or {}, source)
+    return validate_section(RetentionConfig, "retention", raw or {}, source)
 
 
 def redaction_key(cfg: RedactionConfig, deployment: str | None = None) -> bytes:
