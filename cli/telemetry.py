@@ -11,7 +11,6 @@ import click
 
 from cli.common import get_config, one_line_errors
 from tasks.common.s3 import is_s3, s3_client
-from tasks.telemetry.ingest import DEFAULT_MAX_FILE_BYTES, Ingestion
 
 # The fields of one task in `summarize --format json`, in order.
 SUMMARY_FIELDS = (
@@ -75,6 +74,9 @@ def summarize_source(
 
     Events are streamed and dropped; only the task rows are kept.
     """
+    # Imported here: ingestion pulls in pandas/pyarrow, which `compliance --help` need not load.
+    from tasks.telemetry.ingest import DEFAULT_MAX_FILE_BYTES, Ingestion
+
     run = Ingestion(
         path,
         s3_client=s3,
