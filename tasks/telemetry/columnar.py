@@ -9,11 +9,11 @@ mode switches, payloads that are not JSON.stringify-shaped). Task totals follow
 
 from __future__ import annotations
 
-import re
+import operator
 from typing import Any
 
+import msgspec
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,9 +25,12 @@ REQ_SCHEMA = pa.schema(
      ("cacheReads", pa.int64()), ("cost", pa.float64()), ("apiProtocol", pa.string()),
      ("cancelReason", pa.string())]
 )  # fmt: skip
-TOOL_RE = r'^\{\s*"tool"\s*:\s*"(?P<tool>[A-Za-z_]+)"'
-TOOL_PATH_RE = TOOL_RE + r'\s*,\s*"path"\s*:\s*"(?P<path>[^"\\]*)"\s*[,}]'
-_BOOL_COST = re.compile(r'"cost"\s*:\s*(?:true|false)')
+# JSON.stringify's head of a tool payload: "tool", then maybe "path" (an empty `pathpart`
+# means the path was not read here)
+TOOL_HEAD_RE = (
+    r'^\{\s*"tool"\s*:\s*"(?P<tool>[A-Za-z_]+)"'
+    r'(?P<pathpart>\s*,\s*"path"\s*:\s*"(?P<path>[^"\\]*)"\s*[,}])?'
+)
 WRITE = pa.array(sorted(WRITE_TOOLS))
 TOOL_CATS = pa.array(sorted(TOOL_CATEGORY))
 ERROR_KINDS = pa.array([k for k, (c, _) in KIND_SPECS.items() if c == "error"])
@@ -53,20 +56,44 @@ def _overlay(col: pa.Array, overrides: dict[int, Any], typ: pa.DataType, n: int)
     return pc.replace_with_mask(col, pa.array(mask), values)
 
 
-def request_figures(texts: list[str]) -> pa.Table | None:
-    """Typed figures of many api_req_started texts at once, or None (parse them one by one)."""
-    if not texts:
-        return REQ_SCHEMA.empty_table()
-    joined = "[" + ",".join(texts) + "]"
-    if _BOOL_COST.search(joined):
-        return None  # `typeof true !== "number"`: leave to the reference parser
+class _Request(msgspec.Struct, gc=False):
+    """An api_req_started text's figures; a value of another JSON type fails decoding
+    (`typeof true !== "number"`, a string protocol, …) and sends the batch to the
+    reference parser."""
+
+    tokensIn: int | float | None = None  # noqa: N815 (Roo Code's field names)
+    tokensOut: int | float | None = None  # noqa: N815
+    cacheWrites: int | float | None = None  # noqa: N815
+    cacheReads: int | float | None = None  # noqa: N815
+    cost: int | float | None = None
+    apiProtocol: str | None = None  # noqa: N815
+    cancelReason: str | None = None  # noqa: N815
+    request: msgspec.Raw = msgspec.Raw(b"")  # only its presence matters (pre-v3.28.18)
+
+
+_REQUESTS = msgspec.json.Decoder(list[_Request])
+_GETTERS = [operator.attrgetter(f.name) for f in REQ_SCHEMA]
+
+
+def request_figures(texts: pa.Array) -> tuple[pa.Table, pa.Array] | None:
+    """(Typed figures, has-`request` flags) of many api_req_started texts at once, or
+    None (parse them one by one)."""
+    if len(texts) == 0:
+        return REQ_SCHEMA.empty_table(), pa.array([], pa.bool_())
+    one = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
+    joined = pc.binary_join(one, ",")[0].as_buffer()
     try:
-        parsed = orjson.loads(joined)
-        if len(parsed) != len(texts) or not all(type(d) is dict for d in parsed):
+        reqs = _REQUESTS.decode(b"[" + joined.to_pybytes() + b"]")
+        if len(reqs) != len(texts):  # a text that held more than one value
             return None
-        return pa.Table.from_pylist(parsed, schema=REQ_SCHEMA)
-    except (orjson.JSONDecodeError, pa.ArrowException, TypeError, ValueError, OverflowError):
-        return None
+        columns = [list(map(get, reqs)) for get in _GETTERS]
+        table = pa.Table.from_arrays(
+            [pa.array(c, f.type) for c, f in zip(columns, REQ_SCHEMA, strict=True)],
+            schema=REQ_SCHEMA,
+        )
+    except (msgspec.DecodeError, pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None  # e.g. a fractional token count: _num floors it, Arrow refuses
+    return table, pa.array([len(r.request) > 0 for r in reqs], pa.bool_())
 
 
 def build(
@@ -93,17 +120,16 @@ def build(
     req_text = pc.filter(text, req)
     nonempty = pc.fill_null(pc.greater(pc.binary_length(req_text), 0), False)
     parse_mask = pc.and_(req, pc.replace_with_mask(pa.array([False] * n), req, nonempty))
-    texts = pc.filter(text, parse_mask).to_pylist()
-    figs = request_figures(texts)
+    req_texts = pc.filter(text, parse_mask)
+    fast_figs = request_figures(req_texts)
     cols: dict[str, pa.Array] = {}
     ecls_over: dict[int, str] = {}
     cat_over: dict[int, str] = {}
     py_rows: dict[str, dict[int, Any]] = {k: {} for k in ("tool", "path", "server", "mtool")}
     py_rows.update(target={}, mutates={}, cost={})
     entry_extra: list[list[tuple[int, str, Any]]] = [[] for _ in range(ntasks)]
-    if figs is None:  # one by one, exactly as the row parser does
-        rows = pc.indices_nonzero(parse_mask).to_pylist()
-        parsed = [_json_text(t) for t in texts]
+    if fast_figs is None:  # one by one, exactly as the row parser does
+        parsed = [_json_text(t) for t in req_texts.to_pylist()]
         parsed = [d if type(d) is dict else None for d in parsed]
         figs = pa.Table.from_pylist(
             [
@@ -118,10 +144,9 @@ def build(
         )  # fmt: skip
         valid = pa.array([d is not None for d in parsed])
         has_request = pa.array([d is not None and "request" in d for d in parsed])
-        del rows
     else:
-        valid = pa.array([True] * len(texts))
-        has_request = pc.match_substring_regex(pa.array(texts, pa.string()), r'"request"\s*:')
+        figs, has_request = fast_figs
+        valid = pa.array(np.ones(len(req_texts), dtype=bool))
     for name, col in (("tokens_in", "tokensIn"), ("tokens_out", "tokensOut"),
                       ("cache_writes", "cacheWrites"), ("cache_reads", "cacheReads")):  # fmt: skip
         cols[name] = _scatter(parse_mask, figs.column(col), pa.int64(), n)
@@ -145,22 +170,19 @@ def build(
     request_rows = pc.fill_null(_scatter(parse_mask, has_request, pa.bool_(), n), False)
     # -- tools -------------------------------------------------------------------
     is_tool = pc.fill_null(pc.equal(kind, "tool"), False)
-    # the regexes run over the whole column (anchored: non-tool texts fail at once),
-    # which is cheaper than copying the tool texts out first
-    null_str = pa.scalar(None, pa.string())
-    head = pc.extract_regex(text, TOOL_RE)
-    with_path = pc.extract_regex(text, TOOL_PATH_RE)
-    head_ok = pc.and_(is_tool, pc.is_valid(head))
-    path_ok = pc.and_(is_tool, pc.is_valid(with_path))
+    tool_text = pc.filter(text, is_tool)
+    head = pc.extract_regex(tool_text, TOOL_HEAD_RE)
+    head_ok = pc.is_valid(head)
+    path_ok = pc.fill_null(pc.not_equal(pc.struct_field(head, "pathpart"), ""), False)
     # a "path" key that the head pattern did not reach: read that payload in full
-    no_path = pc.and_(head_ok, pc.invert(path_ok))
-    path_key = pc.fill_null(
-        _scatter(no_path, pc.match_substring(pc.filter(text, no_path), '"path"'), pa.bool_(), n),
-        False,
-    )
-    fast = pc.and_(head_ok, pc.or_(path_ok, pc.invert(path_key)))
-    tool_col = pc.if_else(fast, pc.struct_field(head, "tool"), null_str)
-    path_col = pc.if_else(pc.and_(fast, path_ok), pc.struct_field(with_path, "path"), null_str)
+    path_key = pc.match_substring(tool_text, '"path"')
+    fast_t = pc.and_(head_ok, pc.or_(path_ok, pc.invert(path_key)))
+    null_str = pa.scalar(None, pa.string())
+    tool_t = pc.if_else(fast_t, pc.struct_field(head, "tool"), null_str)
+    path_t = pc.if_else(pc.and_(fast_t, path_ok), pc.struct_field(head, "path"), null_str)
+    fast = pc.fill_null(_scatter(is_tool, fast_t, pa.bool_(), n), False)
+    tool_col = _scatter(is_tool, tool_t, pa.string(), n)
+    path_col = _scatter(is_tool, path_t, pa.string(), n)
     write = pc.fill_null(pc.is_in(tool_col, WRITE), False)
     slow_tool = pc.and_(
         is_tool, pc.or_(pc.invert(fast), pc.fill_null(pc.is_in(tool_col, TOOL_CATS), False))

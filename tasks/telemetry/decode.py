@@ -25,7 +25,7 @@ def decode_messages(raw: bytes, source: str, quarantine: list) -> tuple[list | N
     """
     lenient = False
     try:
-        data = orjson.loads(raw)
+        data = _loads(raw)
     except orjson.JSONDecodeError as exc:
         try:
             raw.decode("utf-8")
@@ -55,6 +55,20 @@ def decode_messages(raw: bytes, source: str, quarantine: list) -> tuple[list | N
         )
         return None, False
     return data, lenient
+
+
+def _loads(raw: bytes) -> Any:
+    """orjson, except that a number beyond a double's range (1e400) is infinity rather
+    than an error, as in JavaScript's JSON.parse and in the typed decoder (typed.py)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "infinity" not in exc.msg:
+            raise
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise exc from None
 
 
 def _bad(m: Any) -> tuple[str, str] | None:

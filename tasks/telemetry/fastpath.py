@@ -1,13 +1,13 @@
 """The columnar parser: many well-formed tasks at once, with Arrow doing the per-row work.
 
-`parse_task.parse_messages` visits every message in Python; here the message dicts of a
-batch of tasks go to Arrow in one call (`Table.from_pylist`, in C), the per-row columns
-(kind, category, error class, bytes, timestamps, task attributes) are computed with
-Arrow kernels, and Python only visits the messages that need reading (requests, tools,
-commands, MCP calls, errors, checkpoints, condensations, completions).
+`parse_task.parse_messages` visits every message in Python; here the typed messages of a
+batch of tasks (typed.py: decoded and type-checked by msgspec) become Arrow columns, the
+per-row columns (kind, category, error class, bytes, timestamps, task attributes) are
+computed with Arrow kernels, and Python only visits the messages that need reading
+(MCP calls, errors, condensations, irregular tool payloads).
 
-Anything irregular — a message that fails the type checks, a legacy `api_req_finished`,
-a leniently decoded file — is left to the row parser, which is the reference: both
+Anything irregular — a file typed decoding refuses, a type other than ask/say, a
+legacy `api_req_finished` — is left to the row parser, which is the reference: both
 produce identical rows (tested).
 """
 
@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 
 from tasks.telemetry import columnar
 from tasks.telemetry.classify import KIND_SPECS
-from tasks.telemetry.decode import TS_MAX
 from tasks.telemetry.parse_task import (
     TaskContext,
     TaskStats,
@@ -30,10 +29,11 @@ from tasks.telemetry.parse_task import (
     task_row,
 )
 from tasks.telemetry.schema import EVENTS_SCHEMA, SCHEMA_VERSION
+from tasks.telemetry.typed import Message
 
 MSG_SCHEMA = pa.schema(
-    [("ts", pa.int64()), ("type", pa.string()), ("ask", pa.string()), ("say", pa.string()),
-     ("text", pa.string()), ("apiProtocol", pa.string())]
+    [("ts", pa.int64()), ("type", pa.string()), ("kind", pa.string()), ("text", pa.string()),
+     ("apiProtocol", pa.string())]
 )  # fmt: skip
 KINDS = pa.array(list(KIND_SPECS))
 CATS = pa.array([c for c, _ in KIND_SPECS.values()])
@@ -47,39 +47,26 @@ RESUME = pa.array(["resume_task", "resume_completed_task"])
 F = {f.name: f.type for f in EVENTS_SCHEMA}
 
 
-def regular_tasks(
-    batch: list[tuple[TaskContext, list]], flat: list | None = None
-) -> tuple[pa.Table | None, list[int]]:
-    """(the message table of the regular tasks, indexes of the irregular ones)."""
-    try:
-        table = pa.Table.from_pylist(_flat(batch) if flat is None else flat, schema=MSG_SCHEMA)
-    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
-        if len(batch) == 1:
-            return None, [0]
-        mid = len(batch) // 2
-        left, bad_left = regular_tasks(batch[:mid])
-        right, bad_right = regular_tasks(batch[mid:])
-        bad = bad_left + [mid + i for i in bad_right]
-        return None, bad  # rebuilt by the caller without the irregular tasks
-    return table, []
-
-
-def _flat(batch: list[tuple[TaskContext, list]]) -> list:
-    return [m for _, msgs in batch for m in msgs]
+def message_table(batch: list[tuple[TaskContext, list[Message]]]) -> pa.Table:
+    """The batch's messages as one table (typed decoding already checked the types)."""
+    ts, typ, kind, text, proto = [], [], [], [], []
+    for _, msgs in batch:
+        ts += [m.ts for m in msgs]
+        typ += [m.TYPE for m in msgs]
+        kind += [m.kind for m in msgs]
+        text += [m.text for m in msgs]
+        proto += [m.apiProtocol for m in msgs]
+    columns = (ts, typ, kind, text, proto)
+    arrays = [pa.array(c, f.type) for c, f in zip(columns, MSG_SCHEMA, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=MSG_SCHEMA)
 
 
 def _irregular_rows(table: pa.Table, lengths: list[int]) -> set[int]:
-    """Tasks (by batch index) with a message the columnar path must not take."""
-    typ = table.column("type")
-    kind = pc.if_else(pc.equal(typ, "say"), table.column("say"), table.column("ask"))
-    ts = table.column("ts")
-    ts_bad = pc.fill_null(pc.or_(pc.less(ts, 0), pc.greater_equal(ts, TS_MAX)), True)
-    type_bad = pc.invert(pc.is_in(typ, pa.array(["ask", "say"])))
-    finished = pc.fill_null(pc.equal(kind, "api_req_finished"), False)
-    bad = pc.or_(pc.or_(ts_bad, type_bad), pc.or_(pc.is_null(kind), finished))
-    if not pc.any(bad).as_py():
+    """Tasks (by batch index) with a legacy `api_req_finished`: the row parser merges it."""
+    finished = pc.equal(table.column("kind"), "api_req_finished")
+    if not pc.any(finished).as_py():
         return set()
-    rows = pc.indices_nonzero(bad).to_pylist()
+    rows = pc.indices_nonzero(finished).to_pylist()
     starts, acc = [], 0
     for n in lengths:
         starts.append(acc)
@@ -88,33 +75,24 @@ def _irregular_rows(table: pa.Table, lengths: list[int]) -> set[int]:
 
 
 def parse_batch(
-    batch: list[tuple[TaskContext, list]], period: tuple[int, int] | None
+    batch: list[tuple[TaskContext, list[Message]]], period: tuple[int, int] | None
 ) -> tuple[pa.Table, list[tuple], list[int]]:
-    """(EVENTS table, TASKS rows, indexes of tasks left to the row parser)."""
-    flat = _flat(batch)
-    table, irregular = regular_tasks(batch, flat)
-    if table is None or irregular:
-        flat = None
-        irregular = sorted(set(irregular))
-        keep = [b for i, b in enumerate(batch) if i not in set(irregular)]
-        table = regular_tasks(keep)[0] if keep else None
-        if table is None and keep:  # cannot happen, but never lose a task
-            return EVENTS_SCHEMA.empty_table(), [], list(range(len(batch)))
-        kept_index = [i for i in range(len(batch)) if i not in set(irregular)]
-    else:
-        keep, kept_index = batch, list(range(len(batch)))
-    lengths = [len(msgs) for _, msgs in keep]
-    more = _irregular_rows(table, lengths) if table is not None else set()
-    if more:
-        irregular = sorted(set(irregular) | {kept_index[i] for i in more})
-        keep = [b for i, b in zip(kept_index, keep, strict=True) if i not in set(irregular)]
-        kept_index = [i for i in kept_index if i not in set(irregular)]
-        flat = None
-        table = regular_tasks(keep)[0] if keep else None
+    """(EVENTS table, TASKS rows, indexes of tasks left to the row parser).
+
+    Every task of the batch has at least one message, decoded by `typed.decode_typed`.
+    """
+    table = message_table(batch)
+    lengths = [len(msgs) for _, msgs in batch]
+    irregular = sorted(_irregular_rows(table, lengths))
+    keep = batch
+    if irregular:
+        skip = set(irregular)
+        keep = [b for i, b in enumerate(batch) if i not in skip]
+        if not keep:
+            return EVENTS_SCHEMA.empty_table(), [], irregular
+        table = message_table(keep)
         lengths = [len(msgs) for _, msgs in keep]
-    if not keep or table is None:
-        return EVENTS_SCHEMA.empty_table(), [], irregular
-    events, rows = _columns(keep, table, lengths, period, _flat(keep) if flat is None else flat)
+    events, rows = _columns(keep, table, lengths, period)
     return events, rows, irregular
 
 
@@ -123,13 +101,11 @@ def _columns(
     table: pa.Table,
     lengths: list[int],
     period: tuple[int, int] | None,
-    flat: list[dict],
 ) -> tuple[pa.Table, list[tuple]]:
     n = table.num_rows
-    typ, text, ts, say, ask, msg_proto = (
-        _one_chunk(table.column(c)) for c in ("type", "text", "ts", "say", "ask", "apiProtocol")
+    typ, kind, text, ts, msg_proto = (
+        _one_chunk(table.column(c)) for c in ("type", "kind", "text", "ts", "apiProtocol")
     )
-    kind = pc.if_else(pc.equal(typ, "say"), say, ask)
     kidx = pc.index_in(kind, value_set=KINDS)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     tidx_np = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
@@ -141,12 +117,12 @@ def _columns(
     attrs = [task_attrs(ctx) for ctx, _ in keep]
     cols, counts, per_task = columnar.build(
         typ, kind, text, msg_proto, tidx, first,
-        flat.__getitem__, [a[5] for a in attrs],
+        _message_at(keep, starts), [a[5] for a in attrs],
     )  # fmt: skip
     cat_over = cols.pop("category_over")
     ecls_over = cols.pop("error_class_over")
     for i, (_, msgs) in enumerate(keep):
-        if msgs and msgs[0].get(msgs[0]["type"]) == "text":
+        if msgs[0].kind == "text":
             cat_over[int(starts[i])] = "prompt"
     category = _replace(pc.fill_null(pc.take(CATS, kidx), "other"), cat_over, n)
     ecls = _replace(pc.take(ECLS, kidx), ecls_over, n)
@@ -199,6 +175,17 @@ def _columns(
     if period is not None:
         events = events.filter(pc.and_(pc.greater_equal(ts, period[0]), pc.less(ts, period[1])))
     return events, task_rows
+
+
+def _message_at(keep: list[tuple[TaskContext, list[Message]]], starts: np.ndarray) -> Any:
+    """row -> the message's dict, for the few rows read in Python."""
+    bounds = starts.tolist()
+
+    def at(row: int) -> dict[str, Any]:
+        i = bisect.bisect_right(bounds, row) - 1
+        return keep[i][1][row - bounds[i]].as_dict()
+
+    return at
 
 
 def _one_chunk(col: pa.ChunkedArray) -> pa.Array:

@@ -6,8 +6,9 @@
         ...                                                # name: tasks | events | quarantine
 
 Memory does not grow with the number of tasks: task folders are listed as a stream and
-read one at a time; well-formed tasks are parsed together by the columnar parser
-(fastpath.py, up to COLUMNAR_BATCH messages at once), anything irregular by the row
+read one at a time; their ui_messages.json files are parsed in batches (batch.py, up to
+BATCH_BYTES at once): well-formed tasks (typed.py
+decodes them strictly) by the columnar parser (fastpath.py), anything irregular by the row
 parser (parse_task.py, the reference; both give identical rows); rows become Arrow tables
 every `batch_rows` rows; no file above `max_file_bytes` (no JSON line above
 `max_line_bytes`) is ever read whole — it is quarantined (`too_large`). The only state
@@ -22,9 +23,7 @@ outside `period` or `users` are not read in and not counted.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,9 +32,8 @@ import orjson
 import pyarrow as pa
 
 from tasks.common.models import Period
-from tasks.telemetry.decode import decode_messages
+from tasks.telemetry.batch import BATCH_BYTES, no_gc, parse_files
 from tasks.telemetry.events import TaskAttrs, parse_event_line
-from tasks.telemetry.fastpath import parse_batch
 from tasks.telemetry.parse_task import TaskContext, parse_messages
 from tasks.telemetry.quarantine import qrow
 from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
@@ -53,7 +51,6 @@ DEFAULT_MAX_FILE_BYTES = 48 * 1024 * 1024
 DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 50_000
 DEFAULT_USER = "local"
-COLUMNAR_BATCH = 10_000  # messages parsed together by the columnar parser
 DAY_MS = 86_400_000
 
 
@@ -63,19 +60,6 @@ class IngestResult:
     events: pa.Table
     quarantine: pa.Table
     counts: dict[str, int]
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic GC: parsing allocates many containers but makes no cycles, and
-    full collections over a growing batch would cost more than the parsing itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
@@ -104,6 +88,7 @@ class Ingestion:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         columnar: bool = True,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.store = Store(str(source), s3_client)
         self.users = set(users) if users is not None else None
@@ -118,11 +103,12 @@ class Ingestion:
         )
         self.counts = {"records_in": 0, "valid": 0, "quarantined": 0}
         self.attrs = TaskAttrs()
+        self.batch_bytes = batch_bytes
         self.columnar = columnar
         self._events: list[tuple] = []  # rows from the row parser and telemetry
         self._tables: list[pa.Table] = []  # EVENTS tables from the columnar parser
-        self._pending: list[tuple[TaskContext, list]] = []
-        self._pending_msgs = 0
+        self._pending: list[tuple[TaskContext, bytes]] = []  # ui_messages.json to parse
+        self._pending_bytes = 0
         self._tasks: list[tuple] = []
         self._quarantine: list[tuple] = []
 
@@ -284,37 +270,32 @@ class Ingestion:
         ctx = TaskContext(
             folder.user, folder.task_id, uri, hist, self.attrs.get(folder.task_id), self.period_ms
         )
-        msgs, lenient = None, False
         if "ui_messages.json" in folder.files:
             raw = self._read_json_file(folder, "ui_messages.json")
             if raw is not None:
-                msgs, lenient = decode_messages(raw, uri + "/ui_messages.json", self._quarantine)
-                del raw
-        if self.columnar and msgs and not lenient:
-            self._pending.append((ctx, msgs))
-            self._pending_msgs += len(msgs)
-            if self._pending_msgs >= min(self.batch_rows, COLUMNAR_BATCH):
-                self._run_pending()
-            return
-        self._add_task(parse_messages(msgs, ctx, self._events, self._quarantine, lenient))
+                self._pending.append((ctx, raw))
+                self._pending_bytes += len(raw)
+                if self._pending_bytes >= self.batch_bytes:
+                    self._run_pending()
+                return
+        # no readable messages: Roo Code's history (or nothing) tells what is known
+        self._add_task(parse_messages(None, ctx, self._events, self._quarantine))
 
     def _add_task(self, row: tuple) -> None:
         if self.period_ms is None or _overlaps(row[7], row[8], self.period_ms):
             self._tasks.append(row)
 
     def _run_pending(self) -> None:
-        """Parse the pending well-formed tasks together (fastpath); irregular ones by row."""
+        """Parse the pending files together (batch.py) and keep their rows."""
         if not self._pending:
             return
-        batch, self._pending, self._pending_msgs = self._pending, [], 0
-        events, rows, irregular = parse_batch(batch, self.period_ms)
-        if events.num_rows:
-            self._tables.append(events)
-        for row in rows:
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        result = parse_files(pending, self.period_ms, self.columnar)
+        self._tables.extend(result.events)
+        self._events.extend(result.event_rows)
+        self._quarantine.extend(result.quarantine)
+        for row in result.task_rows:
             self._add_task(row)
-        for i in irregular:
-            ctx, msgs = batch[i]
-            self._add_task(parse_messages(msgs, ctx, self._events, self._quarantine))
 
 
 def _overlaps(start: int | None, end: int | None, period: tuple[int, int]) -> bool:

@@ -97,18 +97,7 @@ class Store:
                 for obj in page.get("Contents", []):
                     yield obj["Key"][len(self.base) :], obj["Size"]
             return
-        top = os.path.join(self.base, rel)
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames.sort()
-            reldir = os.path.relpath(dirpath, self.base)
-            reldir = "" if reldir == "." else reldir.replace(os.sep, "/") + "/"
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                try:
-                    size = os.path.getsize(full)
-                except OSError:
-                    continue
-                yield reldir + name, size
+        yield from _walk_local(os.path.join(self.base, rel), rel.rstrip("/") + "/" if rel else "")
 
     def read(self, rel: str) -> bytes:
         if self.s3:
@@ -120,6 +109,27 @@ class Store:
         if self.s3:
             return self.client.get_object(Bucket=self.bucket, Key=self.base + rel)["Body"]
         return open(os.path.join(self.base, rel), "rb")  # noqa: SIM115 - caller closes
+
+
+def _walk_local(path: str, reldir: str) -> Iterator[tuple[str, int]]:
+    """os.walk's order (a folder's files sorted, then its sub-folders), from scandir's
+    entries: no path arithmetic per file. Symlinked folders are not followed."""
+    try:
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return
+    subdirs = []
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(e)
+            elif e.is_file():
+                yield reldir + e.name, e.stat().st_size
+        except OSError:
+            continue
+    for d in subdirs:
+        yield from _walk_local(d.path, reldir + d.name + "/")
 
 
 def iter_lines(stream: BinaryIO, max_line: int) -> Iterator[tuple[int, bytes | None, int]]:

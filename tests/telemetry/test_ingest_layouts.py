@@ -225,6 +225,21 @@ def test_columnar_and_row_parsers_agree(tmp_path):
     write_task(tasks, [say(T0, "text", "p"), {"ts": "x", "type": "say", "say": "text"}])
     write_task(tasks, [say(T0, "text", "p"), say(T0 + 1, "api_req_started", {"request": "r"}),
                        say(T0 + 2, "api_req_finished", {"tokensIn": 3, "cost": 0.1})])  # fmt: skip
+    # files the typed decoder refuses or accepts at its edges
+    for odd in ({"ts": T0 + 1, "type": "say", "say": "text", "text": 5},
+                {"ts": T0 + 1, "type": "say", "say": "text", "ask": 5},  # ignored key
+                {"ts": T0 + 1, "type": "x", "say": "text"}, [1, 2],
+                {"ts": T0 + 1, "type": "ask", "ask": None},
+                {"ts": T0 + 1, "type": "say", "say": "text", "apiProtocol": 7},
+                {"ts": 10**20, "type": "say", "say": "text"}):  # fmt: skip
+        write_task(tasks, [say(T0, "text", "p"), odd])
+    write_task(tasks, [say(T0, "text", "p"), say(T0 + 1, "api_req_started",
+               {"tokensIn": 2.5, "cost": True, "apiProtocol": "openai"})])  # fmt: skip
+    infinity = tasks / "00000000-0000-4000-8000-00000000beef"
+    infinity.mkdir()
+    (infinity / "ui_messages.json").write_text(
+        f'[{{"ts":{T0},"type":"say","say":"text","text":"p","x":1e400}}]'
+    )
     fast, slow = ingest(str(tmp_path)), ingest(str(tmp_path), columnar=False)
     for name, keys in (("events", ["task_id", "source", "seq"]), ("tasks", ["task_id"])):
         rows_fast = _sorted(getattr(fast, name), keys)
@@ -235,14 +250,15 @@ def test_columnar_and_row_parsers_agree(tmp_path):
             assert a == {k: pytest.approx(v) if isinstance(v, float) else v for k, v in b.items()}
     assert fast.counts == slow.counts
     assert fast.quarantine.to_pylist() == slow.quarantine.to_pylist()
+    assert fast.counts["quarantined"] >= 6  # the odd messages above
 
 
 def test_columnar_path_is_taken_for_regular_tasks(tmp_path, monkeypatch):
-    import tasks.telemetry.ingest as ingest_mod
+    import tasks.telemetry.batch as batch_mod
 
     calls = []
-    real = ingest_mod.parse_batch
-    monkeypatch.setattr(ingest_mod, "parse_batch", lambda b, p: calls.append(len(b)) or real(b, p))
+    real = batch_mod.parse_batch
+    monkeypatch.setattr(batch_mod, "parse_batch", lambda b, p: calls.append(len(b)) or real(b, p))
     for i in range(3):
         write_task(tmp_path / "tasks", typical_task(T0 + i))
     assert ingest(str(tmp_path)).tasks.num_rows == 3 and calls == [3]

@@ -28,7 +28,7 @@ def _fleet(root, n_tasks):
 def _peak(root, expect_tasks):
     tracemalloc.start()
     try:
-        run = Ingestion(str(root), batch_rows=300)
+        run = Ingestion(str(root), batch_rows=300, batch_bytes=64 * 1024)
         tasks = events = 0
         for name, table in run:  # consume and drop, like a writer would
             tasks += table.num_rows if name == "tasks" else 0

@@ -39,10 +39,12 @@ def test_s3_prefix_single_user_and_small_batches(tmp_path, s3, buckets):
     for i in range(5):
         write_task(tmp_path / "raw/roo/carol/tasks", typical_task(T0 + i * 1000))
     upload_tree(s3, bucket, tmp_path, prefix="fleet/")
-    run = Ingestion(f"s3://{bucket}/fleet/raw/roo/carol/", s3_client=s3, batch_rows=12)
+    run = Ingestion(
+        f"s3://{bucket}/fleet/raw/roo/carol/", s3_client=s3, batch_rows=12, batch_bytes=1
+    )
     batches = list(run)
     assert sum(t.num_rows for n, t in batches if n == "events") == 55
-    assert sum(1 for n, _ in batches if n == "events") == 3  # 22, 22, 11 rows
+    assert sum(1 for n, _ in batches if n == "events") == 5  # a file per batch: 11 rows each
     tasks = [t for n, t in batches if n == "tasks"]
     assert sum(t.num_rows for t in tasks) == 5
     assert set(tasks[0].column("user").to_pylist()) == {"carol"}
