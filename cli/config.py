@@ -31,11 +31,13 @@ def _section(module: str, func: str, name: str) -> Callable[[AppConfig, str], No
 def _schedules(app: AppConfig, source: str) -> None:
     from cronsim import CronSim, CronSimError
 
-    from flows.registry import JOBS
+    from flows.registry import JOBS, ON_DEMAND
 
     for key, value in app.section("schedules").items():
         if key == "timezone":
             continue
+        if key in ON_DEMAND:
+            raise ComplianceError(f"{source}: schedules.{key}: runs on demand, takes no schedule")
         if key not in JOBS:
             raise ComplianceError(
                 f"{source}: schedules.{key}: unknown job (known: {', '.join(JOBS)})"

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cli.common import emit_json, fail
-from flows.registry import JOBS, get_job
+from flows.registry import JOBS, get_deployable, get_job
 
 
 def job_parameters(
@@ -39,18 +39,25 @@ def run_local(slug: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployment_name(slug: str, deployment: str | None = None) -> str:
-    """ "<flow name>/<deployment>", from the flow object itself."""
-    return f"{get_job(slug).load_flow().name}/{deployment or slug}"
+    """ "<flow name>/<deployment>", from the flow object itself (jobs and on-demand flows)."""
+    return f"{get_deployable(slug).load_flow().name}/{deployment or slug}"
 
 
 def run_via_server(
     slug: str, params: dict[str, Any], deployment: str | None, timeout: float
 ) -> dict[str, Any]:
-    """Trigger the job's deployment on the configured Prefect server and wait for it."""
+    """Trigger the flow's deployment on the configured Prefect server and wait for it."""
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
     name = deployment_name(slug, deployment)
-    flow_run = run_deployment(name=name, parameters=params, timeout=timeout, as_subflow=False)
+    try:
+        flow_run = run_deployment(name=name, parameters=params, timeout=timeout, as_subflow=False)
+    except ObjectNotFound:  # its message is "None"
+        raise RuntimeError(
+            f"no deployment '{name}' on the Prefect server (deploy deployments/prefect.yaml "
+            "or run `compliance serve`)"
+        ) from None
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(

@@ -1,19 +1,21 @@
-"""`compliance serve`: every job's deployment served from one process (small installs)."""
+"""`compliance serve`: every deployment served from one process (small installs)."""
 
 from __future__ import annotations
 
 import click
 
-from flows.registry import JOBS
+from flows.registry import DEPLOYABLE
 
 
 def build_deployments(schedules: dict[str, str] | None = None, timezone: str = "UTC") -> list:
-    """One RunnerDeployment per job, with its cron (config `schedules:` overrides)."""
+    """One RunnerDeployment per job, with its cron (config `schedules:` overrides), and
+    one per on-demand flow, with no schedule."""
     from prefect.schedules import Cron
 
     deployments = []
-    for slug, job in JOBS.items():
-        crons = [(schedules or {}).get(slug, job.schedule), *job.extra_schedules]
+    for slug, job in DEPLOYABLE.items():
+        default = [] if job.schedule is None else [(schedules or {}).get(slug, job.schedule)]
+        crons = [*default, *job.extra_schedules]
         flow = job.load_flow()
         deployments.append(
             flow.to_deployment(
@@ -29,7 +31,7 @@ def build_deployments(schedules: dict[str, str] | None = None, timezone: str = "
 @click.command("serve")
 @click.option("--limit", type=int, default=None, help="At most this many runs at once.")
 def serve(limit: int | None) -> None:
-    """Serve every job's deployment (with its schedule) from this process until stopped."""
+    """Serve every deployment (jobs with their schedule, on-demand flows without) until stopped."""
     from prefect import serve as prefect_serve
 
     from cli.common import get_config

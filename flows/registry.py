@@ -1,4 +1,8 @@
-"""The jobs, by the slug used in bundle keys, the CLI and deployments."""
+"""The flows, by the slug used in bundle keys, the CLI and deployments.
+
+JOBS run on a schedule (and via `compliance run` and the demo); ON_DEMAND flows are
+deployed and served too, but never scheduled: something outside triggers them.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ class Job:
     slug: str
     module: str
     flow_name: str
-    schedule: str  # default cron (UTC unless the deployment says otherwise)
+    schedule: str | None  # default cron (UTC unless the deployment says otherwise); None: on demand
     description: str
     extra_schedules: tuple[str, ...] = ()  # e.g. access-review's quarterly campaign
 
@@ -62,6 +66,31 @@ JOBS: dict[str, Job] = {
         ),
     ]
 }
+
+
+# Reviewers hand in decisions when they are done: run on demand, never by a schedule.
+ON_DEMAND: dict[str, Job] = {
+    j.slug: j
+    for j in [
+        Job(
+            "access-review-decisions",
+            "flows.access_decisions",
+            "access_review_decisions",
+            None,
+            "record reviewers' campaign decisions as a signed bundle linked to the campaign",
+        ),
+    ]
+}
+
+# Everything that gets a deployment (prefect.yaml, `compliance serve`).
+DEPLOYABLE: dict[str, Job] = {**JOBS, **ON_DEMAND}
+
+
+def get_deployable(slug: str) -> Job:
+    try:
+        return DEPLOYABLE[slug]
+    except KeyError:
+        raise KeyError(f"unknown flow '{slug}' (known: {', '.join(DEPLOYABLE)})") from None
 
 
 def get_job(slug: str) -> Job:

@@ -1,6 +1,7 @@
 """The deployment path end to end: a real `prefect server`, the work pool, every deployment
 from deployments/prefect.yaml, a process worker, and `compliance run --via-server` with
-parameters, whose bundle must verify in S3."""
+parameters, whose bundle must verify in S3; then the on-demand decisions flow on that
+review's campaign through `compliance access-review decide --via-server`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli.run import deployment_name
-from flows.registry import JOBS
+from flows.registry import DEPLOYABLE
 from tasks.common.embedded import free_port
 from tasks.common.s3 import S3Uri, get_bytes, s3_client
 from tests.ops.envsetup import STORAGE_ENV, make_env
@@ -93,8 +94,8 @@ def test_adhoc_run_through_deployment_and_worker(prefect_server, s3_server, tmp_
         timeout=180,
     )
     assert "log-retention" in out
-    # every job's deployment is where `compliance run --via-server` will look for it
-    assert _deployments(api) == {deployment_name(slug) for slug in JOBS}
+    # every deployment (jobs and on-demand flows) is where `--via-server` will look for it
+    assert _deployments(api) == {deployment_name(slug) for slug in DEPLOYABLE}
     deployed = time.monotonic() - t0
 
     worker_env = deploy_env | job_env.env() | {"COMPLIANCE_RETENTION_DAYS": "1"}
@@ -109,6 +110,15 @@ def test_adhoc_run_through_deployment_and_worker(prefect_server, s3_server, tmp_
         cli = [str(BIN / "compliance"), "run", JOB, "--via-server", "--json", "--timeout", "150"]
         stdout = run([*cli, "--since", since, "--until", until], worker_env, timeout=180)
         ran = time.monotonic() - t1
+        # reviewers hand in decisions: an unknown item is rejected, the bundle still links
+        decisions = tmp_path / "decisions.csv"
+        decisions.write_text("item_id,reviewer,decision,justification\nnope,lead,certify,ok\n")
+        decide = [str(BIN / "compliance"), "access-review", "decide", "--decisions"]
+        decided = run(
+            [*decide, str(decisions), "--via-server", "--json", "--timeout", "150"],
+            worker_env,
+            timeout=180,
+        )
     finally:
         worker.stop()
     result = json.loads(stdout.strip().splitlines()[-1])
@@ -125,6 +135,13 @@ def test_adhoc_run_through_deployment_and_worker(prefect_server, s3_server, tmp_
     body = json.loads(get_bytes(client, uri.bucket, uri.key.rsplit("/", 1)[0] + "/report.json"))
     assert body["period"]["start"].startswith(since) and body["period"]["end"].startswith(until)
     assert body["run_id"] == result["run_id"]
-    # only the flow's small result dict is persisted, never a task's (raw) data
-    assert len(list((tmp_path / "prefect-home" / "storage").iterdir())) == 1
+    # only the flows' small result dicts are persisted, never a task's (raw) data
+    assert len(list((tmp_path / "prefect-home" / "storage").iterdir())) == 2
+
+    dec = json.loads(decided.strip().splitlines()[-1])
+    assert dec["job"] == "access-review-decisions" and dec["bundle"], (dec, worker.tail())
+    assert dec["summary"]["campaign"] == result["bundle"]  # the review the server just ran
+    assert dec["summary"]["decisions_rejected"] == 1
+    report = verify_target(dec["bundle"], client=client, public_keys=job_env.public_keys())
+    assert report.ok, [f.line() for f in report.failures]
     print(f"server healthy {startup:.1f} s, pool+deploy {deployed:.1f} s, run {ran:.1f} s")
