@@ -3,9 +3,9 @@ quarantine bad rows with reasons, measure fleet health, gate downstream jobs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prefect import task
+from prefect import task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -13,16 +13,42 @@ from flows.common import job_flow
 from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
+from tasks.common.runners import make_task_runner, runner_is_distributed
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 from tasks.quality import bundle, job, storage
 from tasks.quality.config import quality_config
 from tasks.quality.suites import load_suites
 
+if TYPE_CHECKING:
+    from tasks.telemetry.ingest import IngestResult
+
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def plan_inputs(settings, period, team, user, chunk_users, spread) -> storage.InputPlan:
+    client = s3_client(settings)
+    return storage.plan_inputs(client, settings.data_bucket, period, team, user, chunk_users, spread)  # fmt: skip
+
+
+# Runs in a Dask worker process under a Dask runner: it makes its own S3 client (clients
+# do not pickle); the tables travel back to the flow.
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE, persist_result=False)
+def ingest_chunk(settings, source: str, period, users: list[str]) -> IngestResult:
+    from tasks.quality.chunks import ingest_chunk as run_chunk
+
+    return run_chunk(source, users, s3_client=s3_client(settings), period=period)
+
+
 def read_inputs(settings, period, team, user) -> storage.RawInputs:
-    return storage.load_raw(s3_client(settings), settings.data_bucket, period, team, user)
+    """Plan, ingest the user chunks over the task runner, merge in chunk order."""
+    from tasks.quality.chunks import chunk_users_setting, merge_chunks
+
+    chunk_users = chunk_users_setting()  # a bad value stops the run before any retry
+    # threads share one GIL: chunks there only re-read the telemetry; Dask spreads them
+    spread = chunk_users is not None or runner_is_distributed()
+    plan = plan_inputs(settings, period, team, user, chunk_users, spread)
+    futures = ingest_chunk.map(unmapped(settings), unmapped(plan.source), unmapped(period), plan.chunks)  # fmt: skip
+    return storage.raw_inputs(plan, merge_chunks([f.result() for f in futures]))
 
 
 @task(cache_policy=NO_CACHE)
@@ -35,7 +61,8 @@ def write_data(settings, run_id, period, a: job.Assessment, update_history: bool
     return storage.write_outputs(s3_client(settings), settings.data_bucket, run_id, period, a, update_history)  # fmt: skip
 
 
-@job_flow("telemetry-quality")
+# COMPLIANCE_TASK_RUNNER picks threads or a Dask cluster for the ingest chunks.
+@job_flow("telemetry-quality", task_runner=make_task_runner())
 def telemetry_quality(
     since: str | None = None,
     until: str | None = None,

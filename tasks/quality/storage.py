@@ -171,21 +171,64 @@ def listing_digest(client, bucket: str, prefix: str) -> dict[str, Any]:
     return {"uri": f"s3://{bucket}/{prefix}", "digest": {"sha256": h.hexdigest()}, "objects": n}
 
 
-def load_raw(
-    client, bucket: str, period: Period, team: str | None, user: str | None, ingest_fn=None
-) -> RawInputs:
-    """Roster, history and the period's ingested tables (ingest streams raw/)."""
-    if ingest_fn is None:
-        from tasks.telemetry.ingest import ingest as ingest_fn
+@dataclass
+class InputPlan:
+    """What the run reads besides the telemetry, and the user chunks ingestion maps over."""
+
+    source: str
+    chunks: list[list[str] | None]
+    roster: pd.DataFrame | None
+    history: dict[str, Any]
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_inputs(
+    client,
+    bucket: str,
+    period: Period,
+    team: str | None,
+    user: str | None,
+    chunk_users: int | None = None,
+    spread: bool = True,
+) -> InputPlan:
+    """Roster, history, the raw/ listing digest, and the chunks of users to ingest."""
+    from tasks.quality.chunks import plan_chunks
+
     roster, inputs = read_roster(client, bucket)
+    source = f"s3://{bucket}/{RAW}"
     users = filter_users(roster, team, user)
-    result = ingest_fn(f"s3://{bucket}/{RAW}", s3_client=client, period=period, users=users)
+    chunks = plan_chunks(
+        source, s3_client=client, period=period, users=users, chunk_users=chunk_users,
+        spread=spread,
+    )  # fmt: skip
     inputs.append(listing_digest(client, bucket, RAW))
+    return InputPlan(source, chunks, roster, read_history(client, bucket), inputs)
+
+
+def raw_inputs(plan: InputPlan, result: Any) -> RawInputs:
+    """The plan plus the merged ingestion (an IngestResult)."""
     return RawInputs(
         tables={"tasks": result.tasks, "events": result.events},
         counts=dict(result.counts),
         quarantine=result.quarantine,
-        roster=roster,
-        history=read_history(client, bucket),
-        inputs=inputs,
+        roster=plan.roster,
+        history=plan.history,
+        inputs=plan.inputs,
     )
+
+
+def load_raw(
+    client,
+    bucket: str,
+    period: Period,
+    team: str | None,
+    user: str | None,
+    chunk_users: int | None = None,
+) -> RawInputs:
+    """Everything the job reads, chunks ingested in turn (the flow maps them instead)."""
+    from tasks.quality.chunks import ingest_chunk, merge_chunks
+
+    spread = chunk_users is not None  # in turn, more chunks only cost CPU
+    plan = plan_inputs(client, bucket, period, team, user, chunk_users, spread)
+    parts = [ingest_chunk(plan.source, c, s3_client=client, period=period) for c in plan.chunks]
+    return raw_inputs(plan, merge_chunks(parts))

@@ -1,5 +1,6 @@
-"""log-retention maps its per-user planning over the task runner: a two-worker Dask cluster
-on loopback must give the same run as the default thread pool on identical inputs."""
+"""log-retention maps its per-user planning, telemetry-quality its ingest chunks, over the
+task runner: a two-worker Dask cluster on loopback must give the same run as the default
+thread pool on identical inputs, and the chunks must really run on the Dask workers."""
 
 from __future__ import annotations
 
@@ -94,4 +95,95 @@ def test_dask_cluster_and_threads_give_the_same_run(
     assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers)
     assert a["status"] == "pass" and a["counts"]["deleted_versions"] > 0
     assert a["manifest"] and a["redacted"] and a["raw_logs_left"] == []
+    assert b == a
+
+
+QUALITY = {"quality": {"max_quarantine_rate": 0.5}}  # planted bad records: gate may warn
+
+
+def _quality_outcome(env: JobEnv, result: dict[str, Any]) -> dict[str, Any]:
+    """Status, counts, findings and validated row counts per table and day (no run ids)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    client = s3_client(env.settings)
+    uri = S3Uri.parse(result["bundle"])
+    report = json.loads(get_bytes(client, uri.bucket, f"{uri.key.rsplit('/', 1)[0]}/report.json"))
+    data = env.settings.data_bucket
+    rows: dict[str, int] = {}
+    for o in iter_objects(client, data, "validated/"):
+        body = get_bytes(client, data, o["Key"])
+        rows[o["Key"].rsplit("/", 1)[0]] = pq.read_metadata(io.BytesIO(body)).num_rows
+    quarantined = sum(
+        get_bytes(client, data, o["Key"]).count(b"\n")
+        for o in iter_objects(client, data, "quarantine/")
+    )
+    return {
+        "status": result["status"],
+        "counts": result["counts"],
+        "findings": sorted((f["id"], f["status"], f["severity"]) for f in report["findings"]),
+        "gate": report["summary"]["gate"],
+        "validated_rows": rows,
+        "quarantine_lines": quarantined,
+    }
+
+
+@pytest.mark.slow
+def test_telemetry_quality_ingest_chunks_run_on_dask_workers(
+    prefect_harness, s3_server, tmp_path, monkeypatch
+):
+    from distributed import Client, LocalCluster, get_task_stream
+
+    from flows.telemetry_quality import telemetry_quality
+    from tasks.common.runners import make_task_runner
+    from tasks.quality.chunks import plan_chunks
+    from tasks.quality.job import resolve_period
+
+    for var in STORAGE_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
+    monkeypatch.setenv("COMPLIANCE_INGEST_CHUNK_USERS", "1")  # one chunk per user
+    start = (datetime.now(UTC) - timedelta(days=3)).date()
+    envs = [
+        make_env(
+            s3_server.endpoint_url,
+            tmp_path / name,
+            users=3,
+            days=1,
+            seed=9,
+            start=start,
+            sections=QUALITY,
+            keys_dir=tmp_path / "keys",
+        )
+        for name in ("threads", "dask")
+    ]
+    args = {"since": start.isoformat(), "until": (start + timedelta(days=1)).isoformat()}
+    s = envs[1].settings
+    period = resolve_period(args["since"], args["until"])
+    chunks = plan_chunks(
+        f"s3://{s.data_bucket}/raw/", s3_client=s3_client(s), period=period, chunk_users=1
+    )
+    assert len(chunks) >= 3  # what the flow plans with COMPLIANCE_INGEST_CHUNK_USERS=1
+    threads = telemetry_quality.with_options(task_runner=make_task_runner("threads"))(
+        config_path=str(envs[0].config), **args
+    )
+    local = make_task_runner("dask-local:2")
+    with (
+        LocalCluster(**local.cluster_kwargs) as cluster,
+        Client(cluster) as client,
+        get_task_stream(client) as stream,
+    ):
+        dask = telemetry_quality.with_options(
+            task_runner=make_task_runner(cluster.scheduler_address)
+        )(config_path=str(envs[1].config), **args)
+    workers = {task["worker"] for task in stream.data}
+    print(f"{len(chunks)} ingest chunks ran on {len(workers)} Dask workers")
+    assert len(stream.data) == len(chunks)  # one Dask task per ingest chunk, nothing else
+    assert all(t["key"].startswith("ingest_chunk-") for t in stream.data)
+    assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+    a, b = _quality_outcome(envs[0], threads), _quality_outcome(envs[1], dask)
+    c = a["counts"]
+    assert c["records_in"] == c["valid"] + c["quarantined"] and c["events_valid"] > 0
+    assert sum(a["validated_rows"].values()) > 0 and a["findings"]
     assert b == a
