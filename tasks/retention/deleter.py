@@ -2,9 +2,10 @@
 
 Order for each eligible raw object: its redacted copy exists and re-scans clean → every
 version is hashed → the journal (state/log-retention/<run>.jsonl) is written → versions
-are deleted, each object's completion recorded as its own small marker object (S3 has no
-append) → deletion confirmed with head_object/list_object_versions. A rerun finds
-journals without a `.complete` marker and finishes them; holds are re-checked first.
+are deleted in batches (one DeleteObjects request each), each deletion confirmed with a
+versioned head_object, and each batch's completion recorded as its own small marker
+object (S3 has no append). A rerun finds journals without a `.complete` marker and
+finishes them; holds are re-checked first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from tasks.retention.planner import PlanItem, config_hold, redacted_key, s3_hold
 from tasks.retention.stream import is_json_name, redact_stream
 
 JOB = "log-retention"
+DELETE_BATCH = 200  # journal items per DeleteObjects request and per done marker
+DELETE_OBJECTS_MAX = 1000  # S3's limit of keys per DeleteObjects request
+GONE_CODES = ("NoSuchKey", "NoSuchVersion")  # a rerun deleting what is already gone
 
 
 class SimulatedCrash(RuntimeError):
@@ -65,35 +69,120 @@ class _Null(io.RawIOBase):
         return len(b)
 
 
-def prepare_raw(client, item: PlanItem, redactor: Redactor) -> tuple[str | None, bool]:
-    """Make sure the redacted copy exists and scans clean. (problem or None, created)."""
+class _Hashing(io.RawIOBase):
+    """A reader that hashes what passes through it."""
+
+    def __init__(self, body: Any) -> None:
+        self.body, self.digest = body, hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        data = self.body.read(n) if n is not None and n >= 0 else self.body.read()
+        self.digest.update(data)
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> str:
+        while self.read(1024 * 1024):
+            pass
+        return self.digest.hexdigest()
+
+
+class _KeepOpen(io.RawIOBase):
+    """The spool for s3transfer, which closes the file it is given; we read it again."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        return self.f.read(n)
+
+    def readinto(self, buf: Any) -> int:
+        data = self.f.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def write(self, b: Any) -> int:  # type: ignore[override]
+        return self.f.write(b)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def close(self) -> None:  # the spool's own `with` closes it
+        pass
+
+
+def prepare_raw(
+    client, item: PlanItem, redactor: Redactor, copies: set[str] | None = None
+) -> tuple[str | None, bool]:
+    """Make sure the redacted copy exists and scans clean. (problem or None, created)
+
+    `copies`: the redacted keys known to exist (from a listing); None asks S3. A copy
+    listed but gone since is made again (redaction is deterministic). A copy made now is re-scanned from the bytes just uploaded (S3 checked them against
+    their checksum), and the raw version it was made from is hashed on the way in; a copy
+    left by an earlier run is downloaded and re-scanned.
+    """
     live = [v for v in item.versions if not v.delete_marker]
     if not live:
         return None, False  # only delete markers left: nothing to copy
     newest = max(live, key=lambda v: v.last_modified)
     target = redacted_key(item.key)
-    created = False
-    if not _exists(client, item.bucket, target):
-        args = {"Bucket": item.bucket, "Key": item.key}
-        if newest.version_id != "null":
-            args["VersionId"] = newest.version_id
-        body = client.get_object(**args)["Body"]
-        with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
-            redact_stream(redactor, body, spool, as_json=is_json_name(item.key))
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+        known = _exists(client, item.bucket, target) if copies is None else target in copies
+        if known and _download(client, item.bucket, target, spool):
+            created = False
+        else:
+            args = {"Bucket": item.bucket, "Key": item.key}
+            if newest.version_id != "null":
+                args["VersionId"] = newest.version_id
+            raw = _Hashing(client.get_object(**args)["Body"])
+            redact_stream(redactor, raw, spool, as_json=is_json_name(item.key))
+            newest.sha256 = raw.drain()
             spool.seek(0)
-            client.upload_fileobj(spool, item.bucket, target)
-        created = True
-    body = client.get_object(Bucket=item.bucket, Key=target)["Body"]
-    # rescan as plain text: stricter than the JSON pass (sees keys and escaped content too)
-    stats = redact_stream(redactor, body, _Null(), as_json=False)
+            client.upload_fileobj(_KeepOpen(spool), item.bucket, target)
+            created = True
+        spool.seek(0)
+        # rescan as plain text: stricter than the JSON pass (sees keys and escaped content too)
+        stats = redact_stream(redactor, spool, _Null(), as_json=False)
     if stats.counts:
         return f"redacted copy not clean ({sum(stats.counts.values())} findings)", created
     return None, created
 
 
+def _download(client, bucket: str, key: str, spool: Any) -> bool:
+    """The object into the spool; False when it is not there (after all)."""
+    try:
+        client.download_fileobj(bucket, key, _KeepOpen(spool))
+    except ClientError as exc:
+        if _missing(exc):
+            spool.seek(0)
+            spool.truncate()
+            return False
+        raise
+    return True
+
+
 def hash_versions(client, item: PlanItem) -> None:
     for v in item.versions:
-        if v.delete_marker:
+        if v.delete_marker or v.sha256:  # already hashed while its copy was made
             continue
         args = {"Bucket": item.bucket, "Key": item.key}
         if v.version_id != "null":
@@ -130,13 +219,16 @@ def unfinished_runs(client, bucket: str) -> list[str]:
 
 
 def _done_markers(client, bucket: str, run_id: str) -> dict[int, dict[str, Any]]:
+    """Records of the items already handled: a marker holds one batch (a list), or one
+    item (a dict, as journals written before batching have them)."""
     prefix = state_key(JOB, f"{run_id}.done/")
     done = {}
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             data = orjson.loads(client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-            done[int(data["index"])] = data
+            for record in data if isinstance(data, list) else [data]:
+                done[int(record["index"])] = record
     return done
 
 
@@ -172,37 +264,89 @@ def execute_journal(
     now: datetime | None = None,
     on_delete: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Delete what the journal says (skipping what is already done); return manifest rows."""
-    done = _done_markers(client, bucket, run_id)
-    rows: list[dict[str, Any]] = []
+    """Delete what the journal says (skipping what is already done); return manifest rows.
+
+    Items go in batches: holds re-checked per item, one DeleteObjects per batch, each
+    deletion confirmed, then one marker recording the whole batch. A crash inside a
+    batch leaves no marker for it; the rerun re-checks holds and deletes again (a
+    version already gone deletes as a no-op), so the end state is the same.
+    """
+    records = _done_markers(client, bucket, run_id)
+    todo = [(index, item) for index, item in enumerate(items) if index not in records]
     deleted = 0
-    for index, item in enumerate(items):
-        record = done.get(index)
-        if record is None:
+    for batch in _batches(todo):
+        batch_records: dict[int, dict[str, Any]] = {}
+        doomed: list[tuple[int, PlanItem]] = []
+        for index, item in batch:
             hold = config_hold(cfg, item.user, item.task_id) or s3_hold(
                 client, item.bucket, item.key, item.versions, now or datetime.now(UTC)
             )
             if hold:  # placed since planning: keep the object
-                record = {"index": index, "outcome": "kept", "hold_check": hold}
+                batch_records[index] = {"index": index, "outcome": "kept", "hold_check": hold}
             else:
-                for v in item.versions:
-                    args = {"Bucket": item.bucket, "Key": item.key}
-                    if v.version_id != "null":
-                        args["VersionId"] = v.version_id
-                    client.delete_object(**args)
-                    deleted += 1
-                    if on_delete:
-                        on_delete(deleted)
-                confirmed = _confirm_gone(client, item)
-                record = {
-                    "index": index,
-                    "outcome": "deleted" if confirmed else "unconfirmed",
-                    "hold_check": "none",
-                    "deleted_at": iso_z(datetime.now(UTC)),
-                }
-            client.put_object(Bucket=bucket, Key=done_key(run_id, index), Body=orjson.dumps(record))
-        rows += manifest_rows(run_id, item, record)
+                doomed.append((index, item))
+        if doomed:
+            deleted += _delete_versions(client, [item for _, item in doomed])
+            if on_delete:
+                on_delete(deleted)
+        for index, item in doomed:
+            batch_records[index] = {
+                "index": index,
+                "outcome": "deleted" if _confirm_gone(client, item) else "unconfirmed",
+                "hold_check": "none",
+                "deleted_at": iso_z(datetime.now(UTC)),
+            }
+        marker = [batch_records[index] for index, _ in batch]
+        client.put_object(
+            Bucket=bucket, Key=done_key(run_id, batch[0][0]), Body=orjson.dumps(marker)
+        )
+        records.update(batch_records)
+    rows: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        rows += manifest_rows(run_id, item, records[index])
     return rows
+
+
+def _batches(todo: list[tuple[int, PlanItem]]) -> list[list[tuple[int, PlanItem]]]:
+    """At most DELETE_BATCH items and DeleteObjects' 1,000 versions per batch."""
+    batches: list[list[tuple[int, PlanItem]]] = []
+    current: list[tuple[int, PlanItem]] = []
+    versions = 0
+    for index, item in todo:
+        n = len(item.versions)
+        if current and (len(current) >= DELETE_BATCH or versions + n > DELETE_OBJECTS_MAX):
+            batches.append(current)
+            current, versions = [], 0
+        current.append((index, item))
+        versions += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _delete_versions(client, items: list[PlanItem]) -> int:
+    """Every version of the items, one DeleteObjects request per bucket (and per 1,000)."""
+    by_bucket: dict[str, list[dict[str, str]]] = {}
+    for item in items:
+        for v in item.versions:
+            entry = {"Key": item.key}
+            if v.version_id != "null":
+                entry["VersionId"] = v.version_id
+            by_bucket.setdefault(item.bucket, []).append(entry)
+    count = 0
+    for name, entries in by_bucket.items():
+        for start in range(0, len(entries), DELETE_OBJECTS_MAX):
+            chunk = entries[start : start + DELETE_OBJECTS_MAX]
+            resp = client.delete_objects(Bucket=name, Delete={"Objects": chunk, "Quiet": False})
+            errors = [e for e in resp.get("Errors", []) if e.get("Code") not in GONE_CODES]
+            if errors:  # the run stops; its journal stays and the next run resumes it
+                first = errors[0]
+                raise RuntimeError(
+                    f"s3://{name}: DeleteObjects refused {len(errors)} of {len(chunk)} versions "
+                    f"(first: {first.get('Code')} on {first.get('Key')})"
+                )
+            count += len(chunk)
+    return count
 
 
 def manifest_rows(run_id: str, item: PlanItem, record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from tasks.common.models import Finding, Period, to_utc
+from tasks.common.s3 import iter_objects
 from tasks.common.settings import AppConfig
 from tasks.retention.config import (
     RedactionConfig,
@@ -28,7 +29,7 @@ from tasks.retention.deleter import (
     write_journal,
 )
 from tasks.retention.engine import thread_redactor
-from tasks.retention.planner import PlanItem, plan_prefix
+from tasks.retention.planner import PlanItem, plan_prefix, redacted_key
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,14 @@ def plan_and_prepare(
     items = plan_prefix(client, bucket, prefix, ret, now)
     created, problems = 0, []
     redactor = thread_redactor(red_cfg, key) if not dry_run else None
+    copies: set[str] | None = None  # redacted copies already there (one listing, not a HEAD each)
     for item in items:
         if item.decision != "delete" or dry_run:
             continue
         if item.data_class == "raw":
-            problem, made = prepare_raw(client, item, redactor)
+            if copies is None:
+                copies = existing_keys(client, bucket, redacted_key(prefix))
+            problem, made = prepare_raw(client, item, redactor, copies)
             created += int(made)
             if problem:
                 item.decision, item.reason = "keep", problem
@@ -72,6 +76,10 @@ def plan_and_prepare(
                 continue
         hash_versions(client, item)
     return {"items": [i.as_dict() for i in items], "redacted_created": created}
+
+
+def existing_keys(client, bucket: str, prefix: str) -> set[str]:
+    return {obj["Key"] for obj in iter_objects(client, bucket, prefix)}
 
 
 def resume_journals(client, bucket: str) -> list[tuple[str, list[PlanItem]]]:

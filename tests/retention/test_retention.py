@@ -152,8 +152,18 @@ def test_apply_deletes_every_version_after_a_clean_redacted_copy(env, s3, caplog
     assert again["summary"]["versions_deleted"] == 0
 
 
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Two objects per DeleteObjects batch, so a crash can fall between batches."""
+    import tasks.retention.deleter as deleter
+
+    monkeypatch.setattr(deleter, "DELETE_BATCH", 2)
+
+
 @pytest.mark.parametrize("crash_after", [1, 3])
-def test_crash_halfway_through_deletions_then_rerun(env, s3, crash_after: int) -> None:
+def test_crash_halfway_through_deletions_then_rerun(
+    env, s3, small_batches, crash_after: int
+) -> None:
     config, data = env
 
     def crash(n: int) -> None:
@@ -163,6 +173,8 @@ def test_crash_halfway_through_deletions_then_rerun(env, s3, crash_after: int) -
     with pytest.raises(SimulatedCrash):
         run_retention(config, s3, now=LATER, on_delete=crash)
     assert len(unfinished_runs(s3, data)) == 1
+    survivors = [k for k in EXPIRED if versions_of(s3, data, k)]
+    assert 0 < len(survivors) < len(EXPIRED)  # the crash fell between batches
     for key in KEPT:
         assert versions_of(s3, data, key)
     result = run_retention(config, s3, now=LATER)
@@ -193,7 +205,7 @@ def test_crash_between_redaction_and_deletion_then_rerun(env, s3, monkeypatch) -
     assert_end_state(s3, data)
 
 
-def test_hold_placed_after_a_crash_is_respected_on_rerun(env, s3) -> None:
+def test_hold_placed_after_a_crash_is_respected_on_rerun(env, s3, small_batches) -> None:
     config, data = env
 
     def crash(n: int) -> None:
@@ -250,3 +262,22 @@ def test_redacted_and_quarantine_classes_follow_their_own_days(buckets, s3) -> N
         (old,) = plan_prefix(s3, data, prefix, drop, LATER)
         assert young.reason == "young" and old.decision == "delete"
         assert old.versions[0].version_id == "null"
+
+
+def test_a_listed_copy_that_is_gone_is_made_again_and_the_raw_version_hashed(env, s3) -> None:
+    from tasks.retention.deleter import prepare_raw
+    from tasks.retention.engine import thread_redactor
+    from tasks.retention.job import load_sections
+    from tasks.retention.planner import redacted_key
+
+    config, data = env
+    ret, red_cfg, key = load_sections(config)
+    item = next(i for i in plan_prefix(s3, data, "raw/roo/", ret, LATER) if i.key == EXPIRED[1])
+    target = redacted_key(item.key)
+    assert not versions_of(s3, data, target)
+    problem, created = prepare_raw(s3, item, thread_redactor(red_cfg, key), copies={target})
+    assert (problem, created) == (None, True)
+    copy = get_bytes(s3, data, target)
+    assert copy and not any(v.encode() in copy for v in SECRETS.values())
+    newest = max(item.versions, key=lambda v: v.last_modified)
+    assert newest.sha256 == hashlib.sha256(get_bytes(s3, data, item.key)).hexdigest()
