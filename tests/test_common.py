@@ -77,3 +77,25 @@ def test_embedded_server_is_real_http_and_lists_pages(s3, buckets):
     keys = [o["Key"] for o in iter_objects(s3, buckets.data_bucket, "p/", page_size=10)]
     assert keys == [f"p/{i:05d}" for i in range(25)]
     assert len(calls) == 3  # three pages of at most 10
+
+
+def test_embedded_server_in_its_own_process_serves_and_stops(monkeypatch):
+    import socket
+
+    import boto3
+
+    from tasks.common.embedded import DEMO_CREDENTIALS, EmbeddedS3
+
+    for k, v in DEMO_CREDENTIALS.items():
+        monkeypatch.setenv(k, v)
+    server = EmbeddedS3(separate_process=True).start()
+    try:
+        client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
+        client.create_bucket(Bucket="own-process")
+        client.put_object(Bucket="own-process", Key="k", Body=b"v")
+        assert client.get_object(Bucket="own-process", Key="k")["Body"].read() == b"v"
+        assert server._proc is not None and server._proc.poll() is None  # not this process
+    finally:
+        server.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), 1).close()
