@@ -41,6 +41,29 @@ def _outcome(env: JobEnv, result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _twin_envs(s3_server, tmp_path, monkeypatch, *, users: int, seed: int, sections) -> tuple:
+    """Two identical environments (threads, dask) on the session's moto server."""
+    for var in STORAGE_ENV:
+        monkeypatch.delenv(var, raising=False)
+    # Dask workers are other processes: they reach moto over HTTP like any S3 client.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
+    start = (datetime.now(UTC) - timedelta(days=3)).date()
+    envs = [
+        make_env(
+            s3_server.endpoint_url,
+            tmp_path / name,
+            users=users,
+            days=1,
+            seed=seed,
+            start=start,
+            sections=sections,
+            keys_dir=tmp_path / "keys",  # one signing key for both
+        )
+        for name in ("threads", "dask")
+    ]
+    return start, envs
+
+
 @pytest.mark.slow
 def test_dask_cluster_and_threads_give_the_same_run(
     prefect_harness, s3_server, tmp_path, monkeypatch
@@ -51,24 +74,7 @@ def test_dask_cluster_and_threads_give_the_same_run(
     from tasks.common.runners import make_task_runner
     from tasks.retention.planner import user_prefixes
 
-    for var in STORAGE_ENV:
-        monkeypatch.delenv(var, raising=False)
-    # Dask workers are other processes: they reach moto over HTTP like any S3 client.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
-    start = (datetime.now(UTC) - timedelta(days=3)).date()
-    envs = [
-        make_env(
-            s3_server.endpoint_url,
-            tmp_path / name,
-            users=2,
-            days=1,
-            seed=5,
-            start=start,
-            sections=SECTIONS,
-            keys_dir=tmp_path / "keys",  # one signing key for both
-        )
-        for name in ("threads", "dask")
-    ]
+    start, envs = _twin_envs(s3_server, tmp_path, monkeypatch, users=2, seed=5, sections=SECTIONS)
     prefixes = user_prefixes(s3_client(envs[1].settings), envs[1].settings.data_bucket)
     assert len([p for p in prefixes if p.startswith("raw/roo/")]) >= 2
     t0 = time.monotonic()
@@ -140,24 +146,8 @@ def test_telemetry_quality_ingest_chunks_run_on_dask_workers(
     from tasks.quality.chunks import plan_chunks
     from tasks.quality.job import resolve_period
 
-    for var in STORAGE_ENV:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
     monkeypatch.setenv("COMPLIANCE_INGEST_CHUNK_USERS", "1")  # one chunk per user
-    start = (datetime.now(UTC) - timedelta(days=3)).date()
-    envs = [
-        make_env(
-            s3_server.endpoint_url,
-            tmp_path / name,
-            users=3,
-            days=1,
-            seed=9,
-            start=start,
-            sections=QUALITY,
-            keys_dir=tmp_path / "keys",
-        )
-        for name in ("threads", "dask")
-    ]
+    start, envs = _twin_envs(s3_server, tmp_path, monkeypatch, users=3, seed=9, sections=QUALITY)
     args = {"since": start.isoformat(), "until": (start + timedelta(days=1)).isoformat()}
     s = envs[1].settings
     period = resolve_period(args["since"], args["until"])
