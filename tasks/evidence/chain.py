@@ -154,6 +154,7 @@ def key_versions(client: Any, bucket: str, key: str) -> list[dict[str, Any]]:
 _CLAIM_BODIES: dict[tuple[str, str, str], bytes] = {}
 _ENFORCES: dict[tuple[str, str], bool] = {}
 PROBE_PREFIX = "reports/_probe/"
+PROBE_KEY = PROBE_PREFIX + "if-none-match"
 _ENVELOPE_LINKS: dict[tuple[str, str], dict[str, Any]] = {}
 
 
@@ -185,16 +186,19 @@ def read_winner(
 def enforces_if_none_match(client: Any, bucket: str, put: Any) -> bool:
     """Does this endpoint refuse a second IfNoneMatch PUT in this (versioned) bucket?
 
-    AWS and moto do; Ceph RGW does not. Probed once per process and bucket with two writes
-    of one tiny object under reports/_probe/ (outside every job). Where it is enforced a
-    claim key has exactly one version, so the writer can skip ListObjectVersions (which
-    moto answers in time and memory proportional to the whole bucket).
+    AWS and moto do; Ceph RGW does not. Probed once per process and bucket with at most
+    two writes of one tiny object, always the same key (PROBE_KEY, outside every job):
+    where the rule is enforced and an earlier process made the object, the first write
+    is refused at once, so the bucket holds one probe object whatever the number of
+    runs. Where it is enforced a claim key has exactly one version, so the writer can
+    skip ListObjectVersions (which moto answers in time and memory proportional to the
+    whole bucket).
     """
     where = (str(client.meta.endpoint_url), bucket)
     if where not in _ENFORCES:
-        key, enforced = f"{PROBE_PREFIX}if-none-match-{uuid.uuid4().hex}", False
+        enforced = False
         for body in (b"1", b"2"):
-            if not _put_claim(client, bucket, key, body, put):
+            if not _put_claim(client, bucket, PROBE_KEY, body, put):
                 enforced = True  # a 412: enforced (even if it met our own retried write)
                 break
         _ENFORCES[where] = enforced

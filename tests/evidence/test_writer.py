@@ -221,3 +221,18 @@ def test_lost_claim_race_on_moto_gets_412_and_moves_on(s3, buckets):
     result, versions = race_lost_claim(s3, buckets.reports_bucket, "audit-trail")
     assert versions == 1  # moto enforces IfNoneMatch: B's PUT was refused
     assert result.claim.seq == 1 and result.claim.run_id == "b-run"
+
+
+def test_the_if_none_match_probe_leaves_one_object_however_many_processes(s3, buckets):
+    from tasks.evidence import chain
+
+    bucket = buckets.reports_bucket
+
+    def put(key: str, body: bytes) -> None:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+
+    for _ in range(3):  # three "processes": the per-process answer is forgotten each time
+        chain._ENFORCES.clear()
+        assert chain.enforces_if_none_match(s3, bucket, put) is True  # moto enforces it
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=chain.PROBE_PREFIX)
+    assert [v["Key"] for v in versions.get("Versions", [])] == [chain.PROBE_KEY]
