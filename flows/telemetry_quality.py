@@ -13,7 +13,7 @@ from flows.common import job_flow
 from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
-from tasks.common.runners import make_task_runner, runner_is_distributed
+from tasks.common.runners import make_task_runner
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 from tasks.quality import bundle, job, storage
@@ -39,13 +39,23 @@ def ingest_chunk(settings, source: str, period, users: list[str]) -> IngestResul
     return run_chunk(source, users, s3_client=s3_client(settings), period=period)
 
 
+def _runner_spreads() -> bool:
+    """Is this flow run's task runner one that runs tasks in other processes (Dask)?"""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    ctx = FlowRunContext.get()
+    runner = getattr(ctx, "task_runner", None)
+    return runner is not None and not isinstance(runner, ThreadPoolTaskRunner)
+
+
 def read_inputs(settings, period, team, user) -> storage.RawInputs:
     """Plan, ingest the user chunks over the task runner, merge in chunk order."""
     from tasks.quality.chunks import chunk_users_setting, merge_chunks
 
     chunk_users = chunk_users_setting()  # a bad value stops the run before any retry
     # threads share one GIL: chunks there only re-read the telemetry; Dask spreads them
-    spread = chunk_users is not None or runner_is_distributed()
+    spread = chunk_users is not None or _runner_spreads()
     plan = plan_inputs(settings, period, team, user, chunk_users, spread)
     futures = ingest_chunk.map(unmapped(settings), unmapped(plan.source), unmapped(period), plan.chunks)  # fmt: skip
     return storage.raw_inputs(plan, merge_chunks([f.result() for f in futures]))

@@ -16,12 +16,6 @@ from typing import Any
 RUNNER_ENV = "COMPLIANCE_TASK_RUNNER"
 
 
-def runner_is_distributed(spec: str | None = None) -> bool:
-    """True when tasks run in other processes (a Dask cluster), not this one's threads."""
-    spec = (spec if spec is not None else os.environ.get(RUNNER_ENV, "threads")).strip()
-    return spec not in ("", "threads")
-
-
 def make_task_runner(spec: str | None = None, max_workers: int = 4) -> Any:
     from prefect.task_runners import ThreadPoolTaskRunner
 
