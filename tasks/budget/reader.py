@@ -119,13 +119,18 @@ def _day_objects(client, bucket: str, table: str, day: date, run_id: str | None)
     return keys[-1:]  # reruns write one file per run; run ids sort by time: take the newest
 
 
-def _read_parquet(client, bucket: str, key: str, inputs: list[dict[str, Any]]) -> pa.Table:
+def _read_parquet(
+    client, bucket: str, key: str, inputs: list[dict[str, Any]], columns: list[str]
+) -> pa.Table:
+    """The file's `columns` that it has (the rest — commands, paths — is never decoded)."""
     body = get_bytes(client, bucket, key)
     inputs.append(
         {"uri": f"s3://{bucket}/{key}", "digest": {"sha256": hashlib.sha256(body).hexdigest()}}
     )
     try:
-        return pq.read_table(io.BytesIO(body), read_dictionary=DICT_COLUMNS)
+        present = set(pq.read_schema(io.BytesIO(body)).names)
+        wanted = [c for c in columns if c in present]
+        return pq.read_table(io.BytesIO(body), columns=wanted, read_dictionary=DICT_COLUMNS)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(
             f"s3://{bucket}/{key}: not a readable Parquet file ({type(exc).__name__})"
@@ -155,13 +160,17 @@ def load_days(
             continue
         run_id = gate.get("run_id") if gate else None
         for key in _day_objects(client, bucket, "events", day, run_id):
-            t = _read_parquet(client, bucket, key, inputs)
+            t = _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS)
             if "category" in t.column_names:
                 t = t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES)))
             req_parts.append(conform(t, EVENTS_SCHEMA, EVENT_COLUMNS))
         for key in _day_objects(client, bucket, "tasks", day, run_id):
             task_parts.append(
-                conform(_read_parquet(client, bucket, key, inputs), TASKS_SCHEMA, TASK_COLUMNS)
+                conform(
+                    _read_parquet(client, bucket, key, inputs, TASK_COLUMNS),
+                    TASKS_SCHEMA,
+                    TASK_COLUMNS,
+                )
             )
         statuses.append(DayStatus(day, status, True, reason + (" (forced)" if reason else "")))
     requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
