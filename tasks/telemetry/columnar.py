@@ -1,8 +1,9 @@
 """Columns of EVENTS and per-task figures for a batch of regular tasks, with Arrow kernels.
 
-Request figures: the `api_req_started` texts of the batch are parsed in one orjson call
-(joined as one JSON array) and typed by Arrow; tool payloads are read with a regular
-expression kernel. Python visits only the rare messages (MCP, errors, condensations,
+Request figures: the `api_req_started` texts of the batch are joined into one JSON array
+(in Arrow) and decoded in one strictly typed msgspec call (a value of another type sends
+them one by one through the reference's rules); tool payloads are read with a regular
+expression kernel over the tool rows. Python visits only the rare messages (MCP, errors, condensations,
 mode switches, payloads that are not JSON.stringify-shaped). Task totals follow
 `consolidate.py` (Roo Code's consolidateTokenUsage) in vector form.
 """
