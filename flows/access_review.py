@@ -27,9 +27,15 @@ def previous_review(settings, cfg):
     return job.previous_for_settings(settings, cfg)
 
 
+@task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
+def previous_decisions(settings, cfg, previous):
+    return job.decided_for_previous(settings, cfg, previous)
+
+
 @task(cache_policy=NONE)
-def evaluate(snapshot, cfg, run_id, now, team, user, previous, previous_error):
-    return review(snapshot, cfg, run_id=run_id, now=now, team=team, user=user, previous=previous, previous_error=previous_error)  # fmt: skip
+def evaluate(snapshot, cfg, run_id, now, team, user, previous, previous_error, decisions):
+    decided, _, untrusted = decisions
+    return review(snapshot, cfg, run_id=run_id, now=now, team=team, user=user, previous=previous, previous_error=previous_error, decided=decided, untrusted_decisions=untrusted)  # fmt: skip
 
 
 @job_flow("access-review")
@@ -48,10 +54,12 @@ def access_review(
     run_id = new_run_id(now)
     snapshot, inputs = collect(app.storage, cfg, now)
     previous, previous_error = previous_review(app.storage, cfg)
-    result = evaluate(snapshot, cfg, run_id, now, team, user, previous, previous_error)
+    decisions = previous_decisions(app.storage, cfg, previous)
+    result = evaluate(snapshot, cfg, run_id, now, team, user, previous, previous_error, decisions)
     if previous is not None:
         inputs = [
             *inputs,
             {"uri": previous.envelope_uri, "digest": {"sha256": previous.envelope_sha256}},
+            *decisions[1],  # the decisions bundles on its campaign
         ]
     return finish_job(JOB, period, result.findings, result.summary, result.files, inputs, app.storage, dry_run=dry_run, tables=job.tables_for(result), run_id=run_id)  # fmt: skip

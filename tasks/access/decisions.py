@@ -125,12 +125,19 @@ def apply_decisions(
                 line=int(r["line"]),
             )
         )
+    out.findings.extend(overdue_findings(items, decided, now))
+    return out
+
+
+def overdue_findings(items: list[CampaignItem], decided: set[str], now: datetime) -> list[Finding]:
+    """A high finding for each campaign item past its due date without an accepted decision."""
+    out = []
     for item in items:
         if item.item_id in decided:
             continue
         due = to_utc(datetime.fromisoformat(item.due.replace("Z", "+00:00")))
         if due < now:
-            out.findings.append(
+            out.append(
                 Finding.make(
                     "access_review_overdue",
                     Severity.high,

@@ -7,7 +7,13 @@ from typing import Any
 
 from tasks.access.config import AccessConfig
 from tasks.access.iam import iam_client
-from tasks.access.previous import PreviousBundle, PreviousBundleError, load_previous, trusted_keys
+from tasks.access.previous import (
+    PreviousBundle,
+    PreviousBundleError,
+    decided_items,
+    load_previous,
+    trusted_keys,
+)
 from tasks.access.run import JOB, ReviewResult, collect_snapshot
 from tasks.access.snapshot import AccessSnapshot
 from tasks.access.sources import open_store
@@ -76,6 +82,16 @@ def previous_for_settings(
         return load_previous(s3_client(settings), settings.reports_bucket, job, trusted), None
     except (PreviousBundleError, ComplianceError, OSError) as exc:
         return None, str(exc)[:300]
+
+
+def decided_for_previous(
+    settings: StorageSettings, cfg: AccessConfig, previous: PreviousBundle | None
+) -> tuple[set[str] | None, list[dict], list[str]]:
+    """Accepted decisions on the previous review's campaign (None: no campaign to follow)."""
+    if previous is None or "campaign.csv" not in previous.files or not settings.reports_bucket:
+        return None, [], []
+    trusted = trusted_keys(settings, cfg.trusted_public_keys)
+    return decided_items(s3_client(settings), settings.reports_bucket, previous, trusted)
 
 
 def tables_for(result: ReviewResult) -> list[Table]:

@@ -76,6 +76,13 @@ def load_previous(
     prefix = latest_bundle_prefix(client, bucket, job)
     if prefix is None:
         return None
+    return load_previous_at(client, bucket, prefix, trusted, names)
+
+
+def load_previous_at(
+    client: Any, bucket: str, prefix: str, trusted: list[tuple[str, bytes]], names: tuple[str, ...]
+) -> PreviousBundle:
+    """The bundle at `prefix`, verified; `names` read and checked against its signature."""
     verify_previous(client, bucket, prefix, trusted)
     envelope = client.get_object(Bucket=bucket, Key=prefix + ENVELOPE)["Body"].read()
     bundle = PreviousBundle(
@@ -101,3 +108,46 @@ def _subjects(envelope: bytes) -> dict[str, str]:
         return {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
     except (ValueError, KeyError, TypeError):
         raise PreviousBundleError("previous attestation is not a DSSE in-toto envelope") from None
+
+
+def decided_items(
+    client: Any,
+    bucket: str,
+    campaign: PreviousBundle,
+    trusted: list[tuple[str, bytes]],
+    job: str = "access-review-decisions",
+) -> tuple[set[str], list[dict[str, Any]], list[str]]:
+    """(item ids with an accepted decision on `campaign`, the decisions bundles read as
+    inputs, why any bundle was not trusted).
+
+    Decisions bundles made since the campaign are verified first; one that fails counts
+    for nothing (its items stay undecided), and the failure is returned.
+    """
+    import csv
+    import io
+
+    since = campaign.prefix.split("/")[2:5]  # reports/<job>/YYYY/MM/DD/<run>/
+    decided: set[str] = set()
+    inputs: list[dict[str, Any]] = []
+    untrusted: list[str] = []
+    envelopes = sorted(
+        o["Key"]
+        for o in iter_objects(client, bucket, f"reports/{job}/")
+        if o["Key"].endswith("/" + ENVELOPE) and o["Key"].split("/")[2:5] >= since
+    )
+    for key in envelopes:
+        prefix = key[: -len(ENVELOPE)]
+        try:
+            bundle = load_previous_at(
+                client, bucket, prefix, trusted, ("report.json", "decisions.csv")
+            )
+        except PreviousBundleError as exc:
+            untrusted.append(f"{prefix}: {exc}"[:300])
+            continue
+        summary = (bundle.json("report.json", {}) or {}).get("summary", {})
+        if summary.get("campaign") != campaign.envelope_uri or "decisions.csv" not in bundle.files:
+            continue
+        rows = csv.DictReader(io.StringIO(bundle.files["decisions.csv"].decode("utf-8")))
+        decided |= {r["item_id"] for r in rows if r.get("status") == "accepted"}
+        inputs.append({"uri": bundle.envelope_uri, "digest": {"sha256": bundle.envelope_sha256}})
+    return decided, inputs, untrusted

@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 
-from tasks.access.campaign import build_campaign, campaign_csv_bytes
+from tasks.access.campaign import build_campaign, campaign_csv_bytes, parse_campaign
 from tasks.access.config import AccessConfig
 from tasks.access.csvout import findings_csv
+from tasks.access.decisions import overdue_findings
 from tasks.access.diff import diff_counts, diff_review
 from tasks.access.grants import Grant, collect_grants
 from tasks.access.iam import collect_iam
@@ -75,12 +76,30 @@ def review(
     user: str | None = None,
     previous: PreviousBundle | None = None,
     previous_error: str | None = None,
+    decided: set[str] | None = None,
+    untrusted_decisions: list[str] = (),
 ) -> ReviewResult:
+    """`decided`: item ids with an accepted decision on the previous review's campaign;
+    its items past due without one become findings (whole-fleet reviews only)."""
     scoped = scope_snapshot(snapshot, team, user)
     grants = collect_grants(scoped)
     items, campaign_findings = build_campaign(
         grants, scoped.roster or {}, config.campaign, run_id, now
     )
+    followed = previous is not None and decided is not None and not (team or user)
+    if followed:
+        earlier = parse_campaign(previous.files["campaign.csv"], previous.envelope_uri)
+        campaign_findings += overdue_findings(earlier, decided, now)
+        campaign_findings += [
+            Finding.make(
+                "access_review_overdue",
+                Severity.medium,
+                FindingStatus.error,
+                why.split(":", 1)[0],
+                f"decisions bundle not trusted, its decisions are not counted: {why}"[:300],
+            )
+            for why in untrusted_decisions
+        ]
     findings = sort_findings(evaluate_checks(scoped, config) + campaign_findings)
     mute_stats = apply_mutes(findings, config.mutes, now.date())
     diff = None
@@ -109,6 +128,13 @@ def review(
         "checks_run": len({f.check for f in findings}),
         "grants": len(grants),
         "campaign_items": len(items),
+        "previous_campaign_overdue": sum(
+            1
+            for f in findings
+            if f.check == "access_review_overdue" and f.status == FindingStatus.fail
+        )
+        if followed
+        else None,
         "unreadable_inputs": len(scoped.errors),
         **mute_stats,
         **diff_counts(diff),

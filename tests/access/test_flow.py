@@ -268,3 +268,63 @@ def test_decide_cli_links_campaign_rejects_self_review_and_applies(
     assert status[key_id] == "Inactive"
     bad = CliRunner().invoke(group, ["decide", "--decisions", str(tmp_path / "missing.csv")])
     assert bad.exit_code != 0 and "missing.csv" in bad.output and "Traceback" not in bad.output
+
+
+def test_next_review_reports_overdue_items_of_the_last_campaign(
+    buckets, s3, tmp_path, default_account_iam
+):
+    from datetime import timedelta
+
+    from tasks.access.decide import run_decide
+    from tasks.access.job import decided_for_previous
+    from tasks.access.previous import decided_items, trusted_keys
+
+    settings = _settings(buckets, tmp_path)
+    _seed(s3, settings.data_bucket, default_account_iam)
+    cfg = parse_access_config({"campaign": {"team_owners": {"core": "lead"}}})
+
+    def publish_review(now):
+        run_id = new_run_id(now)
+        snapshot, inputs = collect_for_settings(settings, cfg, now)
+        previous, err = previous_for_settings(settings, cfg)
+        decided, _, untrusted = decided_for_previous(settings, cfg, previous)
+        result = review(snapshot, cfg, run_id=run_id, now=now, previous=previous,
+                        previous_error=err, decided=decided, untrusted_decisions=untrusted)  # fmt: skip
+        finish_job(JOB, Period.last_days(7), result.findings, result.summary, result.files,
+                   inputs, settings, run_id=run_id)  # fmt: skip
+        return result
+
+    now = datetime.now(UTC)
+    first = publish_review(now)
+    assert first.summary["previous_campaign_overdue"] is None  # no campaign before it
+    items = list(csv.DictReader(io.StringIO(first.files["campaign.csv"].decode())))
+    done = next(i for i in items if i["reviewer"])
+    sheet = tmp_path / "decisions.csv"
+    sheet.write_text(
+        "item_id,reviewer,decision,justification\n"
+        f"{done['item_id']},{done['reviewer']},certify,still needed\n"
+    )
+    decided = run_decide(str(sheet), settings, cfg, now=now)
+    assert decided["summary"]["decisions_accepted"] == 1
+    campaign, _ = previous_for_settings(settings, cfg)
+    ids, used, untrusted = decided_items(
+        s3, settings.reports_bucket, campaign, trusted_keys(settings, [])
+    )
+    assert ids == {done["item_id"]} and [u["uri"] for u in used] == [decided["bundle"]]
+    assert untrusted == []
+    # decisions signed by a key we do not trust count for nothing, and say so
+    _, other_pub, _ = generate_key_files(tmp_path / "other")
+    ids, used, untrusted = decided_items(
+        s3, settings.reports_bucket, campaign, [("other", other_pub.read_bytes())]
+    )
+    assert (ids, used) == (set(), []) and len(untrusted) == 1
+
+    later = now + timedelta(days=cfg.campaign.due_days + 1)
+    second = publish_review(later)
+    overdue = {
+        f.details["item_id"]
+        for f in second.findings
+        if f.check == "access_review_overdue" and f.status == FindingStatus.fail
+    }
+    assert overdue == {i["item_id"] for i in items} - {done["item_id"]}
+    assert second.summary["previous_campaign_overdue"] == len(items) - 1
