@@ -13,10 +13,9 @@ quarantined by ingest whatever the user filter, so every chunk reports them: the
 keeps them from the first chunk only. Chunks hold disjoint users, so with two or more
 chunks a quarantine row found in all of them is exactly such a line.
 
-One known difference from a single ingest: the provider/model/version/mode joined onto a
-task row come from its own user's telemetry (as with `--user`); a telemetry line filed
-under another user than the task folder's owner is not joined when the two users fall in
-different chunks.
+A task's provider/model/version/mode come from every telemetry line naming it, whoever
+the line was filed under (ingest notes them for all users), so a chunk's task rows are
+exactly a single ingest's.
 """
 
 from __future__ import annotations

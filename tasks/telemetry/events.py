@@ -111,13 +111,17 @@ def parse_event_line(
         quarantine.append(qrow(source, pos, *problem, line))
         return 1
     user = env["user"]
-    if users is not None and user not in users:
-        return 0
     event = env["event"]
     name = event["type"]
     props = event.get("properties") or {}
     task_id = _str(props.get("taskId"))
     msg = props.get("message") if name == "Task Message" else None
+    if users is not None and user not in users:
+        # not a record of this run, but a task's attributes do not depend on the filter:
+        # a line filed under another user still describes the task it names
+        if task_id and (name != "Task Message" or _valid_message(msg)):
+            attrs.note(task_id, props, name)
+        return 0
     if name == "Task Message":
         if type(msg) is not dict or msg.get("ts") is None:
             reason = "missing_ts" if type(msg) is dict else "bad_type"
@@ -139,6 +143,10 @@ def parse_event_line(
         return 0
     events.append(_row(user, task_id, ts, lineno, name, props, msg))
     return 1
+
+
+def _valid_message(msg: Any) -> bool:
+    return type(msg) is dict and type(msg.get("ts")) is int
 
 
 def _envelope_problem(env: Any) -> tuple[str, str] | None:

@@ -33,11 +33,13 @@ def _env(user, ts: str, kind: str = "Mode Switched", **props) -> dict:
     return {"v": 1, "user": user, "received_at": ts, "event": {"type": kind, "properties": props}}
 
 
-def _mixed_lines(someone: str) -> list[bytes]:
-    """A collector file mixing users: the events-only user, a user with task folders, and
-    lines that name no valid user (quarantined whatever the user filter)."""
+def _mixed_lines(someone: str, their_task: str) -> list[bytes]:
+    """A collector file mixing users: the events-only user, a user with task folders, a
+    line filed under another user than the task's owner, and lines that name no valid
+    user (quarantined whatever the user filter)."""
     rows = [
         _env(GHOST, "2026-11-18T09:00:00Z", newMode="architect", taskId="t-ghost"),
+        _env(GHOST, "2026-11-18T09:30:00Z", "Checkpoint Restored", taskId=their_task),
         _env(GHOST, "2026-11-18T09:01:00Z", "LLM Completion", inputTokens=10, cost=0.1),
         _env(someone, "2026-11-18T10:00:00Z", newMode="code"),
         _env(GHOST, "2026-11-20T10:00:00Z"),  # outside the period: neither read nor counted
@@ -56,7 +58,9 @@ def fleet(tmp_path_factory):
     root = tmp_path_factory.mktemp("chunks")
     truth = generate_fleet(str(root), users=5, days=2, seed=7, start=START)
     someone = next(u["user"] for u in truth["users"] if u["has_data"])
-    (root / MIXED).write_bytes(b"\n".join(_mixed_lines(someone)) + b"\n")
+    their_task = ingest(str(root / "raw"), period=PERIOD, users=[someone]).tasks["task_id"][0]
+    lines = _mixed_lines(someone, their_task.as_py())
+    (root / MIXED).write_bytes(b"\n".join(lines) + b"\n")
     with (root / "raw/org/roster.csv").open("a") as fh:  # the ghost belongs to a team
         fh.write(f"{GHOST},{GHOST}@example.com,platform,,active,{GHOST}\n")
     return root / "raw", truth
@@ -165,8 +169,11 @@ def test_load_raw_over_s3_equals_single_ingest(s3, buckets):
     bucket = buckets.data_bucket
     truth = generate_fleet(f"s3://{bucket}/", users=3, days=1, seed=5, start=START, s3_client=s3)
     someone = next(u["user"] for u in truth["users"] if u["has_data"])
-    s3.put_object(Bucket=bucket, Key=MIXED, Body=b"\n".join(_mixed_lines(someone)))
     day = resolve_period("2026-11-17", "2026-11-19")
+    source = f"s3://{bucket}/raw/"
+    their_task = ingest(source, s3_client=s3, period=day, users=[someone]).tasks["task_id"][0]
+    body = b"\n".join(_mixed_lines(someone, their_task.as_py()))
+    s3.put_object(Bucket=bucket, Key=MIXED, Body=body)
     raw = load_raw(s3, bucket, day, None, None, chunk_users=1)
     single = ingest(f"s3://{bucket}/raw/", s3_client=s3, period=day)
     assert raw.counts == single.counts

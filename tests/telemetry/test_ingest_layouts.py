@@ -262,3 +262,22 @@ def test_columnar_path_is_taken_for_regular_tasks(tmp_path, monkeypatch):
     for i in range(3):
         write_task(tmp_path / "tasks", typical_task(T0 + i))
     assert ingest(str(tmp_path)).tasks.num_rows == 3 and calls == [3]
+
+
+def test_a_task_is_described_by_its_telemetry_whoever_it_was_filed_under(tmp_path):
+    """A user filter picks the records, not the attributes of the tasks it keeps."""
+    t1 = write_task(tmp_path / "raw/roo/alice/tasks", typical_task())
+    write_task(tmp_path / "raw/roo/bob/tasks", typical_task(T0 + 5000))
+    write_events(tmp_path, "2025-10-09", [
+        envelope("bob", "Task Created", {**PROPS, "taskId": t1, "apiProvider": "bedrock",
+                 "mode": "architect"}, "2025-10-09T08:53:20Z"),
+        envelope("bob", "Task Message", {**PROPS, "taskId": t1, "apiProvider": "vertex",
+                 "message": {"text": "no ts"}}, "2025-10-09T08:53:21Z"),
+    ])  # fmt: skip
+    everyone = ingest(str(tmp_path))
+    only_alice = ingest(str(tmp_path), users=["alice"])
+    row = next(r for r in only_alice.tasks.to_pylist() if r["task_id"] == t1)
+    assert (row["provider"], row["mode"]) == ("bedrock", "architect")  # not the bad line's
+    assert row == next(r for r in everyone.tasks.to_pylist() if r["task_id"] == t1)
+    # bob's lines are not alice's records: neither counted nor quarantined in her run
+    assert only_alice.counts["quarantined"] == 0 and everyone.counts["quarantined"] == 1
