@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,13 +16,6 @@ def access_review() -> None:
     """Access-review campaigns: record reviewers' certify/revoke decisions."""
 
 
-def _for_worker(path: str | None) -> str | None:
-    """s3:// URIs as given; local paths absolute (the worker runs in its own directory)."""
-    if path is None or path.startswith("s3://"):
-        return path
-    return str(Path(path).resolve())
-
-
 def decide_via_server(
     decisions: str,
     campaign: str | None,
@@ -33,14 +25,14 @@ def decide_via_server(
     timeout: float,
 ) -> dict[str, Any]:
     """Run the access-review-decisions deployment with these parameters and wait for it."""
-    from cli.run import run_via_server
+    from cli.run import run_via_server, worker_path
 
     params: dict[str, Any] = {
-        "decisions": _for_worker(decisions),
-        "campaign": _for_worker(campaign),
+        "decisions": worker_path(decisions),
+        "campaign": worker_path(campaign),
         "apply": apply,
         "dry_run": dry_run,
-        "config_path": _for_worker(config),
+        "config_path": worker_path(config),
     }
     params = {k: v for k, v in params.items() if v is not None}
     return run_via_server(DECISIONS_FLOW, params, None, timeout)
@@ -96,8 +88,9 @@ def decide(
         try:
             result = decide_via_server(decisions, campaign, apply, dry_run, config, timeout)
         except Exception as exc:  # the run could not complete: one line, non-zero exit
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            fail(f"{DECISIONS_FLOW}: {message}", code=1)
+            from cli.run import first_line
+
+            fail(f"{DECISIONS_FLOW}: {first_line(exc)}", code=1)
             return
     else:
         from tasks.access.config import parse_access_config

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.common import emit_json, fail
 from flows.registry import JOBS, get_deployable, get_job
+
+
+def worker_path(path: str | None) -> str | None:
+    """s3:// URIs as given; local paths absolute (a worker runs in its own directory)."""
+    if path is None or path.startswith("s3://"):
+        return path
+    return str(Path(path).resolve())
+
+
+def first_line(exc: Exception) -> str:
+    """An exception as one line for the terminal."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def job_parameters(
@@ -28,7 +41,7 @@ def job_parameters(
         "dry_run": dry_run,
     }
     if config:
-        params["config_path"] = config
+        params["config_path"] = worker_path(config)
     return {k: v for k, v in params.items() if v not in (None, False)}
 
 
@@ -150,7 +163,7 @@ def run(
             else run_local(job, params)
         )
     except Exception as exc:  # the run could not complete: one line, non-zero exit
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = first_line(exc)
         if as_json:
             emit_json(
                 {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,9 +125,6 @@ def decided_items(
     Decisions bundles made since the campaign are verified first; one that fails counts
     for nothing (its items stay undecided), and the failure is returned.
     """
-    import csv
-    import io
-
     since = campaign.prefix.split("/")[2:5]  # reports/<job>/YYYY/MM/DD/<run>/
     decided: set[str] = set()
     inputs: list[dict[str, Any]] = []

@@ -194,8 +194,12 @@ def chunked_ingest(
     chunks = plan_chunks(
         source, s3_client=s3_client, period=period, users=users, chunk_users=chunk_users
     )
-    if mapper is None:
-        parts = [ingest_chunk(source, c, s3_client=s3_client, period=period) for c in chunks]
-    else:
-        parts = mapper(chunks)
+    parts = mapper(chunks) if mapper else ingest_in_turn(source, chunks, s3_client, period)
     return merge_chunks(parts)
+
+
+def ingest_in_turn(
+    source: str, chunks: Sequence[Sequence[str] | None], s3_client: Any, period: Period | None
+) -> list[IngestResult]:
+    """Every chunk, one after another (the flow maps them over its task runner instead)."""
+    return [ingest_chunk(source, c, s3_client=s3_client, period=period) for c in chunks]

@@ -226,9 +226,8 @@ def load_raw(
     chunk_users: int | None = None,
 ) -> RawInputs:
     """Everything the job reads, chunks ingested in turn (the flow maps them instead)."""
-    from tasks.quality.chunks import ingest_chunk, merge_chunks
+    from tasks.quality.chunks import ingest_in_turn, merge_chunks
 
     spread = chunk_users is not None  # in turn, more chunks only cost CPU
     plan = plan_inputs(client, bucket, period, team, user, chunk_users, spread)
-    parts = [ingest_chunk(plan.source, c, s3_client=client, period=period) for c in plan.chunks]
-    return raw_inputs(plan, merge_chunks(parts))
+    return raw_inputs(plan, merge_chunks(ingest_in_turn(plan.source, plan.chunks, client, period)))

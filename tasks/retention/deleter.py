@@ -131,11 +131,11 @@ class _KeepOpen(io.RawIOBase):
 
 
 def prepare_raw(
-    client, item: PlanItem, redactor: Redactor, copies: set[str] | None = None
+    client, item: PlanItem, redactor: Redactor, copies: set[str]
 ) -> tuple[str | None, bool]:
     """Make sure the redacted copy exists and scans clean. (problem or None, created)
 
-    `copies`: the redacted keys known to exist (from a listing); None asks S3. A copy
+    `copies`: the redacted keys known to exist (one listing per user prefix). A copy
     listed but gone since is made again (redaction is deterministic). A copy made now is re-scanned from the bytes just uploaded (S3 checked them against
     their checksum), and the raw version it was made from is hashed on the way in; a copy
     left by an earlier run is downloaded and re-scanned.
@@ -146,8 +146,7 @@ def prepare_raw(
     newest = max(live, key=lambda v: v.last_modified)
     target = redacted_key(item.key)
     with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
-        known = _exists(client, item.bucket, target) if copies is None else target in copies
-        if known and _download(client, item.bucket, target, spool):
+        if target in copies and _download(client, item.bucket, target, spool):
             created = False
         else:
             args = {"Bucket": item.bucket, "Key": item.key}
