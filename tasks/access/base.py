@@ -70,6 +70,11 @@ class Check:
             err = exc.errors()[0]
             key = ".".join(str(p) for p in err["loc"])
             raise CheckDefinitionError(f"{meta_path}: {key}: {err['msg']}") from None
+        unknown = sorted(set(cls.requires) - set(SNAPSHOT_PARTS))
+        if unknown:
+            raise CheckDefinitionError(
+                f"{path}: requires unknown snapshot part(s) {unknown}; known: {sorted(SNAPSHOT_PARTS)}"
+            )
         if not (meta.id == folder == stem):
             raise CheckDefinitionError(
                 f"{path}: check id {meta.id!r}, folder {folder!r} and file {stem!r} must agree"
@@ -126,11 +131,15 @@ class Check:
         return findings
 
 
+# Each snapshot part a check may require, and when it counts as not collected. Settings
+# are per user: none collected for anyone means the settings checks cannot run.
+SNAPSHOT_PARTS = {
+    "iam": lambda s: s.iam is None,
+    "settings": lambda s: not s.settings,
+    "org": lambda s: s.org is None,
+    "roster": lambda s: s.roster is None,
+}
+
+
 def _missing(snapshot: AccessSnapshot, part: str) -> bool:
-    if part == "iam":
-        return snapshot.iam is None
-    if part == "org":
-        return snapshot.org is None
-    if part == "roster":
-        return snapshot.roster is None
-    return False
+    return SNAPSHOT_PARTS[part](snapshot)

@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from tasks.access.base import CheckDefinitionError, CheckMetadata
+from tasks.access.docs import render_checks_markdown
 from tasks.access.registry import check_folders, discover
 
 from .check_cases import CASES
 
 FOLDERS = [p.name for p in check_folders()]
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
-def test_every_folder_is_a_registered_check():
+def _readme_check_ids() -> list[str]:
+    """Check ids in the README's table (the user's manual), read from the README itself."""
+    return re.findall(r"^\| `([a-z0-9_]+)` \| (?:agent|iam|org|roster) \|", README, re.M)
+
+
+def test_readme_lists_exactly_the_registered_checks():
+    assert sorted(_readme_check_ids()) == sorted(discover())
     assert sorted(discover()) == sorted(FOLDERS)
-    assert len(FOLDERS) >= 20
+
+
+def test_readme_check_table_is_the_rendered_one():
+    assert render_checks_markdown().strip() in README, "run: python -m tasks.access.docs"
+
+
+def test_every_registered_check_has_test_cases():
+    assert sorted(set(CASES)) == sorted(discover())
 
 
 @pytest.mark.parametrize("check_id", FOLDERS)
@@ -68,3 +84,25 @@ def test_invalid_metadata_is_rejected_with_the_key(tmp_path):
     )
     with pytest.raises(CheckDefinitionError, match="not SOC 2"):
         cls.load_metadata()
+
+
+def test_unknown_required_part_is_rejected(tmp_path):
+    cls = _load_check(tmp_path, "typo_req", {**GOOD, "id": "typo_req"})
+    cls.requires = ("setings",)
+    with pytest.raises(CheckDefinitionError, match="unknown snapshot part"):
+        cls.load_metadata()
+
+
+def test_settings_checks_are_guarded_when_no_settings_were_collected():
+    from datetime import UTC, datetime
+
+    from tasks.access.snapshot import AccessSnapshot
+    from tasks.common.models import FindingStatus
+
+    snapshot = AccessSnapshot(now=datetime(2026, 11, 1, tzinfo=UTC))
+    settings_checks = [c for c in discover().values() if "settings" in c.requires]
+    assert settings_checks
+    for cls in settings_checks:
+        findings = cls().run(snapshot)
+        assert [f.status for f in findings] == [FindingStatus.error], cls.metadata.id
+        assert "settings not collected" in findings[0].message
