@@ -18,6 +18,7 @@ from cli.run import deployment_name
 from flows.registry import DEPLOYABLE
 from tasks.common.embedded import free_port
 from tasks.common.s3 import S3Uri, get_bytes, s3_client
+from tests.access.test_fleet import KIND_TO_CHECKS, _owner
 from tests.ops.envsetup import STORAGE_ENV, make_env
 from tests.ops.procs import BIN, REPO, Proc, run, wait_healthy
 
@@ -122,8 +123,7 @@ def test_adhoc_run_through_deployment_and_worker(prefect_server, s3_server, tmp_
     finally:
         worker.stop()
     result = json.loads(stdout.strip().splitlines()[-1])
-    assert result["job"] == JOB and result["status"] in ("pass", "warn", "fail"), (result, worker.tail())  # fmt: skip
-    assert result["run_id"] and result["counts"]["findings"] >= 0
+    assert result["job"] == JOB and result["run_id"], (result, worker.tail())
     assert result["bundle"].startswith(f"s3://{job_env.settings.reports_bucket}/reports/{JOB}/")
     assert result["bundle"].endswith("/attestation.dsse.json")
 
@@ -135,6 +135,17 @@ def test_adhoc_run_through_deployment_and_worker(prefect_server, s3_server, tmp_
     body = json.loads(get_bytes(client, uri.bucket, uri.key.rsplit("/", 1)[0] + "/report.json"))
     assert body["period"]["start"].startswith(since) and body["period"]["end"].startswith(until)
     assert body["run_id"] == result["run_id"]
+    # what the CLI printed is what was signed, and the planted settings problems were found
+    assert result["status"] == body["status"] == "fail"
+    not_passed = [f for f in body["findings"] if f["status"] != "pass"]
+    assert result["counts"]["findings"] == len(not_passed)
+    failing = {(f["check"], _owner(f["resource"])) for f in not_passed}
+    planted = {
+        (check, inc["user"])
+        for inc in job_env.truth["incidents"]
+        for check in KIND_TO_CHECKS.get(inc["kind"], [])
+    }
+    assert planted and planted <= failing, planted - failing
     # only the flows' small result dicts are persisted, never a task's (raw) data
     assert len(list((tmp_path / "prefect-home" / "storage").iterdir())) == 2
 
