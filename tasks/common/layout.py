@@ -15,10 +15,6 @@ REDACTED_ROO = "redacted/roo/"
 STATE = "state/"
 
 
-def events_day_prefix(day: date) -> str:
-    return f"{RAW_EVENTS}{day:%Y/%m/%d}/"
-
-
 def validated_key(table: str, day: date, run_id: str) -> str:
     """validated/<table>/date=YYYY-MM-DD/<run_id>.parquet (Hive-style, DuckDB-readable)."""
     return f"{VALIDATED}{table}/date={day.isoformat()}/{run_id}.parquet"
