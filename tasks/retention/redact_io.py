@@ -157,8 +157,15 @@ def redact_path(
     return summary.as_dict()
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+def _link_outside(path: Path, root: Path, src: Path, summary: Summary) -> bool:
+    """Is `path` a symlink leading out of the input tree? (counted with one line if so)"""
+    if not path.is_symlink():
+        return False
+    real = path.resolve()
+    if real == root or root in real.parents:
+        return False
+    summary.add(f"{path}: symlink to {real}, outside {src}; not followed")
+    return True
 
 
 def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]]:
@@ -172,13 +179,15 @@ def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]
     pairs = []
     for here, dirs, files in os.walk(root):
         dirs.sort()
-        for name in sorted(dirs) + sorted(files):
-            path = Path(here) / name
-            real = path.resolve()
-            if path.is_symlink() and not _inside(real, root):
-                summary.add(f"{path}: symlink to {real}, outside {src}; not followed")
-                continue
-            if name in dirs or not real.is_file():
+        for name in dirs:  # not descended when a link; reported when it leads outside
+            _link_outside(Path(here) / name, root, src, summary)
+        for name in sorted(files):
+            path = real = Path(here) / name
+            if path.is_symlink():
+                if _link_outside(path, root, src, summary):
+                    continue
+                real = path.resolve()
+            if not real.is_file():  # a FIFO, a socket, a dangling link
                 continue
             try:
                 target = safe_join(dst, path.relative_to(root).as_posix())
@@ -232,8 +241,9 @@ def _redact_s3(src: str, dst: str, cfg: RedactionConfig, key: bytes, client, wor
         except UnsafeKeyError as exc:
             return str(exc)
         src_uri = S3Uri(source.bucket, k)
+        name = f"{k[:200]!r} in s3://{source.bucket} -> {out}"
         return _guarded(
-            str(out), lambda: redact_object(thread_redactor(cfg, key), client, src_uri, out)
+            name, lambda: redact_object(thread_redactor(cfg, key), client, src_uri, out)
         )
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
