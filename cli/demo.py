@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ def _prepare(out: Path, users: int, days: int, seed: int, start) -> dict[str, An
 
     private, public, fingerprint = generate_key_files(out / "keys")
     os.environ["COMPLIANCE_SIGNING_KEY"] = str(private)
+    os.environ.setdefault("COMPLIANCE_REDACTION_KEY", secrets.token_hex(32))  # this run only
     settings = load_config().storage
     client = s3_client(settings)
     ensure_buckets(client, settings, public.read_bytes())

@@ -31,7 +31,8 @@ def redact(ctx: click.Context, src: str, dst: str, workers: int, as_json: bool) 
 
     JSON keeps its structure (strings inside strings are decoded first); plain text is
     redacted in streaming chunks. Prints how many values of each kind were redacted,
-    never the values.
+    never the values. An object key that is not a clean relative path, a symlink out of
+    --in or through --out is skipped with one line on stderr; the exit code is then 1.
     """
     config = get_config(ctx)
     source = config.source or "config"
@@ -39,6 +40,8 @@ def redact(ctx: click.Context, src: str, dst: str, workers: int, as_json: bool) 
     key = redaction_key(cfg, config.storage.data_bucket)
     client = s3_client(config.storage) if is_s3(src) or is_s3(dst) else None
     summary = redact_path(src, dst, cfg, key, client=client, workers=workers)
+    for line in summary["problems"]:  # one line per refused key, file or symlink
+        click.echo(line, err=True)
     # with --out - the data owns stdout; the summary goes to stderr
     echo_err = dst == "-"
     if as_json:
@@ -46,15 +49,18 @@ def redact(ctx: click.Context, src: str, dst: str, workers: int, as_json: bool) 
             click.echo(_json_line(summary), err=True)
         else:
             emit_json(summary)
-        return
+        ctx.exit(1 if summary["refused"] else 0)
     lines = [
         f"files: {summary['files']} ({summary['files_changed']} changed), "
         f"{summary['bytes_in'] / 1e6:.1f} MB in {summary['seconds']} s",
     ]
     lines += [f"  {kind}: {n}" for kind, n in summary["counts"].items()] or ["  nothing redacted"]
+    if summary["refused"]:
+        lines.append(f"refused: {summary['refused']} (unsafe keys or symlinks, listed above)")
     for line in lines:
         click.echo(line, err=echo_err)
     sys.stdout.flush()
+    ctx.exit(1 if summary["refused"] else 0)
 
 
 def _json_line(obj: dict) -> str:

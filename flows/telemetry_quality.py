@@ -18,6 +18,7 @@ from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
 from tasks.quality import bundle, job, storage
 from tasks.quality.config import quality_config
+from tasks.quality.derived import derived_redactor
 from tasks.quality.suites import load_suites
 
 if TYPE_CHECKING:
@@ -67,8 +68,10 @@ def validate_and_assess(raw: storage.RawInputs, suites, period, cfg, params) -> 
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def write_data(settings, run_id, period, a: job.Assessment, update_history: bool) -> list[str]:
-    return storage.write_outputs(s3_client(settings), settings.data_bucket, run_id, period, a, update_history)  # fmt: skip
+def write_data(
+    settings, run_id, period, a: job.Assessment, update_history: bool, redaction
+) -> list[str]:
+    return storage.write_outputs(s3_client(settings), settings.data_bucket, run_id, period, a, update_history, redaction)  # fmt: skip
 
 
 # COMPLIANCE_TASK_RUNNER picks threads or a Dask cluster for the ingest chunks.
@@ -84,6 +87,7 @@ def telemetry_quality(
     app = load_config(config_path)
     cfg = quality_config(app.section("quality"), app.source)  # validated before any work
     suites = load_suites(cfg.suites_dir)  # a broken suite file stops the run here
+    derived_redactor(app.section("redaction"), app.source or "config")  # key required, up front
     if not app.storage.data_bucket:
         raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
     period = job.resolve_period(since, until)
@@ -96,7 +100,7 @@ def telemetry_quality(
     if failed:
         create_table_artifact(table=failed, key="telemetry-quality-failed-expectations", description="Failed expectations of this run")  # fmt: skip
     if not dry_run:
-        write_data(app.storage, run_id, period, a, update_history=not filtered)
+        write_data(app.storage, run_id, period, a, not filtered, app.section("redaction"))
     charts, tables = bundle.charts_and_tables(a, raw.history)
     summary = job.summary(a, period, {"team": team, "user": user})
     return finish_job(

@@ -15,6 +15,7 @@ for _k, _v in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
+    "COMPLIANCE_REDACTION_KEY": "test-redaction-key-" + uuid.uuid4().hex,  # required, never derived
 }.items():
     os.environ.setdefault(_k, _v)
 

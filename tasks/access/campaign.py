@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from tasks.access.config import CampaignConfig
 from tasks.access.grants import Grant
 from tasks.access.snapshot import RosterEntry
+from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.errors import InputError
 from tasks.common.models import Finding, FindingStatus, Severity, iso_z, stable_id
 
@@ -133,7 +134,7 @@ def build_campaign(
 
 def campaign_csv_bytes(items: list[CampaignItem]) -> bytes:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CAMPAIGN_COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(buf, fieldnames=CAMPAIGN_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for item in items:
         writer.writerow(item.model_dump())

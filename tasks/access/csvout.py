@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime
 
 from tasks.access.registry import discover
+from tasks.common.csvsafe import SafeWriter
 from tasks.common.models import Finding, iso_z
 
 COLUMNS = [
@@ -35,7 +35,7 @@ def findings_csv(findings: list[Finding], generated_at: datetime) -> bytes:
 
     registry = discover()
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeWriter(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     ts = iso_z(generated_at)
     for f in findings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from tasks.access.config import AccessConfig
 from tasks.access.decisions import apply_decisions, execute_remediation, parse_decisions
 from tasks.access.previous import load_previous, trusted_keys
 from tasks.access.run import JOB
+from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.errors import InputError
 from tasks.common.jobrun import finish_job
 from tasks.common.models import Period
@@ -66,7 +66,7 @@ def load_campaign(
 
 def _rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue().encode()

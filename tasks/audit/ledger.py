@@ -20,7 +20,6 @@ Dedupe rule (ui_messages win, telemetry-only actions once):
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import zlib
@@ -34,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.audit import model as m
+from tasks.common.csvsafe import SafeWriter
 
 READ_COLUMNS = (
     "user",
@@ -293,7 +293,7 @@ def ledger_jsonl_gz(entries: list[dict[str, Any]], chunk: int = 4096) -> bytes:
 def ledger_csv(entries: list[dict[str, Any]]) -> bytes:
     """The same entries as CSV (null -> empty, booleans as true/false), for spreadsheets."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeWriter(buf, lineterminator="\n")
     writer.writerow(m.ENTRY_FIELDS)
     flag = {True: "true", False: "false", None: None}
 

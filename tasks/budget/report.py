@@ -6,6 +6,7 @@ from datetime import date
 
 from tasks.budget.job import Analysis
 from tasks.budget.spend import cost_per_completed
+from tasks.common.csvsafe import SafeWriter
 from tasks.reports import Chart, Table, bar_chart, line_chart
 
 MAX_TEAM_CHARTS = 6
@@ -69,11 +70,10 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
 
 def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
     """Every root task of the period: reported vs recomputed cost (subtasks rolled up)."""
-    import csv
     import io
 
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = SafeWriter(buf, lineterminator="\n")
     w.writerow(["task_id", "user", "team", "mode", "model", "provider", "status", "first_day",
                 "cost_usd", "reported_usd", "recomputed_usd", "compared_requests", "requests",
                 "subtasks"])  # fmt: skip

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 import orjson
 
+from tasks.common.csvsafe import SafeWriter
 from tasks.quality.job import TABLES, Assessment
 from tasks.reports import Chart, Table, bar_chart, line_chart
 
@@ -21,7 +21,7 @@ def gx_json(raw: dict[str, Any]) -> bytes:
 
 def quarantine_csv(a: Assessment) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeWriter(buf, lineterminator="\n")
     writer.writerow(QUARANTINE_COLUMNS)
     for row in a.parse_quarantine + [r for n in TABLES for r in a.splits[n].quarantine]:
         values = {**row, "reasons": ";".join(str(x) for x in row.get("reasons") or [])}

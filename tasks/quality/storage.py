@@ -19,6 +19,7 @@ from tasks.common.errors import InputError, StorageError
 from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated_key
 from tasks.common.models import Period
 from tasks.common.s3 import iter_objects
+from tasks.quality.derived import derived_redactor, redact_table
 from tasks.quality.frames import parse_roster
 from tasks.quality.job import JOB, TABLES, Assessment, period_days
 
@@ -83,18 +84,28 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def write_outputs(
-    client, bucket: str, run_id: str, period: Period, a: Assessment, update_history: bool
+    client,
+    bucket: str,
+    run_id: str,
+    period: Period,
+    a: Assessment,
+    update_history: bool,
+    redaction: dict[str, Any] | None = None,
 ) -> list[str]:
     """Validated Parquet per table and day (empty days too, so readers never fall back to an
     older run), quarantine JSON lines per day, the gate record per day, the history.
 
+    Commands, paths and workspaces pass through the redaction engine first (`redaction` is
+    the config section; the key is required), and so do the quarantine lines: no clear-text
+    secret reaches derived data, which outlives the raw logs.
     Tables are written even when the gate fails: the gate record (written after them) is
     what readers such as cost-budget consult before using a day.
     """
+    redactor = derived_redactor(redaction)
     days = period_days(period)
     written: list[str] = []
     for name in TABLES:
-        valid = a.splits[name].valid
+        valid, _ = redact_table(name, a.splits[name].valid, redactor)
         labels = _day_labels(valid, name, days)
         for day in days:
             part = valid.filter(pc.equal(labels, day.isoformat()))
@@ -104,7 +115,7 @@ def write_outputs(
     by_day: dict[str, list[bytes]] = {}
     for row in a.parse_quarantine + [r for n in TABLES for r in a.splits[n].quarantine]:
         by_day.setdefault(row.get("day") or days[0].isoformat(), []).append(
-            orjson.dumps(row, default=str)
+            redactor.redact_json(orjson.dumps(row, default=str))
         )
     for label, lines in sorted(by_day.items()):
         key = quarantine_key(date.fromisoformat(label), run_id)

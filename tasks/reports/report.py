@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime
 from typing import Any
 
+from tasks.common.csvsafe import SafeWriter
 from tasks.common.models import SEVERITY_RANK, Finding, Period, iso_z
 
 FINDINGS_CSV_COLUMNS = [
@@ -57,7 +57,7 @@ def report_json_bytes(report: dict[str, Any]) -> bytes:
 
 def findings_csv_bytes(findings: list[Finding]) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeWriter(buf, lineterminator="\n")
     writer.writerow(FINDINGS_CSV_COLUMNS)
     for f in _sorted(findings):
         details = {k: v for k, v in f.details.items() if k != "muted"}

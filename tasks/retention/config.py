@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import socket
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from tasks.common.errors import ConfigError
 from tasks.common.settings import validate_section
 
 REDACTION_KEY_ENV = "COMPLIANCE_REDACTION_KEY"
@@ -97,9 +96,16 @@ def parse_retention(raw: dict[str, Any] | None, source: str = "config") -> Reten
 
 
 def redaction_key(cfg: RedactionConfig, deployment: str | None = None) -> bytes:
-    """Env wins, then config; else a key derived per deployment (bucket or host name)."""
+    """The HMAC key of the redaction markers: the env variable wins, then `redaction.key`.
+
+    Required: a key derived from a public name (bucket, host) would let anyone recompute
+    the markers and brute-force short values such as SSNs or phone numbers.
+    """
     explicit = os.environ.get(REDACTION_KEY_ENV) or cfg.key
     if explicit:
         return explicit.encode()
-    seed = deployment or socket.gethostname()
-    return hashlib.sha256(f"compliance-jobs/redaction/{seed}".encode()).digest()
+    where = f" for {deployment}" if deployment else ""
+    raise ConfigError(
+        f"no redaction key{where}: set {REDACTION_KEY_ENV} (or redaction.key in the config) "
+        "to a secret of at least 32 random characters"
+    )

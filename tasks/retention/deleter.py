@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
+from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import iso_z
 from tasks.retention.config import RetentionConfig
@@ -50,8 +51,14 @@ def complete_key(run_id: str) -> str:
 
 
 def _missing(exc: ClientError) -> bool:
+    """Only a not-found answer means gone: a 400, 403 or 5xx says nothing about the object."""
     code = exc.response.get("Error", {}).get("Code", "")
-    return code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound", "400")
+    return code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
+
+
+def _gone_check_failed(bucket: str, key: str, exc: ClientError) -> StorageError:
+    code = exc.response.get("Error", {}).get("Code", "") or "?"
+    return StorageError(f"s3://{bucket}/{key}: cannot confirm the deletion (HEAD answered {code})")
 
 
 def _exists(client, bucket: str, key: str) -> bool:
@@ -60,7 +67,7 @@ def _exists(client, bucket: str, key: str) -> bool:
     except ClientError as exc:
         if _missing(exc):
             return False
-        raise
+        raise _gone_check_failed(bucket, key, exc) from None
     return True
 
 
@@ -235,7 +242,9 @@ def _version_gone(client, item: PlanItem, version_id: str) -> bool:
     try:
         client.head_object(Bucket=item.bucket, Key=item.key, VersionId=version_id)
     except ClientError as exc:
-        return _missing(exc)
+        if _missing(exc):
+            return True
+        raise _gone_check_failed(item.bucket, item.key, exc) from None
     return False
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections import Counter
@@ -11,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.models import Finding, Period, to_utc
 from tasks.common.s3 import iter_objects
 from tasks.common.settings import AppConfig
@@ -145,7 +145,7 @@ def findings_for(items: list[PlanItem], rows: list[dict[str, Any]]) -> list[Find
 def manifest_files(rows: list[dict[str, Any]], items: list[PlanItem]) -> dict[str, bytes]:
     jsonl = b"".join(orjson.dumps(r) + b"\n" for r in rows)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS)
+    writer = SafeDictWriter(buf, fieldnames=MANIFEST_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
     plan = b"".join(

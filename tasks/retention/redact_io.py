@@ -4,6 +4,10 @@ Local folders are spread over processes (redaction is CPU-bound and Hyperscan/re
 hold the GIL); S3 objects over threads, each thread with its own Redactor.
 Objects are streamed: S3 bodies are read in chunks and uploads spill to disk above
 32 MB, so memory stays bounded for any object size.
+
+The bucket and the input folder are hostile: an object key that is not a clean relative
+path, a symlink leading out of the input folder, or a symlink in the output folder is
+refused with one line, counted, and the rest goes on (see tasks/common/safepath).
 """
 
 from __future__ import annotations
@@ -13,16 +17,19 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from tasks.common.s3 import S3Uri, is_s3, iter_objects
+from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 
 _proc_redactor: Redactor | None = None
+MAX_PROBLEM_LINES = 1000  # all are counted; this many are listed in the summary
 
 
 def _init_process(cfg_json: str, key: bytes) -> None:
@@ -30,28 +37,44 @@ def _init_process(cfg_json: str, key: bytes) -> None:
     _proc_redactor = Redactor(RedactionConfig.model_validate_json(cfg_json), key)
 
 
-def _redact_local_file(src: str, dst: str) -> FileStats:
+def _redact_local_file(src: str, dst: str) -> FileStats | str:
     assert _proc_redactor is not None
-    return redact_file(_proc_redactor, src, dst)
+    return _guarded(dst, lambda: redact_file(_proc_redactor, src, dst))
+
+
+def _guarded(name: str, work: Callable[[], FileStats]) -> FileStats | str:
+    """The stats, or one line naming the output when the file system refused it."""
+    try:
+        return work()
+    except OSError as exc:
+        return f"{name}: not written ({exc.strerror or type(exc).__name__})"
+
+
+def _write_new(dst: Path, fill: Callable[[BinaryIO], FileStats]) -> FileStats:
+    """Fill dst through a temp name opened with O_NOFOLLOW: a symlink planted at the temp
+    name is refused (ELOOP), and the rename replaces a link at dst rather than following it."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as fout:
+        stats = fill(fout)
+    os.replace(tmp, dst)  # never leave a half-written redacted file under its real name
+    return stats
 
 
 def redact_file(redactor: Redactor, src: str | Path, dst: str | Path) -> FileStats:
     src, dst = Path(src), Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".partial")
-    with open(src, "rb") as fin, open(tmp, "wb") as fout:
-        stats = redact_stream(redactor, fin, fout, as_json=is_json_name(src.name))
-    os.replace(tmp, dst)  # never leave a half-written redacted file under its real name
-    return stats
+    with open(src, "rb") as fin:
+        return _write_new(
+            dst, lambda fout: redact_stream(redactor, fin, fout, as_json=is_json_name(src.name))
+        )
 
 
 def redact_object(redactor: Redactor, client, src: S3Uri, dst: S3Uri | Path) -> FileStats:
     body = client.get_object(Bucket=src.bucket, Key=src.key)["Body"]
     as_json = is_json_name(src.key)
     if isinstance(dst, Path):
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        with open(dst, "wb") as fout:
-            return redact_stream(redactor, body, fout, as_json=as_json)
+        return _write_new(dst, lambda fout: redact_stream(redactor, body, fout, as_json=as_json))
     with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
         stats = redact_stream(redactor, body, spool, as_json=as_json)
         spool.seek(0)
@@ -63,9 +86,13 @@ class Summary:
     def __init__(self) -> None:
         self.files = self.changed = self.bytes_in = self.bytes_out = 0
         self.counts: Counter[str] = Counter()
+        self.problems: list[str] = []  # one line per refused key, file or symlink
         self.started = time.perf_counter()
 
-    def add(self, stats: FileStats) -> None:
+    def add(self, stats: FileStats | str) -> None:
+        if isinstance(stats, str):
+            self.problems.append(stats)
+            return
         self.files += 1
         self.changed += int(stats.changed)
         self.bytes_in += stats.bytes_in
@@ -83,6 +110,8 @@ class Summary:
             "mb_per_s": round(self.bytes_in / 1e6 / secs, 1) if secs > 0 else None,
             "counts": dict(sorted(self.counts.items())),
             "redactions": sum(self.counts.values()),
+            "refused": len(self.problems),
+            "problems": self.problems[:MAX_PROBLEM_LINES],
         }
 
 
@@ -106,11 +135,7 @@ def redact_path(
         for stats in _redact_s3(src, dst, cfg, key, client, workers):
             summary.add(stats)
     elif Path(src).is_dir():
-        pairs = [
-            (str(p), str(Path(dst) / p.relative_to(src)))
-            for p in sorted(Path(src).rglob("*"))
-            if p.is_file()
-        ]
+        pairs = _local_pairs(Path(src), Path(dst), summary)
         if workers > 1 and len(pairs) > 1:
             with ProcessPoolExecutor(
                 workers, initializer=_init_process, initargs=(cfg.model_dump_json(), key)
@@ -120,7 +145,7 @@ def redact_path(
         else:
             red = Redactor(cfg, key)
             for s, d in pairs:
-                summary.add(redact_file(red, s, d))
+                summary.add(_guarded(d, lambda s=s, d=d: redact_file(red, s, d)))
     else:
         if not Path(src).exists():
             raise FileNotFoundError(2, "no such file", src)
@@ -130,6 +155,47 @@ def redact_path(
         else:
             summary.add(redact_file(red, src, dst))
     return summary.as_dict()
+
+
+def _link_outside(path: Path, root: Path, src: Path, summary: Summary) -> bool:
+    """Is `path` a symlink leading out of the input tree? (counted with one line if so)"""
+    if not path.is_symlink():
+        return False
+    real = path.resolve()
+    if real == root or root in real.parents:
+        return False
+    summary.add(f"{path}: symlink to {real}, outside {src}; not followed")
+    return True
+
+
+def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]]:
+    """(real input file, output path) for every file of the input tree.
+
+    os.walk does not descend symlinked folders; a symlink (file or folder) resolving outside
+    the input tree is refused; a file link inside it is read at its real path. Output paths
+    go through safe_join, which refuses one that passes through a symlink in --out.
+    """
+    root = src.resolve()
+    pairs = []
+    for here, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in dirs:  # not descended when a link; reported when it leads outside
+            _link_outside(Path(here) / name, root, src, summary)
+        for name in sorted(files):
+            path = real = Path(here) / name
+            if path.is_symlink():
+                if _link_outside(path, root, src, summary):
+                    continue
+                real = path.resolve()
+            if not real.is_file():  # a FIFO, a socket, a dangling link
+                continue
+            try:
+                target = safe_join(dst, path.relative_to(root).as_posix())
+            except UnsafeKeyError as exc:
+                summary.add(str(exc))
+                continue
+            pairs.append((str(real), str(target)))
+    return pairs
 
 
 def _redact_stdio(red: Redactor, dst: str) -> FileStats:
@@ -152,16 +218,33 @@ def _redact_s3(src: str, dst: str, cfg: RedactionConfig, key: bytes, client, wor
     keys = [o["Key"] for o in iter_objects(client, source.bucket, source.key)]
 
     def target(k: str) -> S3Uri | Path:
-        rel = k[len(source.key) :].lstrip("/") if source.key else k
+        rel = k[len(source.key) :]
+        if rel.startswith("/") and source.key and not source.key.endswith("/"):
+            rel = rel[1:]  # --in s3://b/raw lists raw/...; a second slash stays and is refused
         if is_s3(dst):
             out = S3Uri.parse(dst)
             if not rel:  # a single object to a single object
                 return out
             return S3Uri(out.bucket, f"{out.key.rstrip('/')}/{rel}" if out.key else rel)
-        return Path(dst) / rel if rel else Path(dst)
+        if not rel:
+            return Path(dst)
+        problem = key_problem(rel)
+        if problem:
+            raise UnsafeKeyError(
+                f"{k[:200]!r} in s3://{source.bucket}: unsafe object key ({problem}), skipped"
+            )
+        return safe_join(Path(dst), rel)
 
-    def one(k: str) -> FileStats:
-        return redact_object(thread_redactor(cfg, key), client, S3Uri(source.bucket, k), target(k))
+    def one(k: str) -> FileStats | str:
+        try:
+            out = target(k)
+        except UnsafeKeyError as exc:
+            return str(exc)
+        src_uri = S3Uri(source.bucket, k)
+        name = f"{k[:200]!r} in s3://{source.bucket} -> {out}"
+        return _guarded(
+            name, lambda: redact_object(thread_redactor(cfg, key), client, src_uri, out)
+        )
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         yield from pool.map(one, keys)

@@ -113,7 +113,7 @@ class Store:
 
 def _walk_local(path: str, reldir: str) -> Iterator[tuple[str, int]]:
     """os.walk's order (a folder's files sorted, then its sub-folders), from scandir's
-    entries: no path arithmetic per file. Symlinked folders are not followed."""
+    entries: no path arithmetic per file. Symlinks (folders and files) are not followed."""
     try:
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -124,7 +124,7 @@ def _walk_local(path: str, reldir: str) -> Iterator[tuple[str, int]]:
         try:
             if e.is_dir(follow_symlinks=False):
                 subdirs.append(e)
-            elif e.is_file():
+            elif e.is_file(follow_symlinks=False):  # a file symlink may lead out of the tree
                 yield reldir + e.name, e.stat().st_size
         except OSError:
             continue

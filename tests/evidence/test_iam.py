@@ -6,11 +6,15 @@ once `/moto-api/reset-auth` turns enforcement on — the server-mode form of
 the session's shared moto server.
 
 What this proves (and only this): with deployments/iam/writer-policy.json attached, the
-writer can PUT a report object, but DeleteObject on a report version (with VersionId, i.e.
-s3:DeleteObjectVersion) and a plain DeleteObject are refused with AccessDenied, and
-PutBucketObjectLockConfiguration is refused; with auditor-policy.json the auditor can read
-and list versions but cannot PUT or delete. It does not prove Object Lock itself (moto lets
-COMPLIANCE retention be shortened) — tests/evidence/test_rgw.py proves that on Ceph RGW.
+writer can PUT a new report object (with If-None-Match, as the publisher does), but
+DeleteObject on a report version (with VersionId, i.e. s3:DeleteObjectVersion) and a plain
+DeleteObject are refused with AccessDenied, and PutBucketObjectLockConfiguration is refused;
+with auditor-policy.json the auditor can read and list versions but cannot PUT or delete.
+It does not prove Object Lock itself (moto lets COMPLIANCE retention be shortened) —
+tests/evidence/test_rgw.py proves that on Ceph RGW — nor any policy Condition: moto ignores
+condition operators other than StringEquals and supplies no S3 context keys, so the
+writer's `s3:if-none-match` condition is not exercised here (see
+tests/security/test_iam_least_privilege.py for what is proved about it, and how).
 """
 
 from __future__ import annotations
@@ -125,7 +129,7 @@ def test_writer_cannot_delete_a_report_version(moto_auth_server):
     set_auth(url, "0")  # enforce IAM from now on
     try:
         writer, auditor = client("s3", url, *writer_key), client("s3", url, *auditor_key)
-        writer.put_object(Bucket=BUCKET, Key="reports/x/report.html", Body=b"<p/>")
+        writer.put_object(Bucket=BUCKET, Key="reports/x/report.html", Body=b"<p/>", IfNoneMatch="*")
         assert (
             writer.get_object(Bucket=BUCKET, Key="reports/x/report.html")["Body"].read() == b"<p/>"
         )

@@ -164,5 +164,5 @@ def test_redaction_key_env_wins(monkeypatch) -> None:
     monkeypatch.setenv("COMPLIANCE_REDACTION_KEY", "from-env")
     assert redaction_key(cfg) == b"from-env"
     monkeypatch.delenv("COMPLIANCE_REDACTION_KEY")
-    derived = redaction_key(parse_redaction({}), "bucket-a")
-    assert derived != redaction_key(parse_redaction({}), "bucket-b") and len(derived) == 32
+    with pytest.raises(ConfigError, match="COMPLIANCE_REDACTION_KEY"):  # never derived
+        redaction_key(parse_redaction({}), "bucket-a")
