@@ -85,3 +85,13 @@ def test_carriage_return_inside_a_cell_survives_a_round_trip() -> None:
     w.writerow({"a": "x\ry", "b": "\rz", "c": "dropped"})
     rows = list(csv.DictReader(io.StringIO(buf.getvalue(), newline="")))
     assert rows == [{"a": "x\ry", "b": "'\rz"}]
+
+
+@pytest.mark.parametrize("value", ["-0.500000", "+3", "-1e-3", "-.5"])
+def test_numbers_written_as_text_stay_numbers(value: str) -> None:
+    assert safe_cell(value) == value
+
+
+@pytest.mark.parametrize("value", ["-1+2", "-0.5*A1", "+3)", "-"])
+def test_number_like_formulas_are_still_neutralised(value: str) -> None:
+    assert safe_cell(value) == "'" + value

@@ -2,18 +2,21 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a
 formula by Excel, LibreOffice and Google Sheets. Such a cell is prefixed with a single quote,
-which every spreadsheet shows as text; numbers stay numbers (a negative int or float is left
-alone, since ``-3`` is data, not a formula).
+which every spreadsheet shows as text; numbers stay numbers (a negative int or float, or a
+string that is exactly a decimal number such as ``-0.5``, is data, not a formula).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number written as text ("-0.5", "+3", "-1e-3") is data, not a formula.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DICT_ONLY = ("restval", "extrasaction")
 
 
@@ -23,7 +26,7 @@ def safe_cell(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         return value
-    if value.startswith(FORMULA_START):
+    if value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -20,7 +20,7 @@ from tasks.evidence.verify_chain import verify_job
 from .conftest import day_period
 from .helpers import daily_files, download_all, race_lost_claim
 
-pytestmark = pytest.mark.rgw
+pytestmark = [pytest.mark.rgw, pytest.mark.xdist_group("rgw")]  # one RGW per run
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tasks.evidence.verify_chain import verify_job
 from tests.evidence.conftest import keypair, rgw, signer, trust  # noqa: F401  (fixtures)
 from tests.evidence.test_rgw import publish_on
 
-pytestmark = pytest.mark.rgw
+pytestmark = [pytest.mark.rgw, pytest.mark.xdist_group("rgw")]  # one RGW per run
 
 
 def test_overwrite_of_a_published_report_on_rgw_is_kept_apart_and_reported(rgw, signer, trust):  # noqa: F811
