@@ -23,9 +23,10 @@ def test_serve_matches_prefect_yaml():
     declared = {d["name"]: d for d in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]}
     assert set(served) == set(declared) == set(DEPLOYABLE)
     for name, spec in declared.items():
-        # the entrypoint is the registry's flow (what `compliance serve` and `run` load)
+        # the entrypoint is the registry's flow as a module path (a file path would import
+        # the flow file as a top-level module that Dask workers cannot unpickle from)
         flow = DEPLOYABLE[name].load_flow()
-        assert f"{flow.fn.__module__.replace('.', '/')}.py:{flow.fn.__name__}" == spec["entrypoint"]
+        assert f"{flow.fn.__module__}:{flow.fn.__name__}" == spec["entrypoint"]
         # every parameter the yaml sets is one the flow takes
         assert set(spec["parameters"]) <= set(inspect.signature(flow.fn).parameters), name
         assert [c for c, _ in _crons(served[name])] == [
