@@ -119,10 +119,13 @@ def verify_target(
             report = verify_job(
                 store, m.group(1), trust, schedule=schedule, now=now, retention_days=retention_days
             )
-            if not report.bundles and not report.incomplete and not report.failures:
+            if not report.bundles and not report.failures:  # a typo must not read "ok"
+                what = f" ({len(report.incomplete)} incomplete runs)" if report.incomplete else ""
                 report.failures.append(
                     Failure(
-                        store.uri(f"reports/{m.group(1)}/"), "no_bundles", "no bundle of this job"
+                        store.uri(f"reports/{m.group(1)}/"),
+                        "no_bundles",
+                        f"no committed bundle of this job{what}",
                     )
                 )
         report.failures[:0] = failures

@@ -312,12 +312,17 @@ def _dirs(dest):
             yield os.path.relpath(dirpath, dest)
 
 
-def test_verify_job_with_no_bundle_fails_with_one_line(buckets, legit, tmp_path):
+def test_verify_job_with_no_bundle_fails_with_one_line(s3, buckets, legit, tmp_path):
     res = cli(cli_env(buckets, tmp_path), "reports", "verify", "--job", "no-such-job", "--trusted-key", legit[2])  # fmt: skip
     assert res.exit_code == 1
     assert res.output == (
-        f"s3://{buckets.reports_bucket}/reports/no-such-job/: no_bundles: no bundle of this job\n"
+        f"s3://{buckets.reports_bucket}/reports/no-such-job/: no_bundles: no committed bundle of this job\n"
     )
+    # only an incomplete run (files, no envelope) is no better
+    prefix = "reports/half-done/2026/11/01/20261101T060000Z-00000000/"
+    s3.put_object(Bucket=buckets.reports_bucket, Key=prefix + "report.json", Body=b"{}")
+    res = cli(cli_env(buckets, tmp_path), "reports", "verify", "--job", "half-done", "--trusted-key", legit[2])  # fmt: skip
+    assert res.exit_code == 1 and res.output.endswith("(1 incomplete runs)\n"), res.output
 
 
 # ---- which signature counts: signatures[0], and openssl agrees ------------------------------
