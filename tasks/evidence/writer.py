@@ -21,6 +21,7 @@ from .dsse import (
     KMS_RAW_LIMIT,
     PAYLOAD_TYPE,
     PREDICATE_TYPE,
+    ROTATION_PREDICATE_TYPE,
     STATEMENT_TYPE,
     make_envelope,
     pae,
@@ -181,6 +182,8 @@ def publish(
     rotation adds `key_rotation` under urn:compliance-jobs:key-rotation:v1)."""
     policy = policy or ChainPolicy()
     _validate(job, files, status, counts, run_id)
+    if (job == "keys") != (predicate_type == ROTATION_PREDICATE_TYPE):
+        raise InputError("job slug 'keys' is reserved for key-rotation statements (keys rotate)")
     require_object_lock(client, bucket)
     generated = to_utc(generated_at or datetime.now(UTC))
     run_id = run_id or new_run_id(generated)

@@ -193,3 +193,32 @@ def test_signed_statement_with_a_duplicate_key(key, value):
     failures = assert_answers(sign(dup))
     assert [f.check for f in failures] == ["statement"]
     assert "duplicate key" in failures[0].message
+
+
+def _containers():
+    stmt = valid_statement()
+    stmt["predicate"]["previous"] = {"uri": "s3://b/k", "digest": {"sha256": "1" * 64}}
+    out = []
+    for p in _paths(stmt):
+        cur = stmt
+        for part in p:
+            cur = cur[part]
+        if p and isinstance(cur, dict | list) and p[:2] != ("predicate", "tool"):
+            out.append(p)
+    return stmt, out
+
+
+LINKED, FRAGILE = _containers()  # every place that holds an object or a list
+
+
+@PROFILE
+@given(
+    path=st.sampled_from(FRAGILE),
+    value=st.text(max_size=8) | st.integers() | st.booleans(),  # null: an optional absent
+)
+def test_signed_statement_with_a_scalar_where_an_object_belongs(path, value):
+    """Where readers index into the statement (subject digests, previous, period): any
+    scalar there is a `statement` failure, not a crash further down the chain."""
+    stmt = json.loads(json.dumps(LINKED))
+    _set(stmt, path, value)
+    assert assert_answers(sign(statement_bytes(stmt)))

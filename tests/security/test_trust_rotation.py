@@ -163,3 +163,12 @@ def test_trusted_key_must_be_a_fingerprint(buckets, tmp_path, bad):
     res = cli(cli_env(buckets, tmp_path), "reports", "verify", "--job", JOB, "--trusted-key", bad)
     assert res.exit_code == 2 and "not a SHA-256 key fingerprint" in res.output
     assert res.output.count("\n") == 1
+
+
+def test_keys_slug_is_reserved_for_rotations(s3, buckets, legit):
+    from tasks.common.errors import InputError
+
+    with pytest.raises(InputError, match="reserved for key-rotation"):
+        publish_bundle(s3, buckets.reports_bucket, "keys", {"report.json": b"{}"}, signer=legit[0], period=day_period(1), status="pass", counts={}, retention_days=1)  # fmt: skip
+    with pytest.raises(InputError, match="reserved for key-rotation"):
+        publish_bundle(s3, buckets.reports_bucket, JOB, {"new-key.pem": legit[0].public_pem}, signer=legit[0], period=day_period(1), status="pass", counts={}, retention_days=1, predicate_type=ROTATION_PREDICATE_TYPE)  # fmt: skip
