@@ -202,3 +202,16 @@ def test_store_view_of_keys_is_never_an_anchor(forged, s3, buckets):
 
     assert not hasattr(verify_module, "trust_from_store")
     assert S3Store(s3, buckets.reports_bucket).keys("keys/")  # the candidates are there
+
+
+def test_evidence_section_is_checked(tmp_path):
+    from tasks.common.settings import load_config
+
+    cfg = tmp_path / "compliance.yaml"
+    cfg.write_text("evidence:\n  trusted_key: [abc]\n")  # a typo must not silently pin nothing
+    with pytest.raises(ComplianceError, match="evidence: only 'trusted_keys'"):
+        load_config(cfg, env={})
+    cfg.write_text(f"evidence:\n  trusted_keys: ['{'ab' * 32}', keys/auditor.pem]\n")
+    assert load_config(cfg, env={}).storage.trusted_keys == ["ab" * 32, str(tmp_path / "keys/auditor.pem")]  # fmt: skip
+    env = {"COMPLIANCE_TRUSTED_KEYS": "a.pem, ,b.pem"}  # the environment wins
+    assert load_config(cfg, env=env).storage.trusted_keys == ["a.pem", "b.pem"]
