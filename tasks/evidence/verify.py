@@ -145,6 +145,11 @@ def read_capped(store: Store, key: str, limit: int = MAX_ENVELOPE_BYTES) -> byte
     return reader(key, limit) if reader else store.read(key)
 
 
+def envelope_failure(uri: str, exc: EnvelopeError) -> Failure:
+    """`<uri>: statement: subject.0.digest: …`, not `statement: statement: …`."""
+    return Failure(uri, exc.check, str(exc).removeprefix(f"{exc.check}: "))
+
+
 def _short(keyid: str) -> str:
     return keyid[:16] + "…" if len(keyid) > 16 else keyid
 
@@ -182,7 +187,7 @@ def check_signed(store: Store, prefix: str, trust: Trust) -> tuple[Envelope | No
     try:
         env = parse_envelope(data)
     except EnvelopeError as exc:
-        return None, Failure(uri, exc.check, str(exc))
+        return None, envelope_failure(uri, exc)
     problem = _check_signature(env, trust)
     return env, Failure(uri, *problem) if problem else None
 
@@ -226,7 +231,7 @@ def verify_bundle(
     try:
         env = parse_envelope(data)
     except EnvelopeError as exc:
-        return info, [Failure(env_uri, exc.check, str(exc))]
+        return info, [envelope_failure(env_uri, exc)]
     info.envelope_bytes = data
     info.envelope = env
     if env.payload_type != PAYLOAD_TYPE:
