@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from cli.common import emit_json, fail, get_config, one_line_errors
+from cli.evidence import trust_options
 from tasks.audit.search import Query, search_bundles
 from tasks.common.s3 import s3_client
 
@@ -59,6 +60,7 @@ def audit() -> None:
     help="Glob over written paths ('*' also crosses '/'), e.g. 'src/*.py'.",
 )
 @click.option("--command", "command_regex", default=None, help="Regex (RE2) over stored commands.")
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @one_line_errors
 def search(
@@ -67,11 +69,17 @@ def search(
     until: str | None,
     path_glob: str | None,
     command_regex: str | None,
+    public_keys: tuple[str, ...],
+    trusted_keys: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Print matching actions with the bundle each came from; every bundle is verified first.
+    """Print matching actions with the bundle each came from; every bundle is verified first,
+    trusting only pinned keys (--trusted-key, --public-key, evidence.trusted_keys).
 
     Exits 1 when a bundle of the period failed verification (it is never read)."""
+    from tasks.audit.bundles import EvidenceVerifier
+    from tasks.evidence.trust import NoTrustAnchor, reader_anchors
+
     cfg = get_config()
     if not cfg.storage.reports_bucket:
         fail("COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket) is not set")
@@ -82,8 +90,16 @@ def search(
     query = Query(
         user=user, since=start, until=end, path_glob=path_glob, command_regex=command_regex
     )
+    query.matcher()  # a bad regex is a usage error before anything else
+    anchors = reader_anchors(cfg.storage, public_keys, trusted_keys)
+    if not anchors:
+        raise NoTrustAnchor()
     out = search_bundles(
-        s3_client(cfg.storage), cfg.storage.reports_bucket, query, days_between(start, end)
+        s3_client(cfg.storage),
+        cfg.storage.reports_bucket,
+        query,
+        days_between(start, end),
+        EvidenceVerifier(anchors),
     )
     if as_json:
         emit_json(out)

@@ -29,8 +29,9 @@ DEMO_ENV = {
 }
 
 
-def _prepare(out: Path, users: int, days: int, seed: int, start) -> dict[str, Any]:
-    """Keys, buckets, a generated fleet and seeded IAM users; returns the ground truth."""
+def _prepare(out: Path, users: int, days: int, seed: int, start) -> str:
+    """Keys, buckets, a generated fleet and seeded IAM users; returns the key's fingerprint
+    (what the demo's auditor pins)."""
     import boto3
 
     from tasks.access.demo_seed import seed_iam
@@ -60,7 +61,7 @@ def _prepare(out: Path, users: int, days: int, seed: int, start) -> dict[str, An
         "iam", endpoint_url=settings.endpoint_url
     )
     seed_iam(iam, truth["users"], truth)
-    return truth
+    return fingerprint
 
 
 def _write_demo_config(path: Path, truth: dict[str, Any]) -> None:
@@ -94,8 +95,9 @@ def _write_demo_config(path: Path, truth: dict[str, Any]) -> None:
     click.echo(f"demo policies in {path} (legal hold on {held}'s task logs)")
 
 
-def _download_and_verify(out: Path) -> tuple[Path, Any]:
-    """Download every bundle with its chain claims and keys; verify them all as an auditor would."""
+def _download_and_verify(out: Path, fingerprint: str) -> tuple[Path, Any]:
+    """Download every bundle with its chain claims and keys; verify them all as an auditor
+    would: pinning the signing key's fingerprint (the PEM then comes from keys/)."""
     from tasks.common.s3 import s3_client
     from tasks.common.settings import load_config
     from tasks.evidence.bundles import download, iter_bundles
@@ -107,8 +109,7 @@ def _download_and_verify(out: Path) -> tuple[Path, Any]:
     download(
         client, settings.reports_bucket, list(iter_bundles(client, settings.reports_bucket)), dest
     )
-    public = out / "keys" / "signing-key.pub.pem"
-    return dest, verify_target(str(dest), public_keys=[(str(public), public.read_bytes())])
+    return dest, verify_target(str(dest), trusted_keys=[fingerprint])
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -151,7 +152,7 @@ def demo(users: int, days: int, seed: int, out: str) -> None:
     start = today - timedelta(days=days)
     with embedded_s3() as server:
         click.echo(f"embedded S3 (moto server mode) at {server.endpoint_url}")
-        _prepare(out_dir, users, days, seed, start)
+        fingerprint = _prepare(out_dir, users, days, seed, start)
         results = []
         for slug in JOBS:
             t = time.perf_counter()
@@ -160,7 +161,7 @@ def demo(users: int, days: int, seed: int, out: str) -> None:
             click.echo(
                 f"  {slug:<18} {result['status']:<5} {time.perf_counter() - t:5.1f} s  {result['bundle']}"
             )
-        dest, report = _download_and_verify(out_dir)
+        dest, report = _download_and_verify(out_dir, fingerprint)
     rows = []
     for r in results:
         c = r["counts"]
@@ -185,7 +186,8 @@ def demo(users: int, days: int, seed: int, out: str) -> None:
     bad = [r[0] for r in rows if r[6] != "yes"] + (["chain"] if not report.ok else [])
     elapsed = time.perf_counter() - t0
     click.echo(
-        f"\n{len(results)} jobs; every bundle downloaded to {dest} and verified: {'ok' if report.ok else 'FAILED'}; {elapsed:.0f} s"
+        f"\n{len(results)} jobs; every bundle downloaded to {dest} and verified against the pinned key {fingerprint[:16]}…: {'ok' if report.ok else 'FAILED'}; {elapsed:.0f} s"
     )
+    click.echo(f"as an auditor: compliance reports verify {dest} --trusted-key {fingerprint}")
     if bad:
         raise click.ClickException(f"bundles failed verification: {', '.join(bad)}")

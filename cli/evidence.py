@@ -29,6 +29,26 @@ def _client(settings: StorageSettings) -> Any:
     return s3_client(settings)
 
 
+def trust_options(func: Any) -> Any:
+    """--public-key / --trusted-key: the anchors of every command that reads bundles."""
+    func = click.option(
+        "--trusted-key",
+        "trusted_keys",
+        multiple=True,
+        metavar="SHA256",
+        help="Trust the key with this SHA-256 fingerprint, received out of band (repeatable);"
+        " its PEM may come from keys/ in the bucket.",
+    )(func)
+    return click.option(
+        "--public-key",
+        "public_keys",
+        multiple=True,
+        type=click.Path(dir_okay=False, exists=True),
+        help="Trust this public key PEM (repeatable). Also: evidence.trusted_keys,"
+        " COMPLIANCE_TRUSTED_KEYS.",
+    )(func)
+
+
 # ---- keys ------------------------------------------------------------------------------
 
 
@@ -68,6 +88,40 @@ def keys_generate(out_dir: str, password_env: str | None, as_json: bool) -> None
         emit_json({"private_key": str(priv), "public_key": str(pub), "fingerprint": fp})
     else:
         click.echo(f"private key : {priv}\npublic key  : {pub}\nfingerprint : {fp}")
+
+
+@keys.command("rotate")
+@click.option(
+    "--new-public-key",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Public key PEM of the next signing key.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@one_line_errors
+@aws_errors
+def keys_rotate(new_public_key: str, as_json: bool) -> None:
+    """Publish a key-rotation statement, signed by the current signing key, naming the new key.
+
+    Readers that trust the current key then trust the new one; switch
+    COMPLIANCE_SIGNING_KEY to the new private key afterwards."""
+    from tasks.evidence.trust import publish_rotation
+
+    settings = get_config().storage
+    signer = signer_from(settings)
+    bundle = publish_rotation(
+        _client(settings),
+        reports_bucket(settings),
+        signer,
+        Path(new_public_key).read_bytes(),
+        retention_days=settings.retention_days,
+    )
+    new = bundle.statement["predicate"]["key_rotation"]["new_key"]
+    out = {"bundle": bundle.envelope_uri, "old_key": signer.keyid, "new_key": new}
+    if as_json:
+        emit_json(out)
+    else:
+        click.echo(f"{bundle.envelope_uri}\nold key {signer.keyid}\nnew key {new}")
 
 
 # ---- storage ---------------------------------------------------------------------------
@@ -190,17 +244,29 @@ def reports() -> None:
 @click.option(
     "--since", default=None, help="Only bundles started on or after this date (YYYY-MM-DD)."
 )
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @one_line_errors
 @aws_errors
-def reports_list(job: str | None, since: str | None, as_json: bool) -> None:
-    """Table of committed bundles: job, run, period, status, counts."""
-    from tasks.evidence.bundles import iter_bundles, summary_row
+def reports_list(
+    job: str | None,
+    since: str | None,
+    public_keys: tuple[str, ...],
+    trusted_keys: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Table of committed bundles: job, run, period, status (of trusted bundles), counts."""
+    from tasks.evidence.bundles import iter_bundles
+    from tasks.evidence.cli_support import listing_row
+    from tasks.evidence.store import S3Store
+    from tasks.evidence.trust import reader_anchors, resolve_trust
 
     settings = get_config().storage
     client, bucket = _client(settings), reports_bucket(settings)
+    store = S3Store(client, bucket)
+    trust, _ = resolve_trust(store, reader_anchors(settings, public_keys, trusted_keys))
     rows = [
-        summary_row(client, bucket, r)
+        listing_row(store, r, trust)
         for r in iter_bundles(client, bucket, job, parse_date(since, "--since"))
     ]
     if as_json:
@@ -222,32 +288,37 @@ def reports_list(job: str | None, since: str | None, as_json: bool) -> None:
 @click.option(
     "--to", "dest", required=True, type=click.Path(file_okay=False), help="Destination folder."
 )
-@click.option(
-    "--public-key",
-    "public_keys",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Trusted public key PEM (default: keys/ of the bucket).",
-)
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @one_line_errors
 @aws_errors
 def reports_download(
-    job: str | None, since: str | None, dest: str, public_keys: tuple[str, ...], as_json: bool
+    job: str | None,
+    since: str | None,
+    dest: str,
+    public_keys: tuple[str, ...],
+    trusted_keys: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Download bundles (same relative keys), verify them, write verification-summary.json."""
     from tasks.evidence.bundles import download, iter_bundles, write_summary
+    from tasks.evidence.trust import NoTrustAnchor, reader_anchors
+    from tasks.evidence.verify import ROTATION_JOB
     from tasks.evidence.verify_target import verify_target
 
     settings = get_config().storage
+    anchors = reader_anchors(settings, public_keys, trusted_keys)
+    if not anchors:
+        raise NoTrustAnchor()  # before anything is fetched
     client, bucket = _client(settings), reports_bucket(settings)
     refs = list(iter_bundles(client, bucket, job, parse_date(since, "--since")))
+    if refs and job and job != ROTATION_JOB:  # key rotations carry trust to newer keys
+        refs += list(iter_bundles(client, bucket, ROTATION_JOB))
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
     with click.progressbar(length=len(refs), label="downloading", file=sys.stderr) as bar:
         counts = download(client, bucket, refs, out, progress=lambda _r: bar.update(1))
-    keys = [(p, Path(p).read_bytes()) for p in public_keys]
-    report = verify_target(str(out), public_keys=keys) if refs else None
+    report = verify_target(str(out), anchors=anchors) if refs else None
     summary = {
         "bucket": bucket,
         "downloaded_at": datetime.now(UTC).isoformat(),
@@ -277,13 +348,7 @@ def reports_download(
 @reports.command("verify")
 @click.argument("target", required=False)
 @click.option("--job", default=None, help="Verify this job's whole chain in the reports bucket.")
-@click.option(
-    "--public-key",
-    "public_keys",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Trusted public key PEM (repeatable; default: keys/ beside the reports).",
-)
+@trust_options
 @click.option(
     "--schedule",
     default=None,
@@ -296,24 +361,29 @@ def reports_verify(
     target: str | None,
     job: str | None,
     public_keys: tuple[str, ...],
+    trusted_keys: tuple[str, ...],
     schedule: str | None,
     as_json: bool,
 ) -> None:
-    """Verify TARGET (s3://…/attestation.dsse.json, a downloaded folder) or --job SLUG; one line per failure."""
+    """Verify TARGET (s3://…/attestation.dsse.json, a downloaded folder) or --job SLUG,
+    trusting only pinned keys; one line per failure."""
+    from tasks.evidence.trust import NoTrustAnchor, reader_anchors
     from tasks.evidence.verify_target import verify_target
 
     if bool(target) == bool(job):
         raise InputError("give exactly one of TARGET or --job SLUG")
+    settings = get_config().storage
+    anchors = reader_anchors(settings, public_keys, trusted_keys)
+    if not anchors:
+        raise NoTrustAnchor()
     client, retention = None, None
     if job or (target and target.startswith("s3://")):
-        settings = get_config().storage
         client, retention = _client(settings), settings.retention_days
         if job:
             target = f"s3://{reports_bucket(settings)}/reports/{job}/"
-    keys = [(p, Path(p).read_bytes()) for p in public_keys]
     assert target is not None
     report = verify_target(
-        target, client=client, public_keys=keys, schedule=schedule, retention_days=retention
+        target, client=client, anchors=anchors, schedule=schedule, retention_days=retention
     )
     if as_json:
         emit_json(report.as_json())

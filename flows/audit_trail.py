@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.common import job_flow
 from tasks.audit import job
+from tasks.audit.bundles import job_verifier
 from tasks.audit.config import audit_config
 from tasks.audit.model import JOB
 from tasks.audit.report import charts_and_tables, combine_results
@@ -20,7 +21,8 @@ from tasks.common.settings import load_config
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)  # reads only: safe to retry
 def build_day(settings, day, cfg, team, user, redaction) -> job.DayResult:
-    return job.run_day(s3_client(settings), settings.data_bucket, settings.reports_bucket, day, cfg, team=team, user=user, redaction=redaction)  # fmt: skip
+    verify = job_verifier(settings)  # earlier ledgers: trusted when signed by our key or a pin
+    return job.run_day(s3_client(settings), settings.data_bucket, settings.reports_bucket, day, cfg, team=team, user=user, verify=verify, redaction=redaction)  # fmt: skip
 
 
 @task(cache_policy=NO_CACHE)  # a day's ledger can be large: never hash it

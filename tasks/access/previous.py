@@ -1,18 +1,23 @@
-"""The previous bundle of a job: found by listing, verified before it is trusted."""
+"""The previous bundle of a job: found by listing, verified before it is trusted.
+
+Trusted means: signed by the job's own signing key or a key pinned in the configuration
+(tasks.evidence.trust); a key the bucket's keys/ holds is never trusted for being there.
+"""
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from tasks.common.errors import ComplianceError
 from tasks.common.s3 import iter_objects
 from tasks.common.settings import StorageSettings
+from tasks.evidence.dsse import EnvelopeError, parse_envelope
+from tasks.evidence.trust import Anchors, job_anchors
 
 ENVELOPE = "attestation.dsse.json"
 
@@ -42,27 +47,26 @@ def latest_bundle_prefix(client: Any, bucket: str, job: str) -> str | None:
     return newest[: -len(ENVELOPE)] if newest else None
 
 
-def trusted_keys(settings: StorageSettings, paths: list[str]) -> list[tuple[str, bytes]]:
-    """Public keys given out of band; else the public half of our own signing key."""
-    if paths:
-        return [(p, Path(p).read_bytes()) for p in paths]
-    if settings.signing_key:
-        from tasks.evidence import load_signer
-
-        signer = load_signer(settings.signing_key, password_env=settings.signing_key_password_env)
-        return [(f"signing key {signer.keyid[:16]}", signer.public_pem)]
-    return []
+Trusted = Anchors | list[tuple[str, bytes]]  # anchors, or bare (source, PEM) pairs
 
 
-def verify_previous(
-    client: Any, bucket: str, prefix: str, trusted: list[tuple[str, bytes]]
-) -> None:
+def trusted_keys(settings: StorageSettings, paths: list[str]) -> Anchors:
+    """The job's own signing key, the configured trusted_keys, and access.trusted_public_keys."""
+    return job_anchors(settings, paths)
+
+
+def verify_previous(client: Any, bucket: str, prefix: str, trusted: Trusted) -> None:
     """Raise PreviousBundleError unless the evidence verifier accepts the bundle."""
     from tasks.evidence.store import S3Store
-    from tasks.evidence.verify import Trust, trust_from_store, verify_bundle
+    from tasks.evidence.trust import resolve_trust
+    from tasks.evidence.verify import verify_bundle
 
+    anchors = trusted if isinstance(trusted, Anchors) else Anchors(pems=tuple(trusted))
     store = S3Store(client, bucket)
-    trust = Trust.from_pems(trusted) if trusted else trust_from_store(store)[0]
+    try:
+        trust, _ = resolve_trust(store, anchors)
+    except ComplianceError as exc:  # no anchor at all: nothing can be trusted
+        raise PreviousBundleError(str(exc)[:300]) from None
     _, failures = verify_bundle(store, prefix, trust)
     if failures:
         raise PreviousBundleError(failures[0].line()[:300])
@@ -72,7 +76,7 @@ def load_previous(
     client: Any,
     bucket: str,
     job: str,
-    trusted: list[tuple[str, bytes]],
+    trusted: Trusted,
     names: tuple[str, ...] = ("report.json", "grants.json", "campaign.csv"),
 ) -> PreviousBundle | None:
     prefix = latest_bundle_prefix(client, bucket, job)
@@ -82,11 +86,14 @@ def load_previous(
 
 
 def load_previous_at(
-    client: Any, bucket: str, prefix: str, trusted: list[tuple[str, bytes]], names: tuple[str, ...]
+    client: Any, bucket: str, prefix: str, trusted: Trusted, names: tuple[str, ...]
 ) -> PreviousBundle:
     """The bundle at `prefix`, verified; `names` read and checked against its signature."""
+    from tasks.evidence.store import S3Store
+    from tasks.evidence.verify import read_capped
+
     verify_previous(client, bucket, prefix, trusted)
-    envelope = client.get_object(Bucket=bucket, Key=prefix + ENVELOPE)["Body"].read()
+    envelope = read_capped(S3Store(client, bucket), prefix + ENVELOPE) or b""
     bundle = PreviousBundle(
         prefix=prefix,
         envelope_uri=f"s3://{bucket}/{prefix}{ENVELOPE}",
@@ -106,17 +113,17 @@ def load_previous_at(
 
 def _subjects(envelope: bytes) -> dict[str, str]:
     try:
-        statement = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
-        return {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
-    except (ValueError, KeyError, TypeError):
-        raise PreviousBundleError("previous attestation is not a DSSE in-toto envelope") from None
+        statement = parse_envelope(envelope).statement
+    except EnvelopeError as exc:
+        raise PreviousBundleError(f"previous attestation: {exc}") from None
+    return {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
 
 
 def decided_items(
     client: Any,
     bucket: str,
     campaign: PreviousBundle,
-    trusted: list[tuple[str, bytes]],
+    trusted: Trusted,
     job: str = "access-review-decisions",
 ) -> tuple[set[str], list[dict[str, Any]], list[str]]:
     """(item ids with an accepted decision on `campaign`, the decisions bundles read as

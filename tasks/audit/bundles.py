@@ -1,8 +1,8 @@
 """Finding and reading audit-trail bundles in the reports bucket.
 
-A bundle is trusted only after `tasks.evidence.verify` has checked it (signature,
-subjects, no extra objects); the ledger bytes are then checked again against the
-statement's digest before they are parsed.
+A bundle is trusted only after `tasks.evidence.verify` has checked it (signature by a
+key the reader pinned or the job's own, subjects, no extra objects); the ledger bytes are
+then checked again against the statement's digest before they are parsed.
 """
 
 from __future__ import annotations
@@ -15,8 +15,12 @@ from typing import Any
 
 from tasks.audit.ledger import parse_ledger
 from tasks.audit.model import JOB
+from tasks.common.errors import ComplianceError
 from tasks.common.s3 import get_bytes
 from tasks.evidence.dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope
+from tasks.evidence.store import S3Store
+from tasks.evidence.trust import Anchors
+from tasks.evidence.verify import read_capped
 
 LEDGER_NAME = "ledger.jsonl.gz"
 
@@ -86,7 +90,7 @@ def list_ledger_bundles(
     for ref in iter_bundles(client, bucket, job=JOB, since=since):
         key = ref.prefix + ENVELOPE_NAME
         try:
-            bundle = describe(bucket, key, get_bytes(client, bucket, key))
+            bundle = describe(bucket, key, read_capped(S3Store(client, bucket), key) or b"")
         except EnvelopeError as exc:
             broken.append((f"s3://{bucket}/{key}", str(exc)))
             continue
@@ -97,28 +101,45 @@ def list_ledger_bundles(
 
 
 class EvidenceVerifier:
-    """tasks.evidence.verify's checks 1, 2 and 4 (signature by a key published under
-    keys/, subjects and their digests, no extra objects, one version, Object Lock).
-    The trusted keys are read once per bucket."""
+    """tasks.evidence.verify's checks 1, 2 and 4 (signature by a key the anchors trust,
+    subjects and their digests, no extra objects, one version, Object Lock). Trust is
+    resolved once per bucket; with no anchor every bundle is a problem, never trusted."""
 
-    def __init__(self) -> None:
+    def __init__(self, anchors: Anchors) -> None:
+        self.anchors = anchors
         self._trust: dict[str, Any] = {}
 
     def __call__(self, client: Any, bundle: LedgerBundle) -> list[str]:
-        from tasks.evidence.store import S3Store
-        from tasks.evidence.verify import trust_from_store
+        from tasks.evidence.trust import resolve_trust
         from tasks.evidence.verify import verify_bundle as evidence_verify
 
         store = S3Store(client, bundle.bucket)
         if bundle.bucket not in self._trust:
-            self._trust[bundle.bucket] = trust_from_store(store)[0]
+            try:
+                self._trust[bundle.bucket] = resolve_trust(store, self.anchors)[0]
+            except ComplianceError as exc:  # no anchor, or a pinned PEM that is not a key
+                return [f"{bundle.uri}: trust: {exc}"]
         _info, failures = evidence_verify(store, bundle.prefix, self._trust[bundle.bucket])
         return [f.line() for f in failures]
 
 
+def job_verifier(settings: Any) -> EvidenceVerifier:
+    """The audit-trail job's verifier: its own signing key plus the configured pins."""
+    from tasks.evidence.trust import job_anchors
+
+    return EvidenceVerifier(job_anchors(settings))
+
+
 def verify_bundle(client: Any, bundle: LedgerBundle) -> list[str]:
-    """Problems found by the evidence verifier (empty = trusted)."""
-    return EvidenceVerifier()(client, bundle)
+    """Problems found by the evidence verifier (empty = trusted), trusting what the job's
+    configuration (compliance.yaml / environment) names: signing key and trusted_keys."""
+    from tasks.common.settings import load_config
+
+    try:
+        verifier = job_verifier(load_config().storage)
+    except ComplianceError as exc:
+        return [f"{bundle.uri}: trust: {exc}"]
+    return verifier(client, bundle)
 
 
 def ledger_bytes(client: Any, bundle: LedgerBundle) -> bytes:

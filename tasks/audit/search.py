@@ -84,19 +84,19 @@ def search_bundles(
     bucket: str,
     query: Query,
     days: Iterable[Any],
-    verify: Any = None,
+    verify: Any,
 ) -> dict[str, Any]:
     """Search the ledgers of `days` in the reports bucket, trusting only verified bundles.
 
     Per day the newest bundle that verifies is searched (a rerun supersedes the run
     before it); bundles that fail verification are listed with their first problem and
-    never read. Days without any trusted ledger are listed as `missing_days`. Ledgers
+    never read. `verify` (an EvidenceVerifier built from the reader's pinned keys) decides
+    what is trusted: a bundle signed by any other key cannot hide an older ledger. Days without any trusted ledger are listed as `missing_days`. Ledgers
     are streamed: only the matches are kept.
     """
-    from tasks.audit.bundles import EvidenceVerifier, ledger_bytes, list_ledger_bundles
+    from tasks.audit.bundles import ledger_bytes, list_ledger_bundles
     from tasks.audit.ledger import iter_ledger
 
-    verify = verify or EvidenceVerifier()
     match, keep = query.matcher(), query.line_filter()
     wanted = sorted(set(days))
     found, broken = list_ledger_bundles(client, bucket, wanted)

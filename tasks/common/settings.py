@@ -8,17 +8,20 @@ every job shares (names fixed by the evidence-bundle spec).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from tasks.common.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 CONFIG_ENV = "COMPLIANCE_CONFIG"
+TRUSTED_KEYS_ENV = "COMPLIANCE_TRUSTED_KEYS"
+FINGERPRINT_RE = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")  # a pinned public key
 DEFAULT_CONFIG_FILE = "compliance.yaml"
 
 # environment variable -> StorageSettings field (the spec's configuration names)
@@ -59,6 +62,18 @@ class StorageSettings(BaseModel):
         default=None, description="name of an environment variable holding the key password"
     )
     retention_days: int = Field(default=2557, ge=1, le=36500)
+    trusted_keys: list[str] = Field(
+        default_factory=list,
+        description="public keys readers trust: PEM paths or SHA-256 fingerprints "
+        "(evidence.trusted_keys; COMPLIANCE_TRUSTED_KEYS, comma-separated)",
+    )
+
+    @field_validator("trusted_keys", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @property
     def configured(self) -> bool:
@@ -87,6 +102,17 @@ def _config_path(explicit: str | Path | None) -> Path | None:
     return default if default.exists() else None
 
 
+def _relative_to(entries: Any, cfg_path: Path | None) -> Any:
+    """PEM paths in the config file are relative to it (fingerprints pass unchanged)."""
+    if not isinstance(entries, list) or cfg_path is None:
+        return entries
+    out = []
+    for e in entries:
+        is_path = isinstance(e, str) and not FINGERPRINT_RE.match(e.strip())
+        out.append(str(cfg_path.parent / e) if is_path and not Path(e).is_absolute() else e)
+    return out
+
+
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> AppConfig:
     """Read the config file (if any) and apply environment overrides. One-line errors."""
     env = dict(os.environ) if env is None else env
@@ -107,11 +133,18 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
             raise ConfigError(f"{cfg_path}: top level must be a mapping")
         data = loaded
     storage_raw = dict(data.get("storage") or {})
+    evidence = data.get("evidence") or {}  # readers' trust anchors live beside storage
+    if not isinstance(evidence, dict) or set(evidence) - {"trusted_keys"}:
+        raise ConfigError(f"{cfg_path}: evidence: only 'trusted_keys' (a list) is allowed")
+    if evidence.get("trusted_keys") is not None:
+        storage_raw["trusted_keys"] = _relative_to(evidence["trusted_keys"], cfg_path)
     for var, field in ENV_NAMES.items():
         if env.get(var):
             storage_raw[field] = env[var]
+    if env.get(TRUSTED_KEYS_ENV):
+        storage_raw["trusted_keys"] = env[TRUSTED_KEYS_ENV]
     storage = validate_section(
         StorageSettings, "storage", storage_raw, str(cfg_path or "environment")
     )
-    sections = {k: v for k, v in data.items() if k != "storage"}
+    sections = {k: v for k, v in data.items() if k not in ("storage", "evidence")}
     return AppConfig(storage=storage, sections=sections, source=str(cfg_path) if cfg_path else None)

@@ -47,6 +47,28 @@ def signer_from(settings: StorageSettings) -> Any:
     return load_signer(spec, kms_client=kms, password_env=settings.signing_key_password_env)
 
 
+def listing_row(store: Any, ref: Any, trust: Any) -> dict[str, Any]:
+    """One `reports list` row. The statement's status is shown only when its signature is
+    by a trusted key; otherwise the status says why it is not trusted (never a crash)."""
+    from .verify import check_signed, printable
+
+    env, problem = check_signed(store, ref.prefix, trust)
+    pred = env.predicate if env else {}
+    row = {
+        "job": ref.job,
+        "run_id": ref.run_id,
+        "period": pred.get("period"),
+        "status": pred.get("status") if problem is None else f"untrusted ({problem.check})",
+        "verified_signature": problem is None,
+        "counts": pred.get("counts") or {},
+        "generated_at": pred.get("generated_at"),
+        "uri": ref.envelope_uri(store.bucket),
+    }
+    if problem is not None:
+        row["problem"] = printable(problem.message)
+    return row
+
+
 def reports_bucket(settings: StorageSettings) -> str:
     if not settings.reports_bucket:
         raise ConfigError("storage.reports_bucket is not set (COMPLIANCE_REPORTS_BUCKET)")

@@ -4,6 +4,10 @@ Every problem becomes a Failure(object, check, message); check names are stable:
 envelope, payload_type, statement, unknown_key, signature, replay, subject_missing,
 subject_digest, extra_object, versions, object_lock, retention (plus the chain checks in
 verify_chain: chain_link, fork, orphan, claim, stale, period_gap, and key).
+
+Signature rule (spec, Trust): `signatures[0]` must name a trusted key and verify under
+it — the same signature the by-hand openssl recipe checks. Which keys are trusted is
+decided once, outside this module (tasks.evidence.trust.resolve_trust).
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tasks.common.errors import ConfigError
+from tasks.common.errors import StorageError
 
 from .dsse import (
     ENVELOPE_NAME,
+    MAX_ENVELOPE_BYTES,
     PAYLOAD_TYPE,
     PREDICATE_TYPE,
+    ROTATION_PREDICATE_TYPE,
     STATEMENT_TYPE,
     Envelope,
     EnvelopeError,
@@ -29,13 +36,28 @@ from .dsse import (
     sha256_hex,
 )
 from .signer import fingerprint, load_public_key, verify_signature
-from .store import KEYS, ObjectVersion, S3Store, Store
+from .store import (
+    KEYS,
+    LOCK_FIELDS,
+    LocalStore,
+    ObjectVersion,
+    S3Store,
+    Store,
+    error_code,
+    is_not_found,
+)
 
 # reports/<job>/<YYYY>/<MM>/<DD>/<run_id>/<file>
 BUNDLE_KEY_RE = re.compile(
     r"^(reports/([a-z0-9][a-z0-9-]*)/(\d{4})/(\d{2})/(\d{2})/([A-Za-z0-9-]+)/)(.+)$"
 )
 RETENTION_SLACK = timedelta(minutes=5)
+ROTATION_JOB = "keys"  # key-rotation statements are published under reports/keys/
+
+
+def printable(text: str) -> str:
+    """One line whatever the bucket holds: control characters shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -45,7 +67,7 @@ class Failure:
     message: str
 
     def line(self) -> str:
-        return f"{self.object}: {self.check}: {self.message}"
+        return printable(f"{self.object}: {self.check}: {self.message}")
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -69,45 +91,105 @@ class BundleInfo:
 
 @dataclass
 class Trust:
+    """Public keys a reader trusts, by fingerprint; built by tasks.evidence.trust only from
+    anchors given out of band (and rotations they signed), never from what a bucket holds."""
+
     keys: dict[str, ec.EllipticCurvePublicKey] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # fingerprint -> why trusted
+    unresolved: set[str] = field(default_factory=set)  # pinned, but no public key found
+
+    def add(self, key: ec.EllipticCurvePublicKey, source: str) -> str:
+        fp = fingerprint(key)
+        if fp not in self.keys:
+            self.keys[fp], self.sources[fp] = key, source
+        self.unresolved.discard(fp)
+        return fp
 
     @classmethod
     def from_pems(cls, pems: list[tuple[str, bytes]]) -> Trust:
         trust = cls()
         for source, pem in pems:
-            key = load_public_key(pem, source)
-            trust.keys[fingerprint(key)] = key
+            trust.add(load_public_key(pem, source), source)
         return trust
 
 
-def trust_from_store(store: Store) -> tuple[Trust, list[Failure]]:
-    """Keys published at keys/<fingerprint>.pem; a key whose name lies is a failure."""
-    trust, failures = Trust(), []
-    for key in store.keys(KEYS):
-        data = store.read(key) or b""
+def read_capped(store: Store, key: str, limit: int = MAX_ENVELOPE_BYTES) -> bytes | None:
+    """At most limit+1 bytes of `key` (None when absent): a huge object is never read whole."""
+    if isinstance(store, S3Store):
         try:
-            pub = load_public_key(data, key)
-        except ConfigError as exc:
-            failures.append(Failure(store.uri(key), "key", str(exc).split(": ", 1)[-1]))
-            continue
-        fp = fingerprint(pub)
-        if key != f"{KEYS}{fp}.pem":
-            failures.append(
-                Failure(store.uri(key), "key", f"fingerprint is {fp}, not the file name")
-            )
-            continue
-        trust.keys[fp] = pub
-    return trust, failures
+            resp = store.client.get_object(Bucket=store.bucket, Key=key, Range=f"bytes=0-{limit}")
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            if error_code(exc) == "InvalidRange":  # an empty object
+                return b""
+            raise StorageError(
+                f"s3://{store.bucket}/{key}: read failed ({error_code(exc)})"
+            ) from None
+        # the GET carries the lock headers: spare online checks a HEAD (as S3Store.read does)
+        store._meta[key] = {k: resp.get(k) for k in LOCK_FIELDS}
+        body = resp["Body"]
+        try:
+            return body.read(limit + 1)
+        finally:
+            body.close()
+    if type(store) is LocalStore:
+        try:
+            with (store.root / key).open("rb") as fh:
+                return fh.read(limit + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        except OSError as exc:  # a name the file system refuses (too long, NUL, …)
+            raise StorageError(f"{store.uri(key)}: cannot read ({exc.strerror})") from None
+    reader = getattr(store, "read_capped", None)
+    return reader(key, limit) if reader else store.read(key)
+
+
+def envelope_failure(uri: str, exc: EnvelopeError) -> Failure:
+    """`<uri>: statement: subject.0.digest: …`, not `statement: statement: …`."""
+    return Failure(uri, exc.check, str(exc).removeprefix(f"{exc.check}: "))
+
+
+def _short(keyid: str) -> str:
+    return keyid[:16] + "…" if len(keyid) > 16 else keyid
 
 
 def _check_signature(env: Envelope, trust: Trust) -> tuple[str, str] | None:
-    message = pae(env.payload_type, env.payload)
-    trusted = [(k, s) for k, s in env.signatures if k in trust.keys]
-    if not trusted:
-        return "unknown_key", f"signed by untrusted key {env.signatures[0][0][:16]}"
-    if any(verify_signature(trust.keys[k], s, message) for k, s in trusted):
-        return None
-    return "signature", f"signature does not verify with key {trusted[0][0][:16]}"
+    """signatures[0] counts: it must be by a trusted key and verify (what openssl checks)."""
+    keyid, sig = env.signatures[0]
+    if keyid not in trust.keys:
+        if keyid in trust.unresolved:
+            return "unknown_key", (
+                f"signatures[0] is by pinned key {_short(keyid)} but its public key was not"
+                f" found (no {KEYS}{_short(keyid)}.pem, no rotation names it; give --public-key)"
+            )
+        if any(k in trust.keys for k, _ in env.signatures[1:]):
+            return "unknown_key", (
+                f"signatures[0] is by untrusted key {_short(keyid)}; the trusted signature"
+                " must come first"
+            )
+        return "unknown_key", f"signed by untrusted key {_short(keyid)}"
+    if not verify_signature(trust.keys[keyid], sig, pae(env.payload_type, env.payload)):
+        return "signature", f"signatures[0] does not verify with key {_short(keyid)}"
+    return None
+
+
+def check_signed(store: Store, prefix: str, trust: Trust) -> tuple[Envelope | None, Failure | None]:
+    """The envelope at `prefix` read (bounded), parsed and its signatures[0] checked — what a
+    listing needs; verify_bundle does this and every other check."""
+    uri = store.uri(prefix + ENVELOPE_NAME)
+    try:
+        data = read_capped(store, prefix + ENVELOPE_NAME)
+    except StorageError as exc:
+        return None, Failure(uri, "envelope", str(exc).rsplit(": ", 1)[-1])
+    if data is None:
+        return None, Failure(uri, "envelope", "missing")
+    try:
+        env = parse_envelope(data)
+    except EnvelopeError as exc:
+        return None, envelope_failure(uri, exc)
+    problem = _check_signature(env, trust)
+    return env, Failure(uri, *problem) if problem else None
 
 
 def _check_place(store: Store, prefix: str, env: Envelope) -> str | None:
@@ -140,21 +222,24 @@ def verify_bundle(
     def fail(key: str, check: str, message: str) -> None:
         failures.append(Failure(store.uri(key), check, message))
 
-    info.envelope_bytes = store.read(env_key)
-    if info.envelope_bytes is None:
+    try:
+        data = read_capped(store, env_key)
+    except StorageError as exc:
+        return info, [Failure(env_uri, "envelope", str(exc).rsplit(": ", 1)[-1])]
+    if data is None:
         return info, [Failure(env_uri, "envelope", "missing")]
     try:
-        env = parse_envelope(info.envelope_bytes)
+        env = parse_envelope(data)
     except EnvelopeError as exc:
-        return info, [Failure(env_uri, "envelope", str(exc))]
+        return info, [envelope_failure(env_uri, exc)]
+    info.envelope_bytes = data
     info.envelope = env
     if env.payload_type != PAYLOAD_TYPE:
-        fail(env_key, "payload_type", f"payloadType is {env.payload_type!r}")
-    if (
-        env.statement.get("_type") != STATEMENT_TYPE
-        or env.statement.get("predicateType") != PREDICATE_TYPE
-    ):
-        fail(env_key, "statement", "not an in-toto v1 statement of compliance-jobs")
+        fail(env_key, "payload_type", f"payloadType is {env.payload_type[:60]!r}")
+    m = BUNDLE_KEY_RE.match(env_key)
+    wanted = ROTATION_PREDICATE_TYPE if m and m.group(2) == ROTATION_JOB else PREDICATE_TYPE
+    if env.statement.get("_type") != STATEMENT_TYPE or env.predicate_type != wanted:
+        fail(env_key, "statement", f"not an in-toto v1 statement of type {wanted}")
     sig_problem = _check_signature(env, trust)
     if sig_problem:
         fail(env_key, *sig_problem)
@@ -163,14 +248,8 @@ def verify_bundle(
         fail(env_key, "replay", place_problem)
     info.valid = not failures
 
-    subjects: dict[str, str] = {}
-    for s in env.statement.get("subject") or []:
-        name = s.get("name") if isinstance(s, dict) else None
-        digest = (s.get("digest") or {}).get("sha256") if isinstance(s, dict) else None
-        if not isinstance(name, str) or not isinstance(digest, str):
-            fail(env_key, "statement", "malformed subject entry")
-            continue
-        subjects[name] = digest
+    # parse_envelope has checked every subject's shape and name (a clean relative key)
+    subjects = {s["name"]: s["digest"]["sha256"] for s in env.statement["subject"]}
     for name, digest in sorted(subjects.items()):
         data = store.read(prefix + name)
         if data is None:

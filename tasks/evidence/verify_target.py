@@ -1,5 +1,8 @@
 """What `compliance reports verify TARGET` checks: one bundle (s3:// envelope URI or a
-bundle folder), a downloaded tree (every job under reports/), or a job's whole chain."""
+bundle folder), a downloaded tree (every job under reports/), or a job's whole chain.
+
+Trust is resolved once per target by tasks.evidence.trust from the anchors the caller was
+given; the keys/ found in the bucket or the tree are candidates, never anchors."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from tasks.common.s3 import S3Uri
 
 from .dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope, sha256_hex
 from .store import LocalStore, S3Store, Store
-from .verify import BUNDLE_KEY_RE, Failure, Trust, trust_from_store, verify_bundle
+from .trust import Anchors, fingerprint_anchors, resolve_trust
+from .verify import BUNDLE_KEY_RE, Failure, Trust, read_capped, verify_bundle
 from .verify_chain import Report, verify_job
 
 LAYOUT_TAIL = re.compile(r"(reports/[a-z0-9][a-z0-9-]*/\d{4}/\d{2}/\d{2}/[A-Za-z0-9-]+/)$")
@@ -49,14 +53,15 @@ class FolderBundleStore(LocalStore):
     def uri(self, key: str) -> str:
         return f"{self.root}/{key[len(self.prefix) :]}" if key.startswith(self.prefix) else key
 
-
-def resolve_trust(
-    store: Store, public_keys: list[tuple[str, bytes]]
-) -> tuple[Trust, list[Failure]]:
-    """Keys given out of band win; otherwise the keys/ published beside the reports."""
-    if public_keys:
-        return Trust.from_pems(public_keys), []
-    return trust_from_store(store)
+    def read_capped(self, key: str, limit: int) -> bytes | None:
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as fh:
+                return fh.read(limit + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
 
 
 def _single(store: Store, prefix: str, trust: Trust, retention_days: int | None) -> Report:
@@ -67,10 +72,12 @@ def _single(store: Store, prefix: str, trust: Trust, retention_days: int | None)
     prev = info.predicate.get("previous")
     if info.valid and isinstance(prev, dict) and isinstance(store, S3Store):
         # Online, a single bundle also proves its link: the previous envelope's bytes hash right.
-        uri = S3Uri.parse(str(prev.get("uri", "")))
-        data = store.read(uri.key) if uri.bucket == store.bucket else None
-        want = (prev.get("digest") or {}).get("sha256")
-        if data is None or sha256_hex(data) != want:
+        try:
+            uri = S3Uri.parse(prev["uri"])
+            data = read_capped(store, uri.key) if uri.bucket == store.bucket else None
+        except ValueError:
+            uri, data = prev["uri"][:200], None
+        if data is None or sha256_hex(data) != prev["digest"]["sha256"]:
             report.failures.append(
                 Failure(
                     store.uri(prefix + ENVELOPE_NAME),
@@ -87,14 +94,20 @@ def verify_target(
     *,
     client: Any = None,
     public_keys: list[tuple[str, bytes]] = (),
+    trusted_keys: list[str] = (),
+    anchors: Anchors | None = None,
     schedule: str | None = None,
     now: datetime | None = None,
     retention_days: int | None = None,
 ) -> Report:
+    """Verify `target` trusting only `anchors` (+ PEMs `public_keys`, fingerprints
+    `trusted_keys`); NoTrustAnchor (one line) when there is none."""
+    anchors = (anchors or Anchors()) + Anchors(pems=tuple(public_keys))
+    anchors = anchors + fingerprint_anchors(trusted_keys)
     if target.startswith("s3://"):
         uri = S3Uri.parse(target)
         store: Store = S3Store(client, uri.bucket)
-        trust, failures = resolve_trust(store, list(public_keys))
+        trust, failures = resolve_trust(store, anchors)
         if uri.key.endswith(ENVELOPE_NAME):
             report = _single(store, uri.key[: -len(ENVELOPE_NAME)], trust, retention_days)
         else:
@@ -106,15 +119,24 @@ def verify_target(
             report = verify_job(
                 store, m.group(1), trust, schedule=schedule, now=now, retention_days=retention_days
             )
+            if not report.bundles and not report.failures:  # a typo must not read "ok"
+                what = f" ({len(report.incomplete)} incomplete runs)" if report.incomplete else ""
+                report.failures.append(
+                    Failure(
+                        store.uri(f"reports/{m.group(1)}/"),
+                        "no_bundles",
+                        f"no committed bundle of this job{what}",
+                    )
+                )
         report.failures[:0] = failures
         return report
     folder = Path(target)
     if not folder.is_dir():
         raise InputError(f"{target}: not a folder or an s3:// URI")
     if (folder / ENVELOPE_NAME).is_file():
-        return _verify_bundle_folder(folder, list(public_keys))
+        return _verify_bundle_folder(folder, anchors)
     local = LocalStore(folder)
-    trust, failures = resolve_trust(local, list(public_keys))
+    trust, failures = resolve_trust(local, anchors)
     jobs = (
         sorted(p.name for p in (folder / "reports").iterdir() if p.is_dir())
         if (folder / "reports").is_dir()
@@ -132,7 +154,7 @@ def verify_target(
     return report
 
 
-def _verify_bundle_folder(folder: Path, public_keys: list[tuple[str, bytes]]) -> Report:
+def _verify_bundle_folder(folder: Path, anchors: Anchors) -> Report:
     resolved = folder.resolve()
     m = LAYOUT_TAIL.search(resolved.as_posix() + "/")
     if m:  # inside a downloaded tree: verify in place, keys/ from the tree root
@@ -141,7 +163,7 @@ def _verify_bundle_folder(folder: Path, public_keys: list[tuple[str, bytes]]) ->
         prefix = m.group(1)
     else:  # moved elsewhere: the folder name must still be the run id it claims
         try:
-            env = parse_envelope((folder / ENVELOPE_NAME).read_bytes())
+            env = parse_envelope(read_capped(LocalStore(folder), ENVELOPE_NAME) or b"")
             prefix = str(env.predicate.get("prefix") or "")
         except EnvelopeError:
             prefix = ""
@@ -149,9 +171,7 @@ def _verify_bundle_folder(folder: Path, public_keys: list[tuple[str, bytes]]) ->
         if not m2 or m2.group(6) != folder.name:
             prefix = f"reports/unknown/0000/00/00/{folder.name}/"
         store = FolderBundleStore(folder, prefix)
-    if not public_keys and not m:
-        raise InputError(f"{folder}: give --public-key to verify a bundle folder outside its tree")
-    trust, failures = resolve_trust(store, public_keys)
+    trust, failures = resolve_trust(store, anchors)
     report = _single(store, prefix, trust, None)
     report.failures[:0] = failures
     return report

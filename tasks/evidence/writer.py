@@ -21,6 +21,7 @@ from .dsse import (
     KMS_RAW_LIMIT,
     PAYLOAD_TYPE,
     PREDICATE_TYPE,
+    ROTATION_PREDICATE_TYPE,
     STATEMENT_TYPE,
     make_envelope,
     pae,
@@ -108,11 +109,13 @@ def _validate(
         raise InputError(f"run_id {run_id!r}: invalid")
 
 
-def build_statement(subjects: dict[str, str], predicate: dict[str, Any]) -> dict[str, Any]:
+def build_statement(
+    subjects: dict[str, str], predicate: dict[str, Any], predicate_type: str = PREDICATE_TYPE
+) -> dict[str, Any]:
     return {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": n, "digest": {"sha256": d}} for n, d in sorted(subjects.items())],
-        "predicateType": PREDICATE_TYPE,
+        "predicateType": predicate_type,
         "predicate": predicate,
     }
 
@@ -170,10 +173,17 @@ def publish(
     run_id: str | None = None,
     generated_at: datetime | None = None,
     policy: ChainPolicy | None = None,
+    predicate_type: str = PREDICATE_TYPE,
+    extra_predicate: dict[str, Any] | None = None,
 ) -> PublishedBundle:
-    """Write one bundle (files, chain claim, then attestation.dsse.json) and return it."""
+    """Write one bundle (files, chain claim, then attestation.dsse.json) and return it.
+
+    `predicate_type`/`extra_predicate` make other statements of the same shape (a key
+    rotation adds `key_rotation` under urn:compliance-jobs:key-rotation:v1)."""
     policy = policy or ChainPolicy()
     _validate(job, files, status, counts, run_id)
+    if (job == "keys") != (predicate_type == ROTATION_PREDICATE_TYPE):
+        raise InputError("job slug 'keys' is reserved for key-rotation statements (keys rotate)")
     require_object_lock(client, bucket)
     generated = to_utc(generated_at or datetime.now(UTC))
     run_id = run_id or new_run_id(generated)
@@ -191,6 +201,7 @@ def publish(
         "inputs": [],
         "previous": None,
         "tool": {"name": "compliance-jobs", "version": tool_version()},
+        **(extra_predicate or {}),
     }
     _fit_inputs(files, predicate, list(inputs), bucket, prefix)
     put = partial(put_locked, client, bucket, retention_days=retention_days)
@@ -207,7 +218,7 @@ def publish(
 
     result = claim_next(client, bucket, job, run_id, prefix, put_claim, policy)
     predicate["previous"] = result.claim.previous
-    statement = build_statement(subjects, predicate)
+    statement = build_statement(subjects, predicate, predicate_type)
     payload = statement_bytes(statement)
     message = pae(PAYLOAD_TYPE, payload)
     if len(message) > KMS_RAW_LIMIT:

@@ -141,12 +141,19 @@ def test_review_publish_then_diff(buckets, s3, tmp_path, default_account_iam):
     assert any(g["resource"].startswith("iam:user/fay/access_key_2") for g in diff["grants"]["new"])
     assert second.summary["grants_new"] >= 1 and second.summary["findings_removed"] >= 1
 
-    # a previous bundle that does not verify (untrusted key) is never diffed against
+    # a previous bundle that does not verify (signed by a key this job neither holds nor
+    # pins) is never diffed against; pinning the signer's public key makes it trusted again
     other, _, _ = generate_key_files(tmp_path / "other")
-    pub = other.parent / "signing-key.pub.pem"
-    bad = parse_access_config({"trusted_public_keys": [str(pub)]})
-    prev3, err3 = previous_for_settings(settings, bad)
+    rotated = settings.model_copy(update={"signing_key": str(other)})
+    prev3, err3 = previous_for_settings(rotated, parse_access_config({}))
     assert prev3 is None and "unknown_key" in err3
+    from tasks.evidence import load_signer
+
+    pub = tmp_path / "previous-signer.pub.pem"
+    pub.write_bytes(load_signer(settings.signing_key).public_pem)
+    pinned = parse_access_config({"trusted_public_keys": [str(pub)]})
+    prev4, err4 = previous_for_settings(rotated, pinned)
+    assert err4 is None and prev4.envelope_uri == out2["bundle"]
 
 
 @pytest.mark.prefect

@@ -25,7 +25,8 @@ def published(s3, buckets, tmp_path, monkeypatch):
     from tasks.evidence import ensure_buckets
     from tasks.evidence.signer import generate_key_files
 
-    priv, pub, _ = generate_key_files(tmp_path / "keys")
+    priv, pub, fp = generate_key_files(tmp_path / "keys")
+    monkeypatch.setenv("COMPLIANCE_TRUSTED_KEYS", fp)  # the auditor's pin (and the job's)
     settings = buckets.model_copy(update={"signing_key": str(priv)})
     ensure_buckets(s3_client(settings), settings, public_key_pem=pub.read_bytes())
     days = {

@@ -123,8 +123,12 @@ def signed(day_data, tmp_path):
 
 
 def test_rerun_identical_is_said_and_a_changed_one_is_a_finding(s3, signed):
-    # the real verifier (tasks.evidence.verify) checks each previous bundle here
+    # the real verifier (tasks.evidence.verify) checks each previous bundle here, trusting
+    # the job's own signing key
+    from tasks.audit.bundles import job_verifier
+
     def day_run(**kw):
+        kw.setdefault("verify", job_verifier(signed))
         return run_day(s3, signed.data_bucket, signed.reports_bucket, DAY, AuditConfig(), **kw)
 
     first = day_run()

@@ -93,9 +93,10 @@ def test_full_cli_flow(env, tmp_path, s3, storage_settings):
         assert res.exit_code == 0, res.output
         uris.append(json.loads(res.stdout)["bundle"])
 
-    listed = json.loads(run(runner, variables, "reports", "list", "--json").stdout)["bundles"]
-    assert [r["counts"] for r in listed] == [{"findings": 3}] * 2
-    table = run(runner, variables, "reports", "list", "--job", "cost-budget").stdout
+    pin = ("--trusted-key", key["fingerprint"])  # what an auditor received out of band
+    listed = json.loads(run(runner, variables, "reports", "list", "--json", *pin).stdout)
+    assert [r["counts"] for r in listed["bundles"]] == [{"findings": 3}] * 2
+    table = run(runner, variables, "reports", "list", "--job", "cost-budget", *pin).stdout
     assert (
         table.splitlines()[0].split()[:4] == ["job", "run", "period", "status"]
         and "findings=3" in table
@@ -112,7 +113,7 @@ def test_full_cli_flow(env, tmp_path, s3, storage_settings):
         key["public_key"],
     )
     assert ok.exit_code == 0 and ok.stdout.startswith("ok: 2 bundles"), ok.output
-    single = run(runner, variables, "reports", "verify", uris[1], "--json")
+    single = run(runner, variables, "reports", "verify", uris[1], "--json", *pin)
     assert single.exit_code == 0 and json.loads(single.stdout)["ok"] is True
 
     dest = tmp_path / "dl"
@@ -126,11 +127,12 @@ def test_full_cli_flow(env, tmp_path, s3, storage_settings):
         "--to",
         str(dest),
         "--json",
+        *pin,
     )
     assert res.exit_code == 0, res.output
     summary = json.loads((dest / "verification-summary.json").read_text())
     assert summary["bundles"] == 2 and summary["verification"]["ok"] is True
-    assert run(runner, variables, "reports", "verify", str(dest)).exit_code == 0
+    assert run(runner, variables, "reports", "verify", str(dest), *pin).exit_code == 0
 
     # Tamper with the download: one line per failure, exit 1
     (victim,) = [p for p in dest.rglob("report.json") if uris[0].split("/")[-2] in str(p)]
@@ -199,6 +201,8 @@ def test_unreachable_storage_is_one_line(env):
         {**variables, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"},
         "reports",
         "list",
+        "--trusted-key",
+        "ab" * 32,
     )
     assert res.exit_code == 2
     assert (
