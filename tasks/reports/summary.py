@@ -11,9 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LIST_INLINE = 8
-FIGURES = 16  # key figures shown as tiles; the rest are in "Figures in detail"  # longer lists of text become bullet lists
-ACRONYMS = {"usd": "(USD)", "id": "ID", "mcp": "MCP", "sha256": "SHA-256", "gx": "GX", "s": "(s)"}
+LIST_INLINE = 8  # longer lists of text become bullet lists
+FIGURES = 16  # key figures shown as tiles; the rest are in "Figures in detail"
+ACRONYMS = {
+    "usd": "(USD)",
+    "id": "ID",
+    "api": "API",
+    "mcp": "MCP",
+    "sha256": "SHA-256",
+    "gx": "GX",
+    "s": "(s)",
+}
 
 
 def label(key: str) -> str:
