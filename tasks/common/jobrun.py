@@ -24,6 +24,8 @@ from tasks.reports import (
     render_html,
     report_json_bytes,
 )
+from tasks.reports.oscal import FILENAME as OSCAL_FILE
+from tasks.reports.oscal import oscal_json_bytes
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,7 @@ def finish_job(
         "report.json": report_json_bytes(report),
         "report.html": render_html(report, charts, tables, signer.keyid if signer else None),
         "findings.csv": findings_csv_bytes(findings),
+        OSCAL_FILE: oscal_json_bytes(report),
     }
     files.update(extra_files or {})  # a job may supply its own findings.csv shape
     counts = severity_counts(findings) | (counts_extra or {})
