@@ -103,7 +103,7 @@ def headline(report: dict[str, Any], s: Sorted) -> str:
         text = (
             f"{status}: nothing high or critical is open, but "
             f"{_plural(len(s.open), 'lesser finding')} {'is' if len(s.open) == 1 else 'are'} "
-            f"({_count_phrase(s.open)}): {_titles(s.open)}."
+            f"open ({_count_phrase(s.open)}): {_titles(s.open)}."
         )
     else:
         checks = len({f["check"] for f in s.passed}) + len(s.quiet)

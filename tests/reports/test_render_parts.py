@@ -89,7 +89,7 @@ def test_headline_says_why():
     assert "not about the quality of the data" in text
     r = _report("cost-budget", [low])
     assert headline(r, sort_findings(r["job"], r["findings"])).startswith(
-        "WARN: nothing high or critical is open, but 1 lesser finding is (1 low)"
+        "WARN: nothing high or critical is open, but 1 lesser finding is open (1 low)"
     )
     r = _report("log-retention", [])
     assert headline(r, sort_findings(r["job"], r["findings"])) == "PASS: no finding is open; 2 checks passed."  # fmt: skip
