@@ -1,16 +1,28 @@
-"""`compliance config check`: validate every section of compliance.yaml, one line per problem."""
+"""`compliance config check`: every problem in every section of compliance.yaml, one line each.
+
+Each section is validated against its job's own model with every error collected (not
+only the first); an unknown key gets a did-you-mean from the keys that level accepts. A
+section whose model is satisfied then goes through its job's own parser for the checks a
+model cannot express (time zones, duplicate rule names). What `compliance run` needs —
+both buckets and a signing key — is checked too: a file that parses but cannot run fails.
+"""
 
 from __future__ import annotations
 
+import difflib
+import typing
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
+import yaml
+from pydantic import BaseModel, ValidationError
 
 from cli.common import emit_json
 from tasks.common.errors import ComplianceError
-from tasks.common.settings import AppConfig, load_config
+from tasks.common.settings import ENV_NAMES, AppConfig, StorageSettings, load_config
 
 
 def _budgets(app: AppConfig, source: str) -> None:
@@ -28,33 +40,7 @@ def _section(module: str, func: str, name: str) -> Callable[[AppConfig, str], No
     return check
 
 
-def _schedules(app: AppConfig, source: str) -> None:
-    from cronsim import CronSim, CronSimError
-
-    from flows.registry import JOBS, ON_DEMAND
-
-    for key, value in app.section("schedules").items():
-        if key == "timezone":
-            continue
-        if key in ON_DEMAND:
-            raise ComplianceError(f"{source}: schedules.{key}: runs on demand, takes no schedule")
-        if key not in JOBS:
-            raise ComplianceError(
-                f"{source}: schedules.{key}: unknown job (known: {', '.join(JOBS)})"
-            )
-        try:
-            CronSim(str(value), datetime(2026, 1, 1))
-        except CronSimError:
-            raise ComplianceError(f"{source}: schedules.{key}: invalid cron expression") from None
-
-
-def _notifications(app: AppConfig, source: str) -> None:
-    url = app.section("notifications").get("webhook_url")
-    if url is not None and not str(url).startswith(("http://", "https://")):
-        raise ComplianceError(f"{source}: notifications.webhook_url: must be an http(s) URL")
-
-
-# section name(s) -> validator; each raises one ComplianceError naming the key
+# section name(s) -> the job's own parser (raises one ComplianceError naming the key)
 VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
     "budget/budgets": _budgets,
     "redaction": _section("tasks.retention.config", "parse_redaction", "redaction"),
@@ -62,30 +48,207 @@ VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
     "access": _section("tasks.access.config", "parse_access_config", "access"),
     "quality": _section("tasks.quality.config", "quality_config", "quality"),
     "audit": _section("tasks.audit.config", "audit_config", "audit"),
-    "schedules": _schedules,
-    "notifications": _notifications,
 }
-KNOWN_SECTIONS = {"storage"} | {n for key in VALIDATORS for n in key.split("/")}
+KNOWN_SECTIONS = {"storage", "schedules", "notifications"} | {
+    n for key in VALIDATORS for n in key.split("/")
+}
+# section -> (module, model) validated with every error collected
+MODELS = {
+    "budget": ("tasks.budget.config", "BudgetSettings"),
+    "redaction": ("tasks.retention.config", "RedactionConfig"),
+    "retention": ("tasks.retention.config", "RetentionConfig"),
+    "access": ("tasks.access.config", "AccessConfig"),
+    "quality": ("tasks.quality.config", "QualityConfig"),
+    "audit": ("tasks.audit.config", "AuditConfig"),
+}
+
+
+def did_you_mean(word: str, known: typing.Iterable[str]) -> str:
+    known = sorted(set(known))
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"known: {', '.join(known)}" if known else ""
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if found := _model_in(arg):
+            return found
+    return None
+
+
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a mapping at `loc` (inside `model`) accepts, aliases included."""
+    ann: Any = model
+    for part in loc:
+        origin = typing.get_origin(ann)
+        if origin in (list, tuple, dict) or isinstance(part, int):
+            args = typing.get_args(ann)
+            ann = args[-1] if args else None
+            continue
+        m = _model_in(ann)
+        field = m.model_fields.get(part) if m else None
+        if field is None:
+            return []
+        ann = field.annotation
+    m = _model_in(ann)
+    if m is None:
+        return []
+    return [f.alias or name for name, f in m.model_fields.items()]
+
+
+def _path(prefix: str, loc: tuple) -> str:
+    return prefix + "".join(f".{p}" for p in loc)
+
+
+def model_problems(model: type[BaseModel], raw: Any, prefix: str, source: str) -> list[str]:
+    """Every validation error of `raw` against `model`, one line each."""
+    try:
+        model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if err["type"] == "extra_forbidden":
+                hint = did_you_mean(str(loc[-1]), _keys_at(model, loc[:-1]))
+                msg = "unknown key" + (f"; {hint}" if hint else "")
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            else:
+                msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            lines.append(f"{source}: {_path(prefix, loc)}: {msg}")
+        return lines
+    return []
+
+
+def _budget_rules(raw: Any, source: str) -> list[str]:
+    """budgets: the section's own keys, then each rule against its type's model."""
+    from tasks.budget.config import RULE_TYPES, BudgetsSection
+
+    if not isinstance(raw, dict):
+        return [f"{source}: budgets: must be a mapping"]
+    raw = dict(raw)
+    rules = raw.pop("rules", []) or []
+    problems = model_problems(BudgetsSection, raw, "budgets", source)
+    if not isinstance(rules, list):
+        return [*problems, f"{source}: budgets.rules: must be a list"]
+    for i, rule in enumerate(rules):
+        where = f"budgets.rules[{i}]"
+        kind = rule.get("type") if isinstance(rule, dict) else None
+        if not isinstance(rule, dict):
+            problems.append(f"{source}: {where}: must be a mapping")
+        elif kind not in RULE_TYPES:
+            hint = did_you_mean(str(kind), RULE_TYPES)
+            problems.append(f"{source}: {where}.type: unknown rule type; {hint}")
+        else:
+            problems += model_problems(RULE_TYPES[kind], rule, where, source)
+    return problems
+
+
+def _schedules(app: AppConfig, source: str) -> list[str]:
+    from cronsim import CronSim, CronSimError
+
+    from flows.registry import JOBS, ON_DEMAND
+
+    problems = []
+    for key, value in app.section("schedules").items():
+        if key == "timezone":
+            continue
+        if key in ON_DEMAND:
+            problems.append(f"{source}: schedules.{key}: runs on demand, takes no schedule")
+        elif key not in JOBS:
+            hint = did_you_mean(str(key), [*JOBS, "timezone"])
+            problems.append(f"{source}: schedules.{key}: unknown job; {hint}")
+        else:
+            try:
+                CronSim(str(value), datetime(2026, 1, 1))
+            except CronSimError:
+                problems.append(f"{source}: schedules.{key}: invalid cron expression")
+    return problems
+
+
+def _notifications(app: AppConfig, source: str) -> list[str]:
+    url = app.section("notifications").get("webhook_url")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        return [f"{source}: notifications.webhook_url: must be an http(s) URL"]
+    return []
+
+
+def _storage(path: str | None, source: str) -> tuple[StorageSettings | None, list[str]]:
+    """The storage section with the environment applied: every error, then what run needs."""
+    import os
+
+    raw: dict[str, Any] = {}
+    if path and Path(path).is_file():
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = dict(loaded.get("storage") or {}) if isinstance(loaded, dict) else {}
+    raw |= {field: os.environ[var] for var, field in ENV_NAMES.items() if os.environ.get(var)}
+    problems = model_problems(StorageSettings, raw, "storage", source)
+    if problems:
+        return None, problems
+    st = StorageSettings.model_validate(raw)
+    needs = [
+        ("data_bucket", "COMPLIANCE_DATA_BUCKET"),
+        ("reports_bucket", "COMPLIANCE_REPORTS_BUCKET"),
+        ("signing_key", "COMPLIANCE_SIGNING_KEY"),
+    ]
+    for field, var in needs:
+        if not getattr(st, field):
+            problems.append(f"{source}: storage.{field}: not set (or {var}); `compliance run` needs it")  # fmt: skip
+    key = st.signing_key
+    if key and not key.startswith("kms:") and not Path(key).is_file():
+        problems.append(f"{source}: storage.signing_key: {key}: no such file")
+    return st, problems
 
 
 def check_config(path: str | None) -> tuple[AppConfig | None, list[str]]:
-    """Every problem in the file, one line each (storage problems stop the rest)."""
+    """Every problem in the file and the environment, one line each."""
+    import importlib
+
     try:
         app = load_config(path)
     except ComplianceError as exc:
-        return None, [str(exc)]
-    source = app.source or "environment"
-    problems = [
-        f"{source}: {name}: unknown section (known: {', '.join(sorted(KNOWN_SECTIONS))})"
-        for name in app.sections
-        if name not in KNOWN_SECTIONS
-    ]
-    for validate in VALIDATORS.values():
+        if ": storage." not in str(exc):
+            return None, [str(exc)]  # unreadable file: nothing else can be checked
+        app = None
+    from tasks.common.settings import _config_path
+
+    cfg = _config_path(path)
+    source = str(cfg) if cfg else "environment"
+    _, problems = _storage(str(cfg) if cfg else None, source)
+    if app is None:  # storage is broken: read the other sections on their own
+        data = yaml.safe_load(cfg.read_text(encoding="utf-8")) if cfg else {}
+        sections = {k: v for k, v in (data or {}).items() if k != "storage"}
+        app = AppConfig(storage=StorageSettings(), sections=sections, source=str(cfg))
+    for name in app.sections:
+        if name not in KNOWN_SECTIONS:
+            hint = did_you_mean(str(name), KNOWN_SECTIONS)
+            problems.append(f"{source}: {name}: unknown section; {hint}")
+    bad: set[str] = set()
+    for name, (module, model) in MODELS.items():
+        if name in app.sections:
+            found = model_problems(getattr(importlib.import_module(module), model), app.sections[name], name, source)  # fmt: skip
+            problems += found
+            bad |= {name} if found else set()
+    if "budgets" in app.sections:
+        found = _budget_rules(app.sections["budgets"], source)
+        problems += found
+        bad |= {"budgets"} if found else set()
+    for names, validate in VALIDATORS.items():  # what the models cannot express
+        if not bad & set(names.split("/")):
+            try:
+                validate(app, source)
+            except ComplianceError as exc:
+                problems.append(str(exc))
+    for more in (_schedules, _notifications):
         try:
-            validate(app, source)
-        except ComplianceError as exc:
+            problems += more(app, source)
+        except ComplianceError as exc:  # the section is not a mapping
             problems.append(str(exc))
-    return app, problems
+    return app, list(dict.fromkeys(problems))
 
 
 @click.group("config")

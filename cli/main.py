@@ -29,7 +29,23 @@ COMMANDS: list[tuple[str, str]] = [
 ]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("compliance-jobs")
+    except PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    _version(), "--version", prog_name="compliance", message="%(prog)s %(version)s"
+)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False),

@@ -39,7 +39,7 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
     charts.append(
         bar_chart(
             "Top tasks by cost (subtasks included)",
-            [(t.task_id[:12], t.effective) for t in top],
+            [(t.task_id, t.effective) for t in top],
             "$",
         )
     )

@@ -24,6 +24,8 @@ from tasks.reports import (
     render_html,
     report_json_bytes,
 )
+from tasks.reports.oscal import FILENAME as OSCAL_FILE
+from tasks.reports.oscal import oscal_json_bytes
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +110,28 @@ def finish_job(
     run_id = run_id or new_run_id(generated_at)
     status = RunStatus(status or overall_status(findings))
     report = build_report(job, run_id, period, generated_at, status.value, summary, findings)
+    signer = None if dry_run else _signer(settings)  # its fingerprint goes into report.html
     files = {
         "report.json": report_json_bytes(report),
-        "report.html": render_html(report, charts, tables),
+        "report.html": render_html(report, charts, tables, signer.keyid if signer else None),
         "findings.csv": findings_csv_bytes(findings),
+        OSCAL_FILE: oscal_json_bytes(report),
     }
     files.update(extra_files or {})  # a job may supply its own findings.csv shape
     counts = severity_counts(findings) | (counts_extra or {})
     bundle_uri = None
     if not dry_run:
         bundle_uri = _publish(
-            job, period, files, status.value, counts, list(inputs), settings, run_id, generated_at
+            job,
+            period,
+            files,
+            status.value,
+            counts,
+            list(inputs),
+            settings,
+            run_id,
+            generated_at,
+            signer,
         )
     result = {
         "job": job,
@@ -136,6 +149,16 @@ def finish_job(
     return result
 
 
+def _signer(settings: StorageSettings) -> Any:
+    from tasks.evidence import load_signer
+
+    if not settings.reports_bucket:
+        raise ConfigError("COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket) is not set")
+    if not settings.signing_key:
+        raise ConfigError("COMPLIANCE_SIGNING_KEY (storage.signing_key) is not set")
+    return load_signer(settings.signing_key, password_env=settings.signing_key_password_env)
+
+
 def _publish(
     job: str,
     period: Period,
@@ -146,15 +169,11 @@ def _publish(
     settings: StorageSettings,
     run_id: str,
     generated_at: datetime,
+    signer: Any,
 ) -> str:
     from tasks.common.s3 import s3_client
-    from tasks.evidence import load_signer, publish_bundle
+    from tasks.evidence import publish_bundle
 
-    if not settings.reports_bucket:
-        raise ConfigError("COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket) is not set")
-    if not settings.signing_key:
-        raise ConfigError("COMPLIANCE_SIGNING_KEY (storage.signing_key) is not set")
-    signer = load_signer(settings.signing_key, password_env=settings.signing_key_password_env)
     published = publish_bundle(
         s3_client(settings),
         settings.reports_bucket,

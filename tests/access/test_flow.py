@@ -112,7 +112,7 @@ def test_review_publish_then_diff(buckets, s3, tmp_path, default_account_iam):
     campaign = list(csv.DictReader(io.StringIO(first.files["campaign.csv"].decode())))
     assert campaign and all(r["reviewer"] and r["reviewer"] != r["subject"] for r in campaign)
     ocsf = [json.loads(line) for line in first.files["findings.ocsf.jsonl"].splitlines()]
-    assert len(ocsf) == len(first.findings) and {o["class_uid"] for o in ocsf} == {2004}
+    assert len(ocsf) == len(first.findings) and {o["class_uid"] for o in ocsf} == {2003}
     prefix = out1["bundle"].split(f"s3://{settings.reports_bucket}/", 1)[1].rsplit("/", 1)[0]
     keys = {
         o["Key"].rsplit("/", 1)[1]

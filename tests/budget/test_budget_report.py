@@ -36,4 +36,4 @@ def test_charts_and_tables_render_into_the_report():
     report = build_report("cost-budget", "r1", Period(start=period.start, end=period.end),
                           period.end, "warn", a.summary, a.findings)  # fmt: skip
     html = render_html(report, charts, tables).decode()
-    assert "price_table_version" in html and "genai-prices 0.2.3" in html
+    assert "Price table version" in html and "genai-prices 0.2.3" in html

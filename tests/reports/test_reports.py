@@ -70,7 +70,7 @@ def test_html_escapes_resources_and_embeds_charts():
     assert "<img src=x" not in html and "&lt;img src=x" in html
     assert html.count("<svg") == 2 and "stroke-dasharray" in html  # threshold line drawn
     assert "task&lt;1&gt;" in html and "&lt;b&gt;x&lt;/b&gt;" in html
-    assert "2 open" in html and "1 passed" in html
+    assert "Open findings (2)" in html and "Passed checks (1)" in html
 
 
 def test_empty_chart_says_no_data():

@@ -1,0 +1,77 @@
+"""`compliance reports index`: download, verify and index bundles as one static HTML page.
+
+Registered in the `reports` group (cli/evidence.py): `reports.add_command(index)`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli.common import emit_json, get_config, one_line_errors
+from tasks.evidence.cli_support import aws_errors, parse_date, reports_bucket
+
+
+@click.command("index")
+@click.option("--job", default=None, help="Only this job.")
+@click.option(
+    "--since", default=None, help="Only bundles started on or after this date (YYYY-MM-DD)."
+)
+@click.option(
+    "--to", "dest", required=True, type=click.Path(file_okay=False), help="Destination folder."
+)
+@click.option(
+    "--from-folder",
+    "local",
+    is_flag=True,
+    help="Index the bundles already downloaded in --to (no S3 access).",
+)
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Trusted public key PEM (default: keys/ of the bucket or folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@one_line_errors
+@aws_errors
+def index(
+    job: str | None,
+    since: str | None,
+    dest: str,
+    local: bool,
+    public_keys: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Download and verify bundles, then write DIR/index.html: by control, by job, by period."""
+    from tasks.evidence.verify_target import verify_target
+    from tasks.reports.index import collect, render_index
+
+    out = Path(dest)
+    day = parse_date(since, "--since")
+    if not local:
+        from tasks.common.s3 import s3_client
+        from tasks.evidence.bundles import download, iter_bundles
+
+        settings = get_config().storage
+        client, bucket = s3_client(settings), reports_bucket(settings)
+        refs = list(iter_bundles(client, bucket, job, day))
+        out.mkdir(parents=True, exist_ok=True)
+        with click.progressbar(length=len(refs), label="downloading", file=sys.stderr) as bar:
+            download(client, bucket, refs, out, progress=lambda _r: bar.update(1))
+    keys = [(p, Path(p).read_bytes()) for p in public_keys]
+    has_bundles = (out / "reports").is_dir() and any((out / "reports").iterdir())
+    verification = verify_target(str(out), public_keys=keys).as_json() if has_bundles else None
+    bundles = [b for b in collect(out, verification, day) if not job or b["job"] == job]
+    path = out / "index.html"
+    path.write_bytes(render_index(bundles))
+    failed = sum(b["verdict"] == "failed" for b in bundles)
+    if as_json:
+        emit_json({"index": str(path), "bundles": len(bundles), "failed_verification": failed})
+    else:
+        click.echo(f"{path}: {len(bundles)} bundles, {failed} failed verification")
+    if failed:
+        sys.exit(1)
