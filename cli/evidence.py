@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from cli.common import emit_json, get_config, one_line_errors
+from cli.reports_index import index as reports_index
+from cli.trust_options import trust_options
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.s3 import S3Uri, s3_client
 from tasks.common.settings import StorageSettings
@@ -27,26 +29,6 @@ from tasks.evidence.cli_support import (
 
 def _client(settings: StorageSettings) -> Any:
     return s3_client(settings)
-
-
-def trust_options(func: Any) -> Any:
-    """--public-key / --trusted-key: the anchors of every command that reads bundles."""
-    func = click.option(
-        "--trusted-key",
-        "trusted_keys",
-        multiple=True,
-        metavar="SHA256",
-        help="Trust the key with this SHA-256 fingerprint, received out of band (repeatable);"
-        " its PEM may come from keys/ in the bucket.",
-    )(func)
-    return click.option(
-        "--public-key",
-        "public_keys",
-        multiple=True,
-        type=click.Path(dir_okay=False, exists=True),
-        help="Trust this public key PEM (repeatable). Also: evidence.trusted_keys,"
-        " COMPLIANCE_TRUSTED_KEYS.",
-    )(func)
 
 
 # ---- keys ------------------------------------------------------------------------------
@@ -237,6 +219,9 @@ def evidence_publish(
 @click.group("reports")
 def reports() -> None:
     """List, download, verify and share evidence bundles."""
+
+
+reports.add_command(reports_index)
 
 
 @reports.command("list")

@@ -1,6 +1,7 @@
 """`compliance reports index`: download, verify and index bundles as one static HTML page.
 
-Registered in the `reports` group (cli/evidence.py): `reports.add_command(index)`.
+Registered in the `reports` group (cli/evidence.py). Trusts only the keys it is given, like
+every reader of bundles (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import click
 
 from cli.common import emit_json, get_config, one_line_errors
+from cli.trust_options import trust_options
 from tasks.evidence.cli_support import aws_errors, parse_date, reports_bucket
 
 
@@ -28,13 +30,7 @@ from tasks.evidence.cli_support import aws_errors, parse_date, reports_bucket
     is_flag=True,
     help="Index the bundles already downloaded in --to (no S3 access).",
 )
-@click.option(
-    "--public-key",
-    "public_keys",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Trusted public key PEM (default: keys/ of the bucket or folder).",
-)
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @one_line_errors
 @aws_errors
@@ -44,27 +40,31 @@ def index(
     dest: str,
     local: bool,
     public_keys: tuple[str, ...],
+    trusted_keys: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Download and verify bundles, then write DIR/index.html: by control, by job, by period."""
+    from tasks.evidence.trust import NoTrustAnchor, reader_anchors
     from tasks.evidence.verify_target import verify_target
     from tasks.reports.index import collect, render_index
 
     out = Path(dest)
     day = parse_date(since, "--since")
+    settings = get_config().storage
+    anchors = reader_anchors(settings, public_keys, trusted_keys)
+    if not anchors:
+        raise NoTrustAnchor()  # before anything is fetched
     if not local:
         from tasks.common.s3 import s3_client
         from tasks.evidence.bundles import download, iter_bundles
 
-        settings = get_config().storage
         client, bucket = s3_client(settings), reports_bucket(settings)
         refs = list(iter_bundles(client, bucket, job, day))
         out.mkdir(parents=True, exist_ok=True)
         with click.progressbar(length=len(refs), label="downloading", file=sys.stderr) as bar:
             download(client, bucket, refs, out, progress=lambda _r: bar.update(1))
-    keys = [(p, Path(p).read_bytes()) for p in public_keys]
     has_bundles = (out / "reports").is_dir() and any((out / "reports").iterdir())
-    verification = verify_target(str(out), public_keys=keys).as_json() if has_bundles else None
+    verification = verify_target(str(out), anchors=anchors).as_json() if has_bundles else None
     bundles = [b for b in collect(out, verification, day) if not job or b["job"] == job]
     path = out / "index.html"
     path.write_bytes(render_index(bundles))

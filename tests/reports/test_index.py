@@ -15,6 +15,11 @@ from tests.reports.browser import probe
 from tests.reports.conftest import JOBS
 
 
+def _pin(demo_out) -> list[str]:
+    """The demo's public key, as an auditor receives it out of band."""
+    return ["--public-key", str(demo_out / "keys" / "signing-key.pub.pem")]
+
+
 def _copy(demo_out, tmp_path):
     root = tmp_path / "bundles"
     shutil.copytree(demo_out / "bundles", root)
@@ -23,7 +28,9 @@ def _copy(demo_out, tmp_path):
 
 def test_index_of_the_demo_bundles(demo_out, tmp_path):
     root = _copy(demo_out, tmp_path)
-    result = CliRunner().invoke(index, ["--to", str(root), "--from-folder", "--json"])
+    result = CliRunner().invoke(
+        index, ["--to", str(root), "--from-folder", "--json", *_pin(demo_out)]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["failed_verification"] == 0 and out["bundles"] >= len(JOBS)
@@ -44,7 +51,7 @@ def test_a_tampered_bundle_is_flagged_and_the_command_fails(demo_out, tmp_path):
     root = _copy(demo_out, tmp_path)
     report = sorted((root / "reports" / "cost-budget").rglob("report.json"))[-1]
     report.write_text(report.read_text().replace('"fail"', '"pass"', 1))
-    result = CliRunner().invoke(index, ["--to", str(root), "--from-folder"])
+    result = CliRunner().invoke(index, ["--to", str(root), "--from-folder", *_pin(demo_out)])
     assert result.exit_code == 1 and "1 failed verification" in result.output
     html = (root / "index.html").read_text()
     assert 'id="verification-failures"' in html and report.parent.name in html
@@ -69,3 +76,10 @@ def test_hostile_folder_contents_are_escaped_and_links_stay_inside(tmp_path):
     assert bundles[0]["status"] == "unreadable"  # the symlinked report.json is not followed
     html = render_index(bundles).decode()
     assert "<img src=x" not in html and "a%20b%23c%3F.csv" in html
+
+
+def test_index_without_a_trust_anchor_refuses(demo_out, tmp_path, monkeypatch):
+    monkeypatch.delenv("COMPLIANCE_TRUSTED_KEYS", raising=False)
+    root = _copy(demo_out, tmp_path)
+    result = CliRunner().invoke(index, ["--to", str(root), "--from-folder"])
+    assert result.exit_code != 0 and not (root / "index.html").exists()
