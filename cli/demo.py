@@ -162,6 +162,9 @@ def demo(users: int, days: int, seed: int, out: str) -> None:
                 f"  {slug:<18} {result['status']:<5} {time.perf_counter() - t:5.1f} s  {result['bundle']}"
             )
         dest, report = _download_and_verify(out_dir, fingerprint)
+    from tasks.reports.index import write_index
+
+    index = write_index(dest, report.as_json())  # the auditor's entry page
     rows = []
     for r in results:
         c = r["counts"]
@@ -185,6 +188,7 @@ def demo(users: int, days: int, seed: int, out: str) -> None:
         click.echo(f"verification: {f.line()}", err=True)
     bad = [r[0] for r in rows if r[6] != "yes"] + (["chain"] if not report.ok else [])
     elapsed = time.perf_counter() - t0
+    click.echo(f"evidence index: {index}")
     click.echo(
         f"\n{len(results)} jobs; every bundle downloaded to {dest} and verified against the pinned key {fingerprint[:16]}…: {'ok' if report.ok else 'FAILED'}; {elapsed:.0f} s"
     )

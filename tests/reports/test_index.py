@@ -26,6 +26,11 @@ def _copy(demo_out, tmp_path):
     return root
 
 
+def test_the_demo_builds_the_index(demo_out):
+    html = (demo_out / "bundles" / "index.html").read_text()
+    assert 'id="by-control"' in html and ">verified<" in html
+
+
 def test_index_of_the_demo_bundles(demo_out, tmp_path):
     root = _copy(demo_out, tmp_path)
     result = CliRunner().invoke(
