@@ -49,9 +49,10 @@ def _schedules(app: AppConfig, source: str) -> None:
 
 
 def _notifications(app: AppConfig, source: str) -> None:
-    url = app.section("notifications").get("webhook_url")
-    if url is not None and not str(url).startswith(("http://", "https://")):
-        raise ComplianceError(f"{source}: notifications.webhook_url: must be an http(s) URL")
+    from tasks.common.notify import notifications_from
+
+    app.section("notifications")  # must be a mapping
+    notifications_from(app.sections, source)  # routes, URLs (never echoed), webhook_url
 
 
 # section name(s) -> validator; each raises one ComplianceError naming the key
