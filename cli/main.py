@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.run", "run"),
     ("cli.serve", "serve"),
     ("cli.demo", "demo"),
+    ("cli.runbook", "runbook"),
 ]
 
 

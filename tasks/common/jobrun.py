@@ -29,6 +29,7 @@ from tasks.reports import (
     render_html,
     report_json_bytes,
 )
+from tasks.runbooks.catalog import attach_runbooks
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def finish_job(
     generated_at = datetime.now(UTC)
     run_id = run_id or new_run_id(generated_at)
     status = RunStatus(status or overall_status(findings))
+    attach_runbooks(findings)  # every alert signal and high finding names its runbook
     report = build_report(job, run_id, period, generated_at, status.value, summary, findings)
     files = {
         "report.json": report_json_bytes(report),
