@@ -65,6 +65,7 @@ VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
     "audit": _section("tasks.audit.config", "audit_config", "audit"),
     "schedules": _schedules,
     "notifications": _notifications,
+    "policy": _section("tasks.policy.config", "parse_policy_config", "policy"),
 }
 KNOWN_SECTIONS = {"storage"} | {n for key in VALIDATORS for n in key.split("/")}
 

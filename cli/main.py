@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.serve", "serve"),
     ("cli.demo", "demo"),
     ("cli.runbook", "runbook"),
+    ("cli.policy", "policy"),
 ]
 
 
