@@ -355,8 +355,8 @@ def dispatch(
 ) -> dict[str, Any]:
     """Plan, deliver, record. Returns counts and per-route errors (never raises for delivery)."""
     now = now or datetime.now(UTC)
-    if not cfg.routes and not cfg.events:
-        return {"sent": 0, "suppressed": 0}
+    if not cfg.routes and not (cfg.events and in_prefect_run()):
+        return {"sent": 0, "suppressed": 0, "events": 0}  # nothing to tell: no state touched
     state = load_state(client, bucket, job) if bucket else {"version": STATE_VERSION, "sent": {}}
     plan = plan_alerts(job, findings, cfg, state, now)
     sent_ids: set[str] = set()
@@ -384,7 +384,7 @@ def dispatch(
             record_sent(state, EVENTS_DEST, plan.events, now)
         except Exception as exc:  # Prefect unreachable: the bundle is the record
             errors.append(f"prefect events: {type(exc).__name__}")
-    if bucket:
+    if bucket and (sent_ids or events):
         save_state(client, bucket, job, state)
     out: dict[str, Any] = {
         "sent": len(sent_ids),

@@ -85,6 +85,8 @@ def test_cost_budget_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, mon
             s3.get_object(Bucket=bucket, Key="state/cost-budget/alerts.json")["Body"].read()
         )
         assert len(state["sent"]["budget.webhook_url#0"]) == sent  # the common alert state
+        # each new alert also went to the Prefect server as a compliance.alert.<check> event
+        assert out["alerts"]["events"] >= sent and len(state["sent"]["prefect-events"]) >= sent
         assert len(_Hook.received[0][2]["alerts"]) == sent
         # A rerun within the cooldown: same findings, nothing re-sent.
         again = cost_budget(since="2026-11-20", until="2026-11-21", config_path=str(cfg))
