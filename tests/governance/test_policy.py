@@ -145,6 +145,12 @@ def test_versions_chain_and_verify_and_link_their_approvals(s3, buckets, signer)
     diff = s3.get_object(Bucket=rb, Key=pprefix + "diff.txt")["Body"].read().decode()
     assert '+    "architect"' in diff and "--- approved/v1" in diff
     assert a1 in {a["bundle"] for a in load_history(s3, rb, ctx.trust).versions[0]["approvals"]}
+    # the auditor's whole-chain check passes for both trees
+    from tasks.evidence import verify_job
+
+    for job in ("policy", "policy-change"):
+        report = verify_job(store, job, ctx.trust, retention_days=1)
+        assert report.failures == [] and report.incomplete == [], job
 
 
 def test_forged_approvals_and_versions_do_not_count(s3, buckets, signer):
