@@ -28,7 +28,22 @@ def _ctx(public_keys: tuple[str, ...]) -> Any:
     settings = app.storage
     client, bucket = s3_client(settings), reports_bucket(settings)
     trust, _ = resolve_trust(S3Store(client, bucket), trusted_keys(settings, list(public_keys)))
-    return Ctx(client, bucket, signer_from(settings), trust, settings.retention_days, cfg)
+    ctx = Ctx(client, bucket, signer_from(settings), trust, settings.retention_days, cfg)
+    ctx.active_users = _active_users(client, settings.data_bucket)
+    return ctx
+
+
+def _active_users(client: Any, data_bucket: str | None) -> set[str]:
+    """Approvers and proposers must be active roster users (raw/org/roster.csv)."""
+    from tasks.access.sources import collect_roster
+    from tasks.evidence.store import S3Store
+
+    if not data_bucket:
+        raise InputError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set: no roster")
+    roster, errors = collect_roster(S3Store(client, data_bucket))
+    if roster is None:
+        raise InputError(f"{errors[0].source}: {errors[0].problem} (the roster names approvers)")
+    return {u for u, entry in roster.items() if entry.active}
 
 
 def _keys_option(func: Any) -> Any:

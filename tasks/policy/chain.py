@@ -194,6 +194,12 @@ class Ctx:
     trust: Any
     retention_days: int
     cfg: PolicyConfig
+    active_users: set[str] | None = None  # the roster's active users; None: not checked
+
+
+def _in_roster(ctx: Ctx, by: str) -> None:
+    if ctx.active_users is not None and by not in ctx.active_users:
+        raise PolicyRefused(f"{by} is not an active user in the roster")
 
 
 def _user(name: str, flag: str = "--by") -> str:
@@ -206,6 +212,7 @@ def propose(ctx: Ctx, doc: dict[str, Any], by: str, reason: str, now: datetime |
     """Publish a proposal; returns (proposal id, bundle URI)."""
     now = now or datetime.now(UTC)
     _user(by)
+    _in_roster(ctx, by)
     if not (reason or "").strip():
         raise InputError("--reason: say why the policy changes")
     hist = load_history(ctx.client, ctx.bucket, ctx.trust)
@@ -245,6 +252,7 @@ def _decide(ctx: Ctx, kind: str, proposal_id: str, by: str, now: datetime | None
         raise PolicyRefused(f"{by} proposed {proposal_id} and cannot approve their own change")
     if by not in ctx.cfg.approvers and not (kind == "rejection" and by == p.by):
         raise PolicyRefused(f"{by} is not in policy.approvers")
+    _in_roster(ctx, by)
     status = p.status(ctx.cfg, now)
     if status not in ("pending", "approved"):
         raise PolicyRefused(f"{proposal_id} is {status}")

@@ -172,7 +172,7 @@ def test_forged_approvals_and_versions_do_not_count(s3, buckets, signer):
 def test_the_cli_end_to_end(storage_settings, buckets, signer, tmp_path):
     runner = CliRunner()
     cfg = tmp_path / "compliance.yaml"
-    cfg.write_text("policy:\n  approvers: [ann, ben]\n  required_approvals: 1\n")
+    cfg.write_text("policy:\n  approvers: [ann, ben, cat]\n  required_approvals: 1\n")
     env = {
         "AWS_ENDPOINT_URL": storage_settings.endpoint_url,
         "COMPLIANCE_REPORTS_BUCKET": storage_settings.reports_bucket,
@@ -187,6 +187,18 @@ def test_the_cli_end_to_end(storage_settings, buckets, signer, tmp_path):
     def run(*args):
         return runner.invoke(keys_root, list(args), env=env)
 
+    res = run("policy", "propose", str(f), "--by", "ann", "--reason", "baseline")
+    assert res.exit_code != 0 and "raw/org/roster.csv: not found" in res.output
+    roster = "user,email,team,manager,status,aws_user\n" + "".join(
+        f"{u},{u}@example.org,gov,,{st},\n" for u, st in (("ann", "active"), ("ben", "active"),
+                                                           ("cat", "terminated"))
+    )  # fmt: skip
+    from tasks.common.s3 import s3_client
+
+    s3_client(storage_settings).put_object(
+        Bucket=storage_settings.data_bucket, Key="raw/org/roster.csv", Body=roster.encode()
+    )
+
     res = run("policy", "propose", str(f), "--by", "ann", "--reason", "baseline", "--json")
     assert res.exit_code == 0, res.output
     pid = json.loads(res.stdout)["proposal"]
@@ -195,6 +207,8 @@ def test_the_cli_end_to_end(storage_settings, buckets, signer, tmp_path):
     res = run("policy", "approve", pid, "--by", "ann")
     assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1
     assert "cannot approve their own change" in res.output
+    res = run("policy", "approve", pid, "--by", "cat")  # listed, but no longer employed
+    assert res.exit_code != 0 and "cat is not an active user in the roster" in res.output
     assert run("policy", "approve", pid, "--by", "ben", "--json").exit_code == 0
     out = tmp_path / "dist" / "policy.json"
     out.parent.mkdir()
