@@ -48,8 +48,9 @@ VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
     "access": _section("tasks.access.config", "parse_access_config", "access"),
     "quality": _section("tasks.quality.config", "quality_config", "quality"),
     "audit": _section("tasks.audit.config", "audit_config", "audit"),
+    "policy": _section("tasks.policy.config", "parse_policy_config", "policy"),
 }
-KNOWN_SECTIONS = {"storage", "schedules", "notifications"} | {
+KNOWN_SECTIONS = {"storage", "schedules", "notifications", "evidence"} | {
     n for key in VALIDATORS for n in key.split("/")
 }
 # section -> (module, model) validated with every error collected
@@ -171,9 +172,15 @@ def _schedules(app: AppConfig, source: str) -> list[str]:
 
 
 def _notifications(app: AppConfig, source: str) -> list[str]:
+    from tasks.common.notify import notifications_from
+
     url = app.section("notifications").get("webhook_url")
     if url is not None and not str(url).startswith(("http://", "https://")):
         return [f"{source}: notifications.webhook_url: must be an http(s) URL"]
+    try:  # routes and their URLs (a URL is never echoed: it may hold a token)
+        notifications_from(app.sections, source)
+    except ComplianceError as exc:
+        return [str(exc)]
     return []
 
 

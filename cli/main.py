@@ -26,6 +26,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.run", "run"),
     ("cli.serve", "serve"),
     ("cli.demo", "demo"),
+    ("cli.runbook", "runbook"),
+    ("cli.policy", "policy"),
 ]
 
 

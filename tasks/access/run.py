@@ -141,7 +141,12 @@ def review(
         "scope": {"team": team, "user": user},
     }
     files = {
-        "findings.ocsf.jsonl": ocsf_jsonl_bytes(findings, run_id=run_id, generated_at=now, account=scoped.iam.account if scoped.iam else ""),  # fmt: skip
+        "findings.ocsf.jsonl": ocsf_jsonl_bytes(
+            findings,
+            run_id=run_id,
+            generated_at=now,
+            account=scoped.iam.account if scoped.iam else "",
+        ),  # fmt: skip
         "findings.csv": findings_csv(findings, now),  # Prowler's columns, replaces the default
         "campaign.csv": campaign_csv_bytes(items),
         "grants.json": orjson.dumps(

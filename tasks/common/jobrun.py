@@ -14,7 +14,12 @@ from typing import Any
 from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.models import Finding, Period, RunStatus, overall_status, severity_counts
-from tasks.common.notify import notify_result, webhook_url
+from tasks.common.notify import (
+    NotificationsConfig,
+    notifications_for_run,
+    notify_result,
+    run_webhook,
+)
 from tasks.common.settings import StorageSettings
 from tasks.reports import (
     Chart,
@@ -26,6 +31,7 @@ from tasks.reports import (
 )
 from tasks.reports.oscal import FILENAME as OSCAL_FILE
 from tasks.reports.oscal import oscal_json_bytes
+from tasks.runbooks.catalog import attach_runbooks
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +110,13 @@ def finish_job(
     run_id: str | None = None,
     counts_extra: dict[str, int] | None = None,
     webhook: str | None = None,
+    notifications: NotificationsConfig | None = None,
 ) -> dict[str, Any]:
     """Build report.json/report.html/findings.csv, publish the bundle, create artifacts."""
     generated_at = datetime.now(UTC)
     run_id = run_id or new_run_id(generated_at)
     status = RunStatus(status or overall_status(findings))
+    attach_runbooks(findings)  # every alert signal and high finding names its runbook
     report = build_report(job, run_id, period, generated_at, status.value, summary, findings)
     signer = None if dry_run else _signer(settings)  # its fingerprint goes into report.html
     files = {
@@ -140,7 +148,12 @@ def finish_job(
         "bundle": bundle_uri,
         "counts": counts,
     }
-    notify_result(result, webhook or webhook_url())
+    notif = notifications_for_run(notifications)  # the flow's own config_path, not the default
+    if not dry_run:  # a dry run sends nothing and records nothing
+        from tasks.common.alerts import run_alerts
+
+        result["alerts"] = run_alerts(job, result, findings, settings, notif)
+    notify_result(result, webhook or run_webhook(notif))
     if _in_prefect_run():
         try:
             _publish_artifacts(result, report)

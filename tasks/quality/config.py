@@ -27,6 +27,11 @@ class SignalThresholds(BaseModel):
     write_burst_factor: float = Field(4.0, ge=1)
     spend_min_usd: float = Field(20.0, ge=0)
     spend_factor: float = Field(3.0, ge=1)
+    provider_window_minutes: int = Field(60, ge=5, le=1440)
+    provider_failures_min: int = Field(10, ge=1)
+    provider_users_min: int = Field(2, ge=1)
+    provider_rate_min: float = Field(0.2, gt=0, le=1)
+    provider_rate_factor: float = Field(5.0, ge=1)
 
 
 class QualityConfig(BaseModel):

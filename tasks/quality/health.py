@@ -7,7 +7,9 @@ user-day's value reaches max(min, factor x baseline):
 - bursts (rollbacks, file writes): the peak sliding-window count of the day, baseline =
   the other users' median sliding-window count;
 - command timeouts: the user-day's timeout rate vs the rest of the fleet's rate;
-- writes outside the workspace: any (absolute elsewhere, ~, or ../ escaping).
+- writes outside the workspace: any (absolute elsewhere, ~, or ../ escaping);
+- provider degradation: a burst of failed requests on one provider/model against its own
+  baseline, from several users (tasks/quality/providers.py).
 Each signal says its value, baseline, threshold and why it fired.
 """
 
@@ -24,6 +26,7 @@ import pandas as pd
 
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.quality.config import SignalThresholds
+from tasks.quality.providers import MAX_USERS_LISTED, degradation_episodes
 
 GROUPS = ("team", "mode", "provider", "model")
 SIGNAL_SEVERITY = {
@@ -33,6 +36,7 @@ SIGNAL_SEVERITY = {
     "write_outside_workspace": Severity.high,
     "write_burst": Severity.medium,
     "spend_acceleration": Severity.high,
+    "provider_degradation": Severity.high,
 }
 _DRIVE = re.compile(r"^[A-Za-z]:/")
 
@@ -48,15 +52,16 @@ class Signal:
     why: str
     team: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    resource: str | None = None  # default user/<user>/<day>; fleet-wide signals name their own
 
     def finding(self) -> Finding:
         return Finding.make(
             f"quality.signal.{self.kind}",
             SIGNAL_SEVERITY[self.kind],
             FindingStatus.fail,
-            f"user/{self.user}/{self.day}",
+            self.resource or f"user/{self.user}/{self.day}",
             self.why,
-            **{k: v for k, v in asdict(self).items() if k not in ("details", "why")},
+            **{k: v for k, v in asdict(self).items() if k not in ("details", "why", "resource")},
             **self.details,
         )
 
@@ -330,6 +335,37 @@ def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
     return found + signals_burst
 
 
+def _providers(ev: pd.DataFrame, days: list[date], th: SignalThresholds) -> list[Signal]:
+    start = pd.Timestamp(days[0].isoformat(), tz="UTC")
+    end = pd.Timestamp(days[-1].isoformat(), tz="UTC") + pd.Timedelta(days=1)
+    found = []
+    for e in degradation_episodes(ev, start, end, th):
+        lo, hi = e["start"], e["end"]
+        users = e.pop("users")
+        why = (
+            f"provider degradation: {e['provider']}/{e['model']} had {e['failures']} failed "
+            f"requests from {len(users)} users between {lo:%Y-%m-%d %H:%M} and {hi:%H:%M} UTC "
+            f"(peak {e['peak_rate']:.0%} of attempts in {th.provider_window_minutes} min vs its "
+            f"baseline {e['baseline_rate']:.1%}; fires at >= {e['threshold_rate']:.0%})"
+        )
+        details = {
+            **{k: v for k, v in e.items() if k not in ("start", "end")},
+            "window_start": lo.isoformat(),
+            "window_end": hi.isoformat(),
+            "window_minutes": th.provider_window_minutes,
+            "affected_users": users[:MAX_USERS_LISTED],
+            "affected_user_count": len(users),
+        }
+        found.append(
+            Signal(
+                "provider_degradation", "(fleet)", f"{lo:%Y-%m-%d}", float(e["peak_failures"]),
+                e["baseline_rate"], e["threshold_rate"], why, details=details,
+                resource=f"provider/{e['provider']}/{e['model']}/{lo:%Y-%m-%dT%H:%M}",
+            )
+        )  # fmt: skip
+    return found
+
+
 def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) -> list[Signal]:
     """Every alert signal over validated events of the period's days."""
     if not len(events):
@@ -352,6 +388,7 @@ def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) 
     signals += _writes(ev, th)
     spend = _matrix(ev, ev["cost"].notna(), day_labels, value="cost").round(4)
     signals += _spikes(spend, "spend_acceleration", th.spend_min_usd, th.spend_factor, "USD")
+    signals += _providers(ev, days, th)
     teams = ev.dropna(subset=["team"]).groupby("user")["team"].first().to_dict()
     for s in signals:
         s.team = teams.get(s.user)

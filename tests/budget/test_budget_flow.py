@@ -84,10 +84,14 @@ def test_cost_budget_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, mon
         state = json.loads(
             s3.get_object(Bucket=bucket, Key="state/cost-budget/alerts.json")["Body"].read()
         )
-        assert len(state["sent"]) == sent
+        assert len(state["sent"]["budget.webhook_url#0"]) == sent  # the common alert state
+        # each new alert also went to the Prefect server as a compliance.alert.<check> event
+        assert out["alerts"]["events"] >= sent and len(state["sent"]["prefect-events"]) >= sent
+        assert len(_Hook.received[0][2]["alerts"]) == sent
         # A rerun within the cooldown: same findings, nothing re-sent.
         again = cost_budget(since="2026-11-20", until="2026-11-21", config_path=str(cfg))
-        assert again["alerts"] == {"sent": 0, "suppressed": sent} and len(_Hook.received) == 1
+        assert again["alerts"]["sent"] == 0 and again["alerts"]["suppressed"] == sent
+        assert len(_Hook.received) == 1
     finally:
         server.shutdown()
         server.server_close()

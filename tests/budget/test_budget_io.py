@@ -1,23 +1,20 @@
-"""Storage side over real HTTP (moto server): the quality gate, alert cooldown, webhook."""
+"""Storage side over real HTTP (moto server): the quality gate. (Alert cooldown and webhook
+delivery are common to every job: tests/ops/test_notify.py.)"""
 
 from __future__ import annotations
 
 import io
 import json
-import threading
-from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler
 
 import pyarrow.parquet as pq
 import pytest
 from budget_data import request, requests_table, task, tasks_table
 
-from tasks.budget import alerts
 from tasks.budget.reader import gate_key, load_days
-from tasks.common.embedded import free_port
-from tasks.common.errors import InputError, StorageError
+from tasks.common.errors import InputError
 from tasks.common.layout import validated_key
-from tasks.common.models import Finding
 
 
 def put_day(s3, bucket, day, gate=None, run_id="20261121T000000Z-aaaaaaaa", rows=1, cost=1.0):
@@ -68,30 +65,6 @@ def test_bad_gate_file_is_one_line_error(s3, buckets):
         load_days(s3, buckets.data_bucket, [D1], [])
 
 
-def _finding(resource):
-    return Finding.make("anomaly.robust_z", "medium", "fail", resource, "spike")
-
-
-def test_cooldown_state_in_the_data_bucket(s3, buckets):
-    bucket = buckets.data_bucket
-    now = datetime(2026, 11, 21, 6, tzinfo=UTC)
-    state = alerts.load_state(s3, bucket)
-    f1, f2 = _finding("team=a"), _finding("team=b")
-    info = Finding.make("budget.spend", "info", "pass", "x", "ok")
-    send, quiet = alerts.select_alerts([f1, f2, info], state, now, 24)
-    assert send == [f1, f2] and quiet == [] and "alert" not in info.details
-    alerts.save_state(s3, bucket, alerts.record_sent(state, send, now))
-    assert s3.head_object(Bucket=bucket, Key="state/cost-budget/alerts.json")
-    # 2 hours later the same findings are suppressed; a new one goes out
-    again = alerts.load_state(s3, bucket)
-    g1, g3 = _finding("team=a"), _finding("team=c")
-    send, quiet = alerts.select_alerts([g1, g3], again, now + timedelta(hours=2), 24)
-    assert send == [g3] and quiet == [g1] and g1.details["alert"] == "suppressed"
-    # after the cooldown it alerts again
-    send, _ = alerts.select_alerts([_finding("team=a")], again, now + timedelta(hours=25), 24)
-    assert len(send) == 1
-
-
 class _Hook(BaseHTTPRequestHandler):
     received: list = []
     code = 204
@@ -104,36 +77,6 @@ class _Hook(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-@pytest.fixture
-def hook():
-    _Hook.received = []
-    _Hook.code = 204
-    server = HTTPServer(("127.0.0.1", free_port()), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_webhook_posts_json_and_hides_the_url_on_error(hook):
-    port = hook.server_address[1]
-    url = f"http://127.0.0.1:{port}/hooks/SECRET-TOKEN-123"
-    payload = alerts.webhook_payload(
-        {"job": "cost-budget", "run_id": "r1", "status": "warn"}, [_finding("team=a")]
-    )
-    assert alerts.post_webhook(url, payload) == 204
-    path, ctype, body = _Hook.received[0]
-    assert path == "/hooks/SECRET-TOKEN-123" and ctype == "application/json"
-    assert body["run_id"] == "r1" and body["alerts"][0]["resource"] == "team=a"
-    _Hook.code = 500
-    with pytest.raises(StorageError) as err:
-        alerts.post_webhook(url, payload)
-    assert str(err.value) == "webhook POST failed: HTTP 500" and "SECRET" not in str(err.value)
-    with pytest.raises(ValueError):
-        alerts.post_webhook("file:///etc/passwd", payload)
 
 
 def test_refused_day_makes_an_error_finding_and_fails_the_run(s3, buckets):

@@ -11,7 +11,15 @@ from typing import Any
 from tasks.telemetry.generator import recipes, sensitive
 from tasks.telemetry.generator.catalog import EXPENSIVE, MODELS, iso_ms, uuid4, uuid7
 from tasks.telemetry.generator.emit import TaskEmitter
-from tasks.telemetry.generator.incidents import ORG, Plan, apply_settings, make_plan
+from tasks.telemetry.generator.incidents import (
+    ORG,
+    PLANTABLE,
+    Plan,
+    apply_settings,
+    make_plan,
+    plan_outage,
+    plant_outage,
+)
 from tasks.telemetry.generator.people import (
     User,
     make_users,
@@ -38,13 +46,21 @@ def generate_fleet(
     start: date | None = None,
     clean: bool = False,
     s3_client=None,
+    plant: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Write a synthetic fleet under `out` (folder or s3:// prefix); return the ground truth."""
+    """Write a synthetic fleet under `out` (folder or s3:// prefix); return the ground truth.
+
+    `plant` adds opt-in incidents (incidents.PLANTABLE), even to a clean fleet."""
     if users < 1 or days < 1:
         raise ValueError(f"users and days must be >= 1 (got users={users}, days={days})")
+    unknown = sorted(set(plant) - set(PLANTABLE))
+    if unknown:
+        raise ValueError(f"cannot plant {', '.join(unknown)} (known: {', '.join(PLANTABLE)})")
     sink = Sink(out, s3_client)
     try:
-        truth = _Fleet(seed, users, days, start or DEFAULT_START, clean, sink).run()
+        fleet = _Fleet(seed, users, days, start or DEFAULT_START, clean, sink)
+        fleet.plant = tuple(plant)
+        truth = fleet.run()
         truth["stats"] = {**truth["stats"], "files": sink.files, "bytes": sink.bytes}
         sink.put("ground_truth.json", json.dumps(truth, indent=1, sort_keys=True).encode())
     finally:
@@ -64,6 +80,8 @@ class _Fleet:
         self.rng = random.Random(f"compliance-fleet:{seed}")
         self.em = TaskEmitter(sink)
         self.incidents: list[dict[str, Any]] = []
+        self.plant: tuple[str, ...] = ()
+        self.outage = None
 
     def incident(
         self,
@@ -90,6 +108,9 @@ class _Fleet:
         fleet, extra = make_users(self.rng, self.n_users)
         by_name = {u.name: u for u in fleet}
         plan = Plan() if self.clean else make_plan(self.rng, fleet, self.days)
+        if "provider_outage" in self.plant:  # its own rng: the rest of the fleet is unchanged
+            self.outage = plan_outage(random.Random(f"outage:{self.seed}"), fleet, self.days)
+            self.outage_tasks: list[str] = []
         if "provider_cost_drift" in plan.activity:
             _use_model(by_name[plan.activity["provider_cost_drift"][0]], DRIFT_MODEL)
         settings_secrets: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -109,6 +130,8 @@ class _Fleet:
             }
             self.em.put_scanned(files, settings_secrets[user.name], [])
         self._org(plan)
+        if self.outage:
+            self._outage_incident()
         self.em.sink.put("raw/org/roster.csv", roster_csv(fleet + extra))
         self._derived_incidents(plan, by_name)
         return self.em.truth(self, fleet + extra)
@@ -205,6 +228,8 @@ class _Fleet:
 
     def _activity(self, user: User, plan: Plan, d: int, base: int, builder) -> None:
         em = self.em
+        if self.outage and self.outage.hits(user.name, d):
+            self.outage_tasks += plant_outage(self.outage, user.name, base, builder, em.finish)
         if plan.on("spend_spike", user.name, d):
             ids, t = [], base + 12 * HOUR_MS
             for _ in range(12):
@@ -267,6 +292,21 @@ class _Fleet:
             self.incident(kind, user, details, task_id=b.task_id, day=d)
 
     # --- organisation and derived incidents --------------------------------------------
+
+    def _outage_incident(self) -> None:
+        o = self.outage
+        base = int(datetime.combine(self.start, datetime.min.time(), UTC).timestamp() * 1000)
+        start = base + o.day * DAY_MS + o.offset_ms
+        model = MODELS[o.model_key]
+        self.incident(
+            "provider_outage",
+            None,
+            {"provider": model.provider, "model": model.model_id,
+             "start": iso_ms(start), "end": iso_ms(start + o.minutes * 60_000),
+             "users": sorted(o.failures), "failures": dict(sorted(o.failures.items())),
+             "task_ids": self.outage_tasks},
+            day=o.day,
+        )  # fmt: skip
 
     def _org(self, plan: Plan) -> None:
         allow_all = not self.clean

@@ -7,6 +7,7 @@ access review can be scored one finding per incident.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ SETTINGS = (
     "no_auto_approval_cap",
 )
 ORG = ("org_allow_all", "public_task_sharing")
+# opt-in (generate_fleet(..., plant=("provider_outage",))): a fleet-wide incident, not a user's
+PLANTABLE = ("provider_outage",)
 ALL_KINDS = ACTIVITY + SETTINGS + ORG + ("over_budget_team", "terminated_user_access")
 
 SETTINGS_FILE = "raw/roo/{user}/settings/roo-code-settings.json"
@@ -157,3 +160,66 @@ def apply_settings(
         g.pop("allowedMaxCost", None)
         return {"file": f_settings, "missing": ["allowedMaxRequests", "allowedMaxCost"]}, []
     raise ValueError(f"not a settings incident: {kind}")
+
+
+# --- provider outage (opt-in) -----------------------------------------------------------
+
+# What Roo Code shows when a provider is down: the SDK's "<status> <body>" messages, connection
+# errors and time-outs (ask:"api_req_failed"), retried errors (say:"api_req_retry_delayed").
+OUTAGE_TEXTS = (
+    '529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+    '503 {"type":"error","error":{"type":"api_error","message":"Service Unavailable"}}',
+    '500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}',
+    "Connection error.",
+    "Request timed out.",
+)
+OUTAGE_RETRY = "529\nOverloaded\n\nRetry attempt 2\nRetrying in 10 seconds..."
+OUTAGE_HOUR = 13
+
+
+@dataclass
+class Outage:
+    model_key: str
+    day: int
+    offset_ms: int  # from the day's midnight UTC
+    minutes: int
+    users: list[str]
+    failures: dict[str, int] = field(default_factory=dict)  # user -> failed requests planted
+
+    def hits(self, user: str, day: int) -> bool:
+        return day == self.day and user in self.users
+
+
+def plan_outage(rng: random.Random, users: list[User], days: int) -> Outage | None:
+    """The model most users run by default, one day, 45 minutes in the afternoon."""
+    by_model: dict[str, list[str]] = {}
+    for u in users:
+        by_model.setdefault(u.profiles["default"], []).append(u.name)
+    model_key, names = max(sorted(by_model.items()), key=lambda kv: len(kv[1]))
+    if len(names) < 2:
+        return None
+    affected = sorted(rng.sample(names, min(len(names), max(2, len(names) // 2), 8)))
+    offset = (OUTAGE_HOUR * 60 + rng.randrange(0, 60)) * 60_000
+    return Outage(model_key, rng.randrange(days), offset, 45, affected)
+
+
+def plant_outage(outage: Outage, user: str, base_ms: int, builder, finish) -> list[str]:
+    """Two or three tasks of `user` hit the outage inside its window; returns their task ids."""
+    ids = []
+    t = base_ms + outage.offset_ms
+    end = t + outage.minutes * 60_000
+    while t < end - 8 * 60_000 and len(ids) < 3:
+        b = builder(t, "code", model_key=outage.model_key)
+        b.start("Fix the flaky checkout test")
+        b.api_request()  # the first request got through
+        b.say("api_req_retry_delayed", OUTAGE_RETRY)
+        texts = [OUTAGE_TEXTS[(len(ids) + i) % len(OUTAGE_TEXTS)] for i in range(4)]
+        b.api_request(failures=texts)
+        streaming = {"apiProtocol": b.model.protocol, "cancelReason": "streaming_failed",
+                     "streamingFailedMessage": "terminated"}  # fmt: skip
+        b.say("api_req_started", json.dumps(streaming))
+        outage.failures[user] = outage.failures.get(user, 0) + len(texts) + 2
+        finish(b)
+        ids.append(b.task_id)
+        t = b.ts + 4 * 60_000
+    return ids
