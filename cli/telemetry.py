@@ -34,6 +34,7 @@ SUMMARY_FIELDS = (
     "mcp_calls",
     "checkpoints",
     "errors",
+    "token_rule",
 )
 TABLE_COLUMNS = (
     ("task_id", "task", 36),
@@ -52,6 +53,7 @@ TABLE_COLUMNS = (
     ("mcp_calls", "mcp", 4),
     ("checkpoints", "ckpts", 5),
     ("errors", "errors", 6),
+    ("token_rule", "token rule", 23),
 )
 
 

@@ -6,6 +6,8 @@
   before it, Anthropic tokensIn excluded them. So the uncached part is
   max(0, in - cw - cr) except for Anthropic requests recorded by versions < 3.29.5.
 - A cost reported by the provider is stored as is and wins (effective cost).
+- A request that names no protocol: ingestion's `tokens_in_includes_cache` (inferred from
+  the task's figures, tasks/telemetry/consolidate.py) wins over the rules above.
 
 `request_cost` is the scalar reference; `recompute` does the same over a pyarrow table.
 """
@@ -135,6 +137,10 @@ def recompute(requests: pa.Table, prices: PriceTable) -> pa.Table:
 
     pin, pout, pcw, pcr = (gather(v, pa.float64()) for v in (p_in, p_out, p_cw, p_cr))
     includes = gather(incl, pa.bool_())
+    if "tokens_in_includes_cache" in requests.column_names:
+        # ingestion's verdict from the figures (a request naming no protocol whose task
+        # shows tokensIn < cacheWrites + cacheReads) wins over the version rule
+        includes = pc.coalesce(requests["tokens_in_includes_cache"], includes)
     protocol_col = pa.DictionaryArray.from_arrays(
         gather(proto, pa.int8()), pa.array(["anthropic", "openai"])
     )

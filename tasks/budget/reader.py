@@ -29,6 +29,7 @@ COST_CATEGORIES = ("api_request", "condense")
 EVENT_COLUMNS = [
     "user", "team", "task_id", "ts", "source", "category", "api_protocol", "tokens_in", "tokens_out",
     "cache_writes", "cache_reads", "cost", "mode", "provider", "model", "app_version",
+    "tokens_in_includes_cache",
 ]  # fmt: skip
 TASK_COLUMNS = [
     "user", "team", "task_id", "parent_task_id", "root_task_id", "status", "started_at",

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.telemetry.classify import KIND_SPECS, TOOL_CATEGORY, WRITE_TOOLS, error_class_from_text
+from tasks.telemetry.consolidate import RULE_EXCLUDES, RULE_INCLUDES, RULE_ROO
 from tasks.telemetry.parse_task import _cost, _json_text, _num, _str
 
 REQ_SCHEMA = pa.schema(
@@ -292,7 +293,7 @@ def _usage(cols, entry, tidx, data_proto, proto, counts, legacy_attr, entry_extr
         col = cols[name]
         return _np(pc.fill_null(col, 0)), _np(pc.is_valid(col))
 
-    tin, _ = figure("tokens_in")
+    tin, tin_ok = figure("tokens_in")
     tout, _ = figure("tokens_out")
     cw, cw_ok = figure("cache_writes")
     cr, cr_ok = figure("cache_reads")
@@ -312,11 +313,23 @@ def _usage(cols, entry, tidx, data_proto, proto, counts, legacy_attr, entry_extr
          "totalCost": cost_sum[i], "contextTokens": 0}
         for i in range(ntasks)
     ]  # fmt: skip
+    # token_rule (consolidate.token_rule): unnamed requests, and whether any shows
+    # tokensIn < cacheWrites + cacheReads
+    unnamed = _np(pc.is_null(data_proto))
+    named_n = np.bincount(tid[e & ~unnamed], minlength=ntasks)
+    unnamed_n = np.bincount(tid[e & unnamed], minlength=ntasks)
+    excl_rows = e & unnamed & tin_ok & (tin < cw + cr)
+    excl_task = np.bincount(tid[excl_rows], minlength=ntasks) > 0
+    rules = [
+        RULE_EXCLUDES if excl_task[i] else RULE_INCLUDES if unnamed_n[i] else
+        RULE_ROO if named_n[i] else None
+        for i in range(ntasks)
+    ]  # fmt: skip
     # context: the last entry with a non-zero value (a request's in+out, a condense's new size)
     value = tin + tout
     anthropic = _np(pc.fill_null(pc.equal(data_proto, "anthropic"), False))
     legacy_rows = np.asarray([bool(x) for x in legacy], dtype=bool)[tid] & anthropic
-    value = np.where(legacy_rows, value + cw + cr, value)
+    value = np.where(legacy_rows | (excl_task[tid] & unnamed), value + cw + cr, value)
     last_pos = _last(e & (value != 0), starts)
     last = {i: (int(p), int(value[p])) for i, p in enumerate(last_pos.tolist()) if p >= 0}
     for t_i, extras in enumerate(entry_extra):
@@ -337,4 +350,7 @@ def _usage(cols, entry, tidx, data_proto, proto, counts, legacy_attr, entry_extr
     picked = pc.take(proto, pa.array([p for p in proto_pos if p >= 0], pa.int64())).to_pylist()
     it = iter(picked)
     protocol = [next(it) if p >= 0 else None for p in proto_pos]
-    return [{"usage": out[i], "protocol": protocol[i], "legacy": legacy[i]} for i in range(ntasks)]
+    return [
+        {"usage": out[i], "protocol": protocol[i], "legacy": legacy[i], "rule": rules[i]}
+        for i in range(ntasks)
+    ]

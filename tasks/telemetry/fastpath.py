@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from tasks.telemetry import columnar
 from tasks.telemetry.classify import KIND_SPECS
+from tasks.telemetry.consolidate import RULE_EXCLUDES
 from tasks.telemetry.parse_task import (
     TaskContext,
     TaskStats,
@@ -134,7 +135,7 @@ def _columns(
         )
         st.completed = bool(counts["done"][i])
         st.usage, st.protocol = per_task[i]["usage"], per_task[i]["protocol"]
-        st.legacy = per_task[i]["legacy"]
+        st.legacy, st.rule = per_task[i]["legacy"], per_task[i]["rule"]
         stats.append(st)
     _times(ts, kind, tidx, stats, starts.tolist(), lengths)
     task_rows = [task_row(ctx, st, True) for (ctx, _), st in zip(keep, stats, strict=True)]
@@ -162,7 +163,7 @@ def _columns(
             "workspace": task_col([a[1] for a in attrs], pa.string()),
             "app_version": task_col([a[4] for a in attrs], pa.string()),
             "auto_approved": pa.nulls(n, pa.bool_()),
-            "tokens_in_includes_cache": pa.nulls(n, pa.bool_()),
+            "tokens_in_includes_cache": _excluded_rows(kind, cols["api_protocol"], tidx, stats),
         }
     )
     arrays = []
@@ -175,6 +176,20 @@ def _columns(
     if period is not None:
         events = events.filter(pc.and_(pc.greater_equal(ts, period[0]), pc.less(ts, period[1])))
     return events, task_rows
+
+
+def _excluded_rows(kind: pa.Array, proto: pa.Array, tidx: pa.Array, stats: list) -> pa.Array:
+    """False on request rows naming no protocol in tasks whose figures show tokensIn
+    excludes cache (parse_task.mark_excluded); null elsewhere."""
+    excl = np.asarray([st.rule == RULE_EXCLUDES for st in stats], dtype=bool)
+    mask = excl[tidx.to_numpy()] & _np_bool(pc.equal(kind, "api_req_started"))
+    mask &= _np_bool(pc.is_null(proto))
+    return pc.if_else(pa.array(mask), False, pa.scalar(None, pa.bool_()))
+
+
+def _np_bool(a: Any) -> np.ndarray:
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    return pc.fill_null(a, False).to_numpy(zero_copy_only=False)
 
 
 def _message_at(keep: list[tuple[TaskContext, list[Message]]], starts: np.ndarray) -> Any:
@@ -195,7 +210,7 @@ def _one_chunk(col: pa.ChunkedArray) -> pa.Array:
 
 def _new_stats() -> TaskStats:
     st = TaskStats()
-    st.entries, st.legacy, st.protocol, st.completed = [], None, None, False
+    st.entries, st.legacy, st.protocol, st.completed, st.rule = [], None, None, False, None
     st.counts = [0] * 8
     st.first_ts = st.min_ts = st.last_ts = st.last_kind = None
     return st
