@@ -98,6 +98,15 @@ def request_figures(texts: pa.Array) -> tuple[pa.Table, pa.Array] | None:
     return table, pa.array([len(r.request) > 0 for r in reqs], pa.bool_())
 
 
+def request_texts(typ: pa.Array, kind: pa.Array, text: pa.Array) -> tuple[Any, Any, pa.Array]:
+    """(say:api_req_started rows, those with a non-empty text, their texts)."""
+    n = len(kind)
+    req = pc.fill_null(pc.and_(pc.equal(kind, "api_req_started"), pc.equal(typ, "say")), False)
+    nonempty = pc.fill_null(pc.greater(pc.binary_length(pc.filter(text, req)), 0), False)
+    parse_mask = pc.and_(req, pc.replace_with_mask(pa.array([False] * n), req, nonempty))
+    return req, parse_mask, pc.filter(text, parse_mask)
+
+
 def build(
     typ: pa.Array,
     kind: pa.Array,
@@ -107,23 +116,20 @@ def build(
     first: pa.Array,
     msg_at: Any,
     legacy_attr: list[bool | None],
+    figures: tuple[pa.Table, pa.Array] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list], list[dict[str, Any]]]:
     """(EVENTS columns computed here, per-task count lists, per-task usage/protocol/legacy).
 
     cols["category_over"] / cols["error_class_over"] are {row: value} overrides.
 
-    `first`: true on each task's first message; `msg_at(row)`: the message dict of a row.
+    `first`: true on each task's first message; `msg_at(row)`: the message dict of a row;
+    `figures`: request_figures(request_texts(...)) of this very table, when already known.
     """
     n = len(kind)
     ntasks = len(legacy_attr)
-    is_say = pc.equal(typ, "say")
     # -- requests ----------------------------------------------------------------
-    req = pc.fill_null(pc.and_(pc.equal(kind, "api_req_started"), is_say), False)
-    req_text = pc.filter(text, req)
-    nonempty = pc.fill_null(pc.greater(pc.binary_length(req_text), 0), False)
-    parse_mask = pc.and_(req, pc.replace_with_mask(pa.array([False] * n), req, nonempty))
-    req_texts = pc.filter(text, parse_mask)
-    fast_figs = request_figures(req_texts)
+    req, parse_mask, req_texts = request_texts(typ, kind, text)
+    fast_figs = request_figures(req_texts) if figures is None else figures
     cols: dict[str, pa.Array] = {}
     ecls_over: dict[int, str] = {}
     cat_over: dict[int, str] = {}

@@ -23,9 +23,11 @@ import pyarrow.compute as pc
 from tasks.telemetry import columnar
 from tasks.telemetry.classify import KIND_SPECS
 from tasks.telemetry.consolidate import RULE_EXCLUDES
+from tasks.telemetry.decode import request_damage
 from tasks.telemetry.parse_task import (
     TaskContext,
     TaskStats,
+    _json_text,
     task_attrs,
     task_row,
 )
@@ -62,17 +64,28 @@ def message_table(batch: list[tuple[TaskContext, list[Message]]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=MSG_SCHEMA)
 
 
-def _irregular_rows(table: pa.Table, lengths: list[int]) -> set[int]:
-    """Tasks (by batch index) with a legacy `api_req_finished`: the row parser merges it."""
-    finished = pc.equal(table.column("kind"), "api_req_finished")
-    if not pc.any(finished).as_py():
-        return set()
-    rows = pc.indices_nonzero(finished).to_pylist()
+def _irregular_rows(table: pa.Table, lengths: list[int]) -> tuple[set[int], Any]:
+    """(Tasks (by batch index) the row parser must read, the batch's request figures when
+    all decoded at once): a legacy `api_req_finished` (the row parser merges it), or a
+    damaged request (the row parser quarantines it, decode.request_damage)."""
+    kind, typ, text = (_one_chunk(table.column(c)) for c in ("kind", "type", "text"))
+    _, parse_mask, texts = columnar.request_texts(typ, kind, text)
+    figures = columnar.request_figures(texts)
+    rows = pc.indices_nonzero(pc.equal(kind, "api_req_finished")).to_pylist()
+    if figures is None:  # some text did not decode strictly: find the damaged ones
+        req_rows = pc.indices_nonzero(parse_mask).to_pylist()
+        rows += [
+            r
+            for r, t in zip(req_rows, texts.to_pylist(), strict=True)
+            if request_damage(t, _json_text(t)) is not None
+        ]
+    if not rows:
+        return set(), figures
     starts, acc = [], 0
     for n in lengths:
         starts.append(acc)
         acc += n
-    return {bisect.bisect_right(starts, r) - 1 for r in rows}
+    return {bisect.bisect_right(starts, r) - 1 for r in rows}, figures
 
 
 def parse_batch(
@@ -84,16 +97,18 @@ def parse_batch(
     """
     table = message_table(batch)
     lengths = [len(msgs) for _, msgs in batch]
-    irregular = sorted(_irregular_rows(table, lengths))
+    irregular_set, figures = _irregular_rows(table, lengths)
+    irregular = sorted(irregular_set)
     keep = batch
     if irregular:
+        figures = None
         skip = set(irregular)
         keep = [b for i, b in enumerate(batch) if i not in skip]
         if not keep:
             return EVENTS_SCHEMA.empty_table(), [], irregular
         table = message_table(keep)
         lengths = [len(msgs) for _, msgs in keep]
-    events, rows = _columns(keep, table, lengths, period)
+    events, rows = _columns(keep, table, lengths, period, figures)
     return events, rows, irregular
 
 
@@ -102,6 +117,7 @@ def _columns(
     table: pa.Table,
     lengths: list[int],
     period: tuple[int, int] | None,
+    figures: Any = None,
 ) -> tuple[pa.Table, list[tuple]]:
     n = table.num_rows
     typ, kind, text, ts, msg_proto = (
@@ -118,7 +134,7 @@ def _columns(
     attrs = [task_attrs(ctx) for ctx, _ in keep]
     cols, counts, per_task = columnar.build(
         typ, kind, text, msg_proto, tidx, first,
-        _message_at(keep, starts), [a[5] for a in attrs],
+        _message_at(keep, starts), [a[5] for a in attrs], figures,
     )  # fmt: skip
     cat_over = cols.pop("category_over")
     ecls_over = cols.pop("error_class_over")

@@ -29,7 +29,7 @@ from tasks.telemetry.consolidate import (
     token_rule,
     version_is_legacy,
 )
-from tasks.telemetry.decode import TS_MAX, _bad, _excerpt, _not_utf8
+from tasks.telemetry.decode import TS_MAX, _bad, _excerpt, _not_utf8, request_damage
 from tasks.telemetry.quarantine import qrow
 from tasks.telemetry.schema import SCHEMA_VERSION
 
@@ -139,9 +139,11 @@ def parse_messages(
         tool = path = command = server = mtool = target = proto = None
         tin = tout = cw = cr = cost = None
         mutates = False
+        damage = None
         data = _json_text(text) if kind in PARSE_UPFRONT else None
         if kind == "api_req_started" or kind == "api_req_finished":
             if t == "say":
+                damage = request_damage(text, data)
                 if type(data) is not dict:
                     data = None
                 if kind == "api_req_started":
@@ -230,6 +232,9 @@ def parse_messages(
                 ecls = error_class_from_text(text, ecls)
         if period is not None and not period[0] <= ts < period[1]:
             continue
+        if damage is not None:  # kept as an event (Roo's totals skip it), and said
+            where = f"message {seq}"
+            quarantine.append(qrow(src + "/ui_messages.json", where, *damage, text, "validate"))
         if this_entry is not None:
             entry_row[this_entry] = len(events)
         append(

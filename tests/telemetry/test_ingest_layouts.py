@@ -253,7 +253,10 @@ def test_columnar_and_row_parsers_agree(tmp_path):
             # float sums may differ in the last bit (summation order), nothing else may
             assert a == {k: pytest.approx(v) if isinstance(v, float) else v for k, v in b.items()}
     assert fast.counts == slow.counts
-    assert fast.quarantine.to_pylist() == slow.quarantine.to_pylist()
+    # the same rows; tasks the columnar parser hands over are read later, so sort
+    assert _sorted(fast.quarantine, ["source", "position", "reason"]) == _sorted(
+        slow.quarantine, ["source", "position", "reason"]
+    )
     assert fast.counts["quarantined"] >= 6  # the odd messages above
 
 
