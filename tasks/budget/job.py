@@ -95,8 +95,10 @@ def analyze(
         keep = pc.and_(keep, pc.fill_null(pc.equal(req["team"], team), False))
     if user:
         keep = pc.and_(keep, pc.fill_null(pc.equal(req["user"], user), False))
+    first_day = pc.min(req["day"]).as_py() if req.num_rows else None  # the whole fleet's
     req = req.filter(keep)
     covered = {s.day for s in data.days if s.used}
+    known = anomalies.with_data({s.day for s in data.days if s.used and s.has_data}, first_day)
     findings = _gate_findings(data, days, force)
 
     tasks = task_costs(req, data.tasks)
@@ -122,11 +124,17 @@ def analyze(
         if scope not in daily:
             daily[scope] = daily_by(req, scope)
         for value, series in sorted(daily[scope].items()):
-            findings += anomalies.detect(scope, value, series, days, covered, cfg.budget.anomalies)
+            findings += anomalies.detect(scope, value, series, days, known, cfg.budget.anomalies)
     if "team" not in daily:
         daily["team"] = daily_by(req, "team")
 
     summary = _summary(in_period, tasks, day_set, data, prices, cfg, force)
+    summary["anomaly_history"] = {
+        "first_day_with_data": first_day.isoformat() if first_day else None,
+        "days_with_data": len(known),
+        # report days a detector could not judge: missing history is unknown, not $0
+        "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
+    }
     return Analysis(findings, summary, req, tasks, curves, daily["team"], provider_rows)
 
 
