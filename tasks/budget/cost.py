@@ -91,7 +91,8 @@ def _codes(col: pa.ChunkedArray, fill: str | None = "") -> pa.DictionaryArray:
 
 
 def recompute(requests: pa.Table, prices: PriceTable) -> pa.Table:
-    """Add `protocol`, `recomputed_cost`, `effective_cost` and `priced` columns.
+    """Add `protocol`, `recomputed_cost`, `effective_cost`, `priced` and `uncached_in`
+    (the input tokens billed at the input price) columns.
 
     Everything that depends only on (provider, model, apiProtocol, app version) -- the four
     prices and whether tokensIn includes cache tokens -- is resolved once per distinct
@@ -168,6 +169,7 @@ def recompute(requests: pa.Table, prices: PriceTable) -> pa.Table:
         ("recomputed_cost", recomputed),
         ("effective_cost", pc.fill_null(effective, 0.0)),
         ("priced", pc.is_valid(p_in)),
+        ("uncached_in", uncached),
     ):
         if name in out.column_names:
             out = out.drop_columns([name])

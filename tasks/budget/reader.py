@@ -33,7 +33,7 @@ EVENT_COLUMNS = [
 ]  # fmt: skip
 TASK_COLUMNS = [
     "user", "team", "task_id", "parent_task_id", "root_task_id", "status", "started_at",
-    "mode", "provider", "model", "app_version", "api_protocol", "total_cost",
+    "mode", "provider", "model", "app_version", "api_protocol", "total_cost", "api_config",
 ]  # fmt: skip
 
 
@@ -52,6 +52,8 @@ class LoadedData:
     tasks: pa.Table
     days: list[DayStatus] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    # {(user, profile name): (provider, model)} from collected settings (models.py)
+    profiles: dict[tuple[str, str], tuple] = field(default_factory=dict)
 
 
 def days_between(start: date, end_exclusive: date) -> list[date]:

@@ -256,7 +256,7 @@ class Ingestion:
                 qrow(self.store.uri(key), "file", "not_json", f"not JSON: {exc.msg}")
             )
             return {}
-        keep = ("mode", "workspace", "status", "parentTaskId", "rootTaskId", "ts")
+        keep = ("mode", "workspace", "status", "parentTaskId", "rootTaskId", "ts", "apiConfigName")
         keep += ("tokensIn", "tokensOut", "cacheWrites", "cacheReads", "totalCost")
         entries = data.get("entries") if isinstance(data, dict) else None
         out: dict[str, dict[str, Any]] = {}

@@ -306,6 +306,7 @@ def task_row(ctx: TaskContext, st: TaskStats, had_messages: bool) -> tuple[Any, 
         _cost(usage["totalCost"]), _num(usage["contextTokens"]), *st.counts[:7],
         int(tel.get("restores", 0)), st.counts[7], ctx.source,
         False if rule == RULE_EXCLUDES else _includes_cache(st.protocol, st.legacy), rule,
+        _str(hist.get("apiConfigName")),
     )  # fmt: skip
 
 

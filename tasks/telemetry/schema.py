@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: tokens_in_includes_cache on tasks and events; 3: token_rule
+SCHEMA_VERSION = 3  # 2: tokens_in_includes_cache on tasks and events; 3: token_rule, api_config
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -54,6 +54,9 @@ TASKS_SCHEMA = pa.schema(
         # cacheReads seen, so the context adds cache) | inferred_includes_cache (no
         # protocol; Roo Code's rule); null without requests
         ("token_rule", pa.string()),
+        # the provider profile the task ran with (HistoryItem.apiConfigName, v3.49+): with
+        # the user's settings it names the model when telemetry does not
+        ("api_config", pa.string()),
     ]
 )
 
