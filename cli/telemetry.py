@@ -36,9 +36,11 @@ SUMMARY_FIELDS = (
     "errors",
     "token_rule",
     "quarantined",  # records of this task's files that were quarantined
+    "agent",  # roo | cline
 )
 TABLE_COLUMNS = (
     ("task_id", "task", 36),
+    ("agent", "agent", 5),
     ("status", "status", 9),
     ("started_at", "started (UTC)", 20),
     ("mode", "mode", 10),
@@ -113,8 +115,9 @@ def summarize_source(
             per_folder.update(s.rpartition("/")[0] for s in table.column("source").to_pylist())
             if quarantined is not None:
                 quarantined.extend(table.select(list(QUARANTINE_FIELDS)).to_pylist())
-    for row, src in zip(summaries, sources, strict=True):
+    for i, (row, src) in enumerate(zip(summaries, sources, strict=True)):
         row["quarantined"] = per_folder.get(src, 0)
+        summaries[i] = {k: row[k] for k in SUMMARY_FIELDS}
     summaries.sort(key=lambda r: (r["started_at"] or "", r["task_id"]))
     return summaries, run.counts, reasons
 

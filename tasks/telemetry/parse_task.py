@@ -53,6 +53,7 @@ class TaskContext:
     history: dict[str, Any] | None = None
     telemetry: dict[str, Any] = field(default_factory=dict)
     period: tuple[int, int] | None = None  # [start, end) in ms
+    agent: str = "roo"  # roo | cline (sources.agent_of)
 
 
 def _num(v: Any) -> int | None:
@@ -306,7 +307,7 @@ def task_row(ctx: TaskContext, st: TaskStats, had_messages: bool) -> tuple[Any, 
         _cost(usage["totalCost"]), _num(usage["contextTokens"]), *st.counts[:7],
         int(tel.get("restores", 0)), st.counts[7], ctx.source,
         False if rule == RULE_EXCLUDES else _includes_cache(st.protocol, st.legacy), rule,
-        _str(hist.get("apiConfigName")),
+        _str(hist.get("apiConfigName")), ctx.agent,
     )  # fmt: skip
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: tokens_in_includes_cache on tasks and events; 3: token_rule, api_config
+SCHEMA_VERSION = (
+    3  # 2: tokens_in_includes_cache on tasks and events; 3: token_rule, api_config, agent
+)
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -57,6 +59,9 @@ TASKS_SCHEMA = pa.schema(
         # the provider profile the task ran with (HistoryItem.apiConfigName, v3.49+): with
         # the user's settings it names the model when telemetry does not
         ("api_config", pa.string()),
+        # which agent wrote the task: roo (Roo Code; UUID task ids) | cline (Cline,
+        # saoudrizwan.claude-dev or ~/.cline/data; epoch-ms ids, v4 <epoch-ms>_<5 chars>)
+        ("agent", pa.string()),
     ]
 )
 
