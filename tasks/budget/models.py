@@ -25,12 +25,13 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.optimize import least_squares, nnls
+from scipy.optimize import least_squares
 
 from tasks.budget.prices import Price, PriceTable
 from tasks.common.layout import RAW_ROO
 
 MIN_REQUESTS = 8  # a group needs this many priced requests to be fitted
+MAX_FIT_ROWS = 5_000  # requests a fit reads at most (a sample of bigger groups)
 MIN_COMPONENT_SHARE = 0.02  # a price is well determined when it carries >= 2% of the cost
 FIT_SCALE = 0.02  # residuals beyond ~2% weigh less and less (Cauchy loss)
 UNKNOWN = "(none)"
@@ -53,6 +54,7 @@ class GroupFit:
     distance: float | None = None  # max relative gap over the determined prices
     equally_near: int = 0  # other table models with the very same prices
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
+    code: int = -1  # the group's code (fit_groups), -1 for a one-task fit
 
     def details(self) -> dict[str, Any]:
         return {
@@ -100,10 +102,13 @@ def fit_prices(tokens: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.nda
     `tokens`: n x 4 (uncached input, output, cache writes, cache reads); `cost` > 0.
     Residuals are relative (a $2 request weighs as much as a 2-cent one) and soft-L1, so
     a minority of drifted requests barely moves the fit."""
+    if len(cost) > MAX_FIT_ROWS:  # evenly spaced: the prices do not need every request
+        pick = np.linspace(0, len(cost) - 1, MAX_FIT_ROWS).astype(np.int64)
+        tokens, cost = tokens[pick], cost[pick]
     used = (tokens > 0).sum(axis=0) >= 3
     a = tokens[:, used] / cost[:, None] / 1e6
     b = np.ones(len(cost))
-    start, _ = nnls(a, b)
+    start = np.linalg.lstsq(a, b, rcond=None)[0]  # a starting point; bounds come next
     fit = least_squares(
         lambda p: a @ p - b, np.maximum(start, 1e-9), bounds=(0, np.inf),
         loss="cauchy", f_scale=FIT_SCALE,
@@ -173,7 +178,9 @@ def _key(col: pa.ChunkedArray) -> pa.Array:
     return pc.fill_null(col.cast(pa.string()), UNKNOWN)
 
 
-def fit_groups(req: pa.Table, uncached: np.ndarray) -> tuple[list[GroupFit], np.ndarray]:
+def fit_groups(
+    req: pa.Table, uncached: np.ndarray
+) -> tuple[list[GroupFit], np.ndarray, np.ndarray]:
     """Fit every (user, api_config, protocol, named model) group with enough requests
     that carry a reported cost; the unnamed ones are the ones to match."""
     cost = req["cost"].to_numpy(zero_copy_only=False).astype(float)
@@ -205,8 +212,8 @@ def fit_groups(req: pa.Table, uncached: np.ndarray) -> tuple[list[GroupFit], np.
         prices, det, residual = fit_prices(tokens[rows], cost[rows])
         ntasks = len(pc.unique(pc.take(task_ids, pa.array(rows))))
         fits.append(GroupFit(user, config, protocol, len(rows), ntasks, prices.tolist(),
-                             det.tolist(), residual, rows=rows))  # fmt: skip
-    return fits, tokens
+                             det.tolist(), residual, rows=rows, code=int(idx[rows[0]])))  # fmt: skip
+    return fits, tokens, idx
 
 
 def fitted_cost(n: int, fits: list[GroupFit], tokens: np.ndarray) -> pa.Array:
@@ -250,36 +257,45 @@ def resolve(
     req = _set(req, "stored_protocol", _plain(req["api_protocol"]))
     out = recompute(req, prices)
     uncached = out["uncached_in"].to_numpy(zero_copy_only=False)
-    fits, tokens = fit_groups(out, uncached)
-    inferred: dict[tuple[str, str, str], GroupFit] = {}
+    fits, tokens, group = fit_groups(out, uncached)
     named = pc.is_valid(out["model"]).to_numpy(zero_copy_only=False)
     cost = out["cost"].to_numpy(zero_copy_only=False).astype(float)
-    task_ids = out["task_id"].to_pylist()
+    task_codes = pc.dictionary_encode(_key(out["task_id"])).indices.to_numpy(zero_copy_only=False)
+    chosen: dict[int, GroupFit] = {}  # group code -> its matched model
     task_fits: list[GroupFit] = []
     for f in fits:
         if not named[f.rows[0]]:
             match(f, prices, tolerance)
             if f.model is not None:
-                inferred[(f.user, f.api_config, f.protocol)] = f
-            task_fits += _task_refits(f, task_ids, tokens, cost, prices, task_tolerance)
-    if inferred or task_fits:
-        keys = zip(
-            *(_key(out[c]).to_pylist() for c in ("user", "api_config", "stored_protocol")),
-            strict=True,
+                chosen[f.code] = f
+            task_fits += _task_refits(f, task_codes, tokens, cost, prices, task_tolerance)
+    if chosen or task_fits:
+        # every unnamed request of a matched group (with a cost or not) takes its model
+        n_codes = int(group.max()) + 1 if n else 0
+        by_code = [chosen.get(c) for c in range(n_codes)]
+        take = pa.array(group, pa.int64())
+        new_model = pc.take(pa.array([f.model if f else None for f in by_code], pa.string()), take)
+        new_prov = pc.take(
+            pa.array([f.provider if f else None for f in by_code], pa.string()), take
         )
-        models, provs = _plain(out["model"]).to_pylist(), _plain(out["provider"]).to_pylist()
-        srcs = source.to_pylist()
-        for i, k in enumerate(keys):
-            if models[i] is None and (f := inferred.get(k)) is not None:
-                models[i], provs[i], srcs[i] = f.model, f.provider, "inferred"
-        for t in task_fits:  # a task of the group that ran another model
-            for i in t.rows:
-                models[i], provs[i], srcs[i] = t.model, t.provider, "inferred"
-        for f in [*inferred.values(), *task_fits]:
+        fill = pc.and_(pc.invert(pa.array(named)), pc.is_valid(new_model))
+        model = pc.if_else(fill, new_model, _plain(out["model"]))
+        provider = pc.if_else(fill, new_prov, _plain(out["provider"]))
+        source = pc.if_else(fill, "inferred", source)
+        if task_fits:  # a task of the group that ran another model
+            rows = np.concatenate([t.rows for t in task_fits])
+            mask = np.zeros(n, bool)
+            mask[rows] = True
+            per_row = {int(r): t for t in task_fits for r in t.rows}
+            ordered = [per_row[int(r)] for r in np.sort(rows)]
+            m = pa.array(mask)
+            model = pc.replace_with_mask(model, m, pa.array([t.model for t in ordered]))
+            provider = pc.replace_with_mask(provider, m, pa.array([t.provider for t in ordered]))
+            source = pc.replace_with_mask(source, m, pa.array(["inferred"] * len(ordered)))
+        for f in [*chosen.values(), *task_fits]:
             prices.pin(f.provider, f.model, _table_price(prices, f.provider, f.model))
-        out = _set(out, "model", pa.array(models, pa.string()))
-        out = _set(out, "provider", pa.array(provs, pa.string()))
-        source = pa.array(srcs, pa.string())
+        out = _set(out, "model", model)
+        out = _set(out, "provider", provider)
         out = recompute(out, prices)
     out = _set(out, "model_source", source)
     # a task that ran another model is measured against its own model's fit
@@ -289,7 +305,7 @@ def resolve(
 
 def _task_refits(
     group: GroupFit,
-    task_ids: list,
+    task_codes: np.ndarray,
     tokens: np.ndarray,
     cost: np.ndarray,
     prices: PriceTable,
@@ -298,22 +314,21 @@ def _task_refits(
     """Tasks of an unnamed group whose cost is off the group's prices but whose own
     requests fit another table model (same profile, another model: a spend spike on a
     bigger model, a profile switched mid-period) within `tolerance`: that model is
-    theirs, not a drift.
-    A task that fits no table model stays with the group (a drift candidate)."""
+    theirs, not a drift. A task that fits no table model stays with the group (a drift
+    candidate)."""
     rows = group.rows
     fitted = tokens[rows] @ np.asarray(group.prices) / 1e6
-    by_task: dict[str, list[int]] = {}
-    for j, r in enumerate(rows):
-        by_task.setdefault(task_ids[r], []).append(j)
+    codes = task_codes[rows]
+    uniq, inv, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    rep = np.bincount(inv, weights=cost[rows])
+    fit = np.bincount(inv, weights=fitted)
+    off = (counts >= 3) & (np.abs(rep / np.maximum(fit, 1e-12) - 1) > 2 * tolerance)
     out = []
-    for js in by_task.values():
-        rep, fit = cost[rows[js]].sum(), fitted[js].sum()
-        if len(js) < 3 or abs(rep / max(fit, 1e-12) - 1) <= 2 * tolerance:
-            continue
-        own_rows = rows[js]
+    for k in np.flatnonzero(off):
+        own_rows = rows[inv == k]
         own, det, residual = fit_prices(tokens[own_rows], cost[own_rows])
-        t = GroupFit(group.user, group.api_config, group.protocol, len(js), 1, own.tolist(),
-                     det.tolist(), residual, rows=own_rows)  # fmt: skip
+        t = GroupFit(group.user, group.api_config, group.protocol, len(own_rows), 1,
+                     own.tolist(), det.tolist(), residual, rows=own_rows)  # fmt: skip
         match(t, prices, tolerance)
         if t.model is not None:
             out.append(t)
