@@ -129,6 +129,7 @@ class TaskCost:
     compared_requests: int
     requests: int
     subtasks: int = 0
+    model_source: str | None = None  # telemetry | settings | inferred (models.resolve)
 
 
 def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
@@ -173,7 +174,9 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
         aggs += [("tid", "count_distinct"), ("self", "max")]
     g = pa.table(cols).group_by("root").aggregate(aggs)
     # Attributes: the root's task row when loaded, else the group's first request.
-    first = req.select(["user", "team", "mode", "model", "provider"]).take(g["_i_min"])
+    keep = ["user", "team", "mode", "model", "provider"]
+    keep += ["model_source"] if "model_source" in req.column_names else []
+    first = req.select(keep).take(g["_i_min"])
     where = (
         pc.index_in(g["root"], value_set=tasks["task_id"].combine_chunks())
         if tasks.num_rows
@@ -201,6 +204,9 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
         g["cmp_sum"].to_pylist(), g["eff_count"].to_pylist(), subtasks, strict=True,
     ):  # fmt: skip
         out[row[0]] = TaskCost(*row)
+    if "model_source" in first.column_names:
+        for t, src in zip(out.values(), first["model_source"].to_pylist(), strict=True):
+            t.model_source = src
     return out
 
 

@@ -146,6 +146,7 @@ def test_task_folders_only_fleet_planted_drift_is_found_with_the_model_inferred(
                                              "cost.drift_task": "price_table"}[f.check]  # fmt: skip
             assert f.details["model_source"] == "inferred"
     assert found["cost.drift_fit"] == planted == found["cost.drift_task"]
+    assert {a.tasks[t].model_source for t in planted if t in a.tasks} == {"inferred"}
     groups = {g["user"]: g for g in a.summary["models"]["fitted_groups"]
               if g["user"] == inc["user"]}  # fmt: skip
     assert (
