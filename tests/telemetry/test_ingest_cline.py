@@ -90,3 +90,17 @@ def test_cline_v4_sessions_folder_and_damaged_metadata(tmp_path):
     assert row["task_id"] == sid and row["agent"] == "cline" and row["model"] is None
     (q,) = result.quarantine.to_pylist()
     assert q["source"].endswith("task_metadata.json") and q["reason"] == "not_json"
+
+
+def test_damaged_cline_history_index_is_quarantined(tmp_path):
+    storage = tmp_path / "saoudrizwan.claude-dev"
+    tid = write_task(storage / "tasks", _cline_task(), task_id=str(T0))
+    (storage / "state").mkdir()
+    (storage / "state/taskHistory.json").write_text('{"not": "a list"}')
+    result = ingest(str(storage))
+    assert [r["task_id"] for r in result.tasks.to_pylist()] == [tid]
+    (q,) = result.quarantine.to_pylist()
+    assert q["source"].endswith("state/taskHistory.json") and q["reason"] == "bad_type"
+    (storage / "state/taskHistory.json").write_text("[{oops")
+    (q,) = ingest(str(storage)).quarantine.to_pylist()
+    assert q["reason"] == "not_json"
