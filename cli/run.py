@@ -117,6 +117,15 @@ def result_from_bundle(slug: str, flow_run_id: Any, cause: Exception) -> dict[st
     return result | {"job": result["job"] or slug, "bundle": links[0]}
 
 
+def bundles_of(result: dict[str, Any]) -> list[str]:
+    """Every bundle a run published, oldest first: a multi-day run (audit-trail: one per
+    day) keeps each day's result under `runs`; `bundle` is the last of them."""
+    runs = result.get("runs")
+    if runs:
+        return [r["bundle"] for r in runs if r.get("bundle")]
+    return [result["bundle"]] if result.get("bundle") else []
+
+
 @click.command("run")
 @click.argument("job", type=click.Choice(list(JOBS)))
 @click.option("--since", help="Period start (YYYY-MM-DD or ISO 8601, UTC). Default: the job's own.")
@@ -138,7 +147,10 @@ def result_from_bundle(slug: str, flow_run_id: Any, cause: Exception) -> dict[st
     help="Seconds to wait with --via-server.",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help='Print {"job","run_id","status","bundle","counts"}.'
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"job","run_id","status","bundle","bundles","counts"} (bundle: the last).',
 )
 @click.pass_context
 def run(
@@ -171,14 +183,17 @@ def run(
                     "run_id": None,
                     "status": "error",
                     "bundle": None,
+                    "bundles": [],
                     "counts": {},
                     "error": message,
                 }
             )
             sys.exit(1)
         fail(f"{job}: {message}", code=1)
+    bundles = bundles_of(result)
     if as_json:
-        emit_json({k: result.get(k) for k in ("job", "run_id", "status", "bundle", "counts")})
+        out = {k: result.get(k) for k in ("job", "run_id", "status", "bundle", "counts")}
+        emit_json(out | {"bundles": bundles})
         return
     counts = result.get("counts") or {}
     sev = ", ".join(
@@ -187,4 +202,9 @@ def run(
     click.echo(
         f"{job}: {result['status']} ({counts.get('findings', 0)} findings{'; ' + sev if sev else ''})"
     )
-    click.echo(f"bundle: {result.get('bundle') or '(dry run: none published)'}")
+    if len(bundles) > 1:
+        click.echo(f"bundles ({len(bundles)}, one per day):")
+        for uri in bundles:
+            click.echo(f"  {uri}")
+    else:
+        click.echo(f"bundle: {result.get('bundle') or '(dry run: none published)'}")

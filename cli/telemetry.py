@@ -34,9 +34,13 @@ SUMMARY_FIELDS = (
     "mcp_calls",
     "checkpoints",
     "errors",
+    "token_rule",
+    "quarantined",  # records of this task's files that were quarantined
+    "agent",  # roo | cline
 )
 TABLE_COLUMNS = (
     ("task_id", "task", 36),
+    ("agent", "agent", 5),
     ("status", "status", 9),
     ("started_at", "started (UTC)", 20),
     ("mode", "mode", 10),
@@ -52,6 +56,8 @@ TABLE_COLUMNS = (
     ("mcp_calls", "mcp", 4),
     ("checkpoints", "ckpts", 5),
     ("errors", "errors", 6),
+    ("quarantined", "quar", 4),
+    ("token_rule", "token rule", 23),
 )
 
 
@@ -67,12 +73,20 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+QUARANTINE_FIELDS = ("source", "position", "reason", "detail")
+
+
 def summarize_source(
-    path: str, s3: Any = None, default_user: str = "local", max_file_bytes: int | None = None
+    path: str,
+    s3: Any = None,
+    default_user: str = "local",
+    max_file_bytes: int | None = None,
+    quarantined: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int], Counter]:
     """Per-task summaries (Roo Code's own totals), the counts, and quarantine reasons.
 
-    Events are streamed and dropped; only the task rows are kept.
+    Events are streamed and dropped; only the task rows are kept. `quarantined`, when
+    given, receives every quarantined record (QUARANTINE_FIELDS; no excerpt).
     """
     # Imported here: ingestion pulls in pandas/pyarrow, which `compliance --help` need not load.
     from tasks.telemetry.ingest import DEFAULT_MAX_FILE_BYTES, Ingestion
@@ -84,15 +98,26 @@ def summarize_source(
         max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES,
     )
     summaries: list[dict[str, Any]] = []
+    sources: list[str] = []
     reasons: Counter = Counter()
+    per_folder: Counter = Counter()
+    columns = [f for f in SUMMARY_FIELDS if f != "quarantined"] + ["source"]
     for name, table in run:
         if name == "tasks":
-            for row in table.select(list(SUMMARY_FIELDS)).to_pylist():
+            for row in table.select(columns).to_pylist():
                 row["started_at"] = _iso(row["started_at"])
                 row["ended_at"] = _iso(row["ended_at"])
+                sources.append(row.pop("source") or "")
                 summaries.append(row)
         elif name == "quarantine":
             reasons.update(table.column("reason").to_pylist())
+            # a task's files are <task folder>/<name>
+            per_folder.update(s.rpartition("/")[0] for s in table.column("source").to_pylist())
+            if quarantined is not None:
+                quarantined.extend(table.select(list(QUARANTINE_FIELDS)).to_pylist())
+    for i, (row, src) in enumerate(zip(summaries, sources, strict=True)):
+        row["quarantined"] = per_folder.get(src, 0)
+        summaries[i] = {k: row[k] for k in SUMMARY_FIELDS}
     summaries.sort(key=lambda r: (r["started_at"] or "", r["task_id"]))
     return summaries, run.counts, reasons
 
@@ -132,6 +157,17 @@ def footer(counts: dict[str, int], reasons: Counter) -> str:
     return text
 
 
+def quarantine_lines(quarantined: list[dict[str, Any]]) -> list[str]:
+    """One line per quarantined record: file, position, reason and why."""
+    rows = sorted(quarantined, key=lambda q: (q["source"], _position_key(q["position"])))
+    return [f"  {q['source']}  {q['position']}  {q['reason']}: {q['detail']}" for q in rows]
+
+
+def _position_key(position: str) -> tuple[str, int]:
+    word, _, number = (position or "").partition(" ")
+    return (word, int(number)) if number.isdigit() else (position or "", -1)
+
+
 @telemetry.command("summarize")
 @click.argument("path")
 @click.option(
@@ -164,10 +200,18 @@ def summarize(path: str, fmt: str, default_user: str, max_file_mb: int | None) -
     """
     client = s3_client(get_config().storage) if is_s3(path) else None
     max_bytes = max_file_mb * 1024 * 1024 if max_file_mb else None
-    summaries, counts, reasons = summarize_source(path, client, default_user, max_bytes)
+    quarantined: list[dict[str, Any]] = []
+    summaries, counts, reasons = summarize_source(
+        path, client, default_user, max_bytes, quarantined
+    )
     if fmt == "json":
+        # stdout stays the documented list of tasks; what was quarantined goes to stderr
         click.echo(json.dumps(summaries, indent=2))
         click.echo(footer(counts, reasons), err=True)
+        click.echo(json.dumps({**counts, "quarantine": quarantined}), err=True)
     else:
         click.echo(render_table(summaries))
         click.echo(footer(counts, reasons))
+        if quarantined:
+            click.echo("quarantined records (file, position, reason):")
+            click.echo("\n".join(quarantine_lines(quarantined)))

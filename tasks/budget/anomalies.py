@@ -1,6 +1,10 @@
 """Spend anomalies on daily series: robust z-score, ratio to the trailing 7-day average,
 week over week. Each detector is gated by a dollar floor so small wobbles stay quiet; each
 finding reports expected, actual, $ impact and % impact.
+
+Missing history is unknown, not zero: a detector compares a day only against days that
+have data (`with_data`: read, gate passed, and not before the fleet's first day with
+spend); with too little of it there is no verdict (`no_verdict`, said in the summary).
 """
 
 from __future__ import annotations
@@ -40,6 +44,41 @@ def _impact(actual: float, expected: float) -> dict[str, float | None]:
     }
 
 
+def with_data(covered: set[date], first_day: date | None) -> set[date]:
+    """Days whose spend is known: read (gate passed, data present) and not before the
+    first day with any spend (before it the fleet's history has not begun)."""
+    if first_day is None:
+        return set()
+    return {d for d in covered if d >= first_day}
+
+
+def _history(day: date, covered: set[date], cfg: AnomalySettings) -> tuple[list, list, bool]:
+    """(robust-z history days, trailing-7 days, week-ago day known) among covered days."""
+    hist = [day - timedelta(days=i) for i in range(cfg.history_days, 0, -1)]
+    last7 = [day - timedelta(days=i) for i in range(1, 8)]
+    return (
+        [d for d in hist if d in covered],
+        [d for d in last7 if d in covered],
+        day - timedelta(days=7) in covered,
+    )
+
+
+def no_verdict(
+    report_days: list[date], covered: set[date], cfg: AnomalySettings
+) -> dict[str, list[str]]:
+    """Per detector, the report days it could not judge: no data that day, fewer than
+    `min_history` known days (no detector runs), or too little for that detector."""
+    out: dict[str, list[str]] = {"robust_z": [], "ratio_7d": [], "week_over_week": []}
+    for day in report_days:
+        hist, last7, wow = _history(day, covered, cfg)
+        known = day in covered and len(hist) >= cfg.min_history
+        for name, ok in (("robust_z", len(hist) >= cfg.min_history),
+                         ("ratio_7d", len(last7) >= 3), ("week_over_week", wow)):  # fmt: skip
+            if not (known and ok):
+                out[name].append(day.isoformat())
+    return out
+
+
 def detect(
     scope: str,
     value: str,
@@ -54,13 +93,13 @@ def detect(
         if day not in covered:
             continue
         x = series.get(day, 0.0)
-        hist_days = [day - timedelta(days=i) for i in range(cfg.history_days, 0, -1)]
-        history = [series.get(d, 0.0) for d in hist_days if d in covered]
-        if len(history) < cfg.min_history:
-            continue
+        hist_days, last7_days, wow_known = _history(day, covered, cfg)
+        history = [series.get(d, 0.0) for d in hist_days]
         resource = f"{scope}={value}:{day.isoformat()}"
         base = {"scope": scope, "value": value, "day": day.isoformat(), "floor_usd": cfg.floor_usd}
 
+        if len(history) < cfg.min_history:
+            continue  # too little known history: no verdict from any detector
         z, expected, method = robust_z(x, history, cfg.pct_fallback)
         threshold = 1.0 if method == "pct" else cfg.z
         if z >= threshold and x - expected >= cfg.floor_usd:
@@ -70,11 +109,7 @@ def detect(
                 method=method, score=_z(z), threshold=threshold, **_impact(x, expected), **base,
             ))  # fmt: skip
 
-        last7 = [
-            series.get(day - timedelta(days=i), 0.0)
-            for i in range(1, 8)
-            if day - timedelta(days=i) in covered
-        ]
+        last7 = [series.get(d, 0.0) for d in last7_days]
         if len(last7) >= 3:
             avg7 = mean(last7)
             ratio = x / avg7 if avg7 > 0 else float("inf")
@@ -85,9 +120,8 @@ def detect(
                     ratio=_z(ratio), threshold=cfg.ratio_7d, **_impact(x, avg7), **base,
                 ))  # fmt: skip
 
-        prev_day = day - timedelta(days=7)
-        if prev_day in covered:
-            prev = series.get(prev_day, 0.0)
+        if wow_known:
+            prev = series.get(day - timedelta(days=7), 0.0)
             ratio = x / prev if prev > 0 else float("inf")
             if ratio >= cfg.wow and x - prev >= cfg.floor_usd:
                 findings.append(Finding.make(

@@ -151,6 +151,8 @@ class DriftSettings(BaseModel):
     model_config = {"extra": "forbid"}
     pct: float = Field(default=5.0, gt=0)
     floor_usd: float = Field(default=0.05, ge=0)
+    # a model inferred from costs: fitted prices within this % of a price-table model's
+    match_tolerance_pct: float = Field(default=10.0, gt=0, le=100)
 
 
 class AnomalySettings(BaseModel):

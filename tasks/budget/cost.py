@@ -6,6 +6,8 @@
   before it, Anthropic tokensIn excluded them. So the uncached part is
   max(0, in - cw - cr) except for Anthropic requests recorded by versions < 3.29.5.
 - A cost reported by the provider is stored as is and wins (effective cost).
+- A request that names no protocol: ingestion's `tokens_in_includes_cache` (inferred from
+  the task's figures, tasks/telemetry/consolidate.py) wins over the rules above.
 
 `request_cost` is the scalar reference; `recompute` does the same over a pyarrow table.
 """
@@ -89,7 +91,8 @@ def _codes(col: pa.ChunkedArray, fill: str | None = "") -> pa.DictionaryArray:
 
 
 def recompute(requests: pa.Table, prices: PriceTable) -> pa.Table:
-    """Add `protocol`, `recomputed_cost`, `effective_cost` and `priced` columns.
+    """Add `protocol`, `recomputed_cost`, `effective_cost`, `priced` and `uncached_in`
+    (the input tokens billed at the input price) columns.
 
     Everything that depends only on (provider, model, apiProtocol, app version) -- the four
     prices and whether tokensIn includes cache tokens -- is resolved once per distinct
@@ -135,6 +138,10 @@ def recompute(requests: pa.Table, prices: PriceTable) -> pa.Table:
 
     pin, pout, pcw, pcr = (gather(v, pa.float64()) for v in (p_in, p_out, p_cw, p_cr))
     includes = gather(incl, pa.bool_())
+    if "tokens_in_includes_cache" in requests.column_names:
+        # ingestion's verdict from the figures (a request naming no protocol whose task
+        # shows tokensIn < cacheWrites + cacheReads) wins over the version rule
+        includes = pc.coalesce(requests["tokens_in_includes_cache"], includes)
     protocol_col = pa.DictionaryArray.from_arrays(
         gather(proto, pa.int8()), pa.array(["anthropic", "openai"])
     )
@@ -162,6 +169,7 @@ def recompute(requests: pa.Table, prices: PriceTable) -> pa.Table:
         ("recomputed_cost", recomputed),
         ("effective_cost", pc.fill_null(effective, 0.0)),
         ("priced", pc.is_valid(p_in)),
+        ("uncached_in", uncached),
     ):
         if name in out.column_names:
             out = out.drop_columns([name])

@@ -2,6 +2,11 @@
 
 A drift finding needs both: a relative gap over `pct`% and an absolute gap over `floor_usd`.
 Only requests that have both a stored cost and a price are compared.
+
+Two checks, each saying what found it (`found_by`): against the price table
+(`cost.drift_task`, `price_table`: needs a named or inferred model) and against the
+prices fitted to the task's own group of requests (`cost.drift_fit`, `fitted_prices`:
+needs no model at all, models.py).
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ def _details(reported: float, recomputed: float) -> dict[str, float | None]:
     }
 
 
-def task_drift(tasks: dict[str, TaskCost], report_days: set, cfg: DriftSettings) -> list[Finding]:
+def task_drift(
+    tasks: dict[str, TaskCost], report_days: set, cfg: DriftSettings, sources: dict | None = None
+) -> list[Finding]:
+    """`sources`: task id -> how its model was named (models.resolve's model_source)."""
+    sources = sources or {}
     out = []
     for t in tasks.values():
         if t.first_day not in report_days or not t.compared_requests:
@@ -41,7 +50,8 @@ def task_drift(tasks: dict[str, TaskCost], report_days: set, cfg: DriftSettings)
                 "cost.drift_task", Severity.low, "fail", f"task={t.task_id}",
                 f"task {t.task_id}: reported ${t.reported:,.4f} vs recomputed ${t.recomputed:,.4f}",
                 task_id=t.task_id, user=t.user, team=t.team, provider=t.provider, model=t.model,
-                compared_requests=t.compared_requests, **_details(t.reported, t.recomputed),
+                compared_requests=t.compared_requests, found_by="price_table",
+                model_source=sources.get(t.task_id), **_details(t.reported, t.recomputed),
             ))  # fmt: skip
     return out
 
@@ -96,3 +106,42 @@ def provider_drift(req: pa.Table, cfg: DriftSettings) -> tuple[list[Finding], li
                 provider=tot["provider"], model=tot["model"], requests=tot["unpriced_sum"],
             ))  # fmt: skip
     return findings, list(totals.values())
+
+
+def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -> list[Finding]:
+    """Per task (its own requests), reported cost against its group's fitted prices."""
+    ok = pc.and_(pc.is_valid(req["cost"]), pc.is_valid(req["fitted_cost"]))
+    if req.num_rows == 0 or not pc.any(ok).as_py():
+        return []
+    t = req.filter(ok)
+    g = pa.table({
+        "task_id": t["task_id"], "rep": t["cost"], "fit": t["fitted_cost"],
+        "day": t["day"], "user": key_column(t["user"], "(unknown)"),
+        "cfg": key_column(t["api_config"], "(none)"),
+        "proto": key_column(t["stored_protocol"], "(none)"),
+        "model": key_column(t["model"], "(unknown)"),
+        "src": key_column(t["model_source"], "(unknown)"),
+    }).group_by(["task_id", "user", "cfg", "proto", "model", "src"]).aggregate(
+        [("rep", "sum"), ("fit", "sum"), ("fit", "count"), ("day", "min")]
+    )  # fmt: skip
+    by_group = {(f.user, f.api_config, f.protocol): f for f in fits}
+    out = []
+    for r in g.to_pylist():
+        if r["day_min"] not in report_days or not drifts(r["rep_sum"], r["fit_sum"], cfg):
+            continue
+        fit = by_group.get((r["user"], r["cfg"], r["proto"]))
+        model = None if r["src"] == "(unknown)" else r["model"]
+        named = f"{model} ({r['src']})" if model else "no model named"
+        out.append(Finding.make(
+            "cost.drift_fit", Severity.low, "fail", f"task={r['task_id']}",
+            f"task {r['task_id']}: reported ${r['rep_sum']:,.4f} vs ${r['fit_sum']:,.4f} at the "
+            f"prices fitted to {r['user']}'s {r['cfg']} requests ({named})",
+            task_id=r["task_id"], user=r["user"], model=model, model_source=r["src"],
+            found_by="fitted_prices", compared_requests=r["fit_count"],
+            **_details(r["rep_sum"], r["fit_sum"]), **_fit_details(fit),
+        ))  # fmt: skip
+    return out
+
+
+def _fit_details(fit) -> dict:
+    return {k: v for k, v in fit.details().items() if k != "user"} if fit else {}

@@ -11,9 +11,10 @@ import pyarrow.compute as pc
 
 from tasks.budget import anomalies, budgets, drift
 from tasks.budget.config import CostBudgetConfig, SpendRule, TaskCapRule
+from tasks.budget.models import profile_models
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import LoadedData, days_between, load_days
-from tasks.budget.spend import daily_by, prepare, task_costs
+from tasks.budget.spend import daily_by, prepare_fitted, task_costs
 from tasks.common.models import Finding, Period, Severity
 from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
 
@@ -39,7 +40,12 @@ def load(client, bucket: str, period: Period, cfg: CostBudgetConfig, force: bool
     # Local days straddle UTC partitions: read one extra partition on each side as context.
     ctx = days_between(context_start(days, cfg) - timedelta(days=1), min(days))
     ctx += [max(days) + timedelta(days=1)]
-    return load_days(client, bucket, days, ctx, force=force)
+    data = load_days(client, bucket, days, ctx, force=force)
+    if data.tasks.num_rows and pc.any(pc.is_null(data.tasks["model"])).as_py():
+        # tasks whose telemetry names no model: the profile in the user's settings may
+        users = pc.unique(pc.drop_null(data.tasks["user"])).to_pylist()
+        data.profiles = profile_models(client, bucket, sorted(str(u) for u in users))
+    return data
 
 
 @dataclass
@@ -87,7 +93,9 @@ def analyze(
     tz = cfg.budgets.tz
     days = report_days(period)
     day_set = set(days)
-    req = prepare(data.requests, data.tasks, prices, tz)
+    tol = cfg.budget.drift.match_tolerance_pct / 100
+    task_tol = cfg.budget.drift.pct / 100 / 2
+    req, fits = prepare_fitted(data.requests, data.tasks, prices, tz, data.profiles, tol, task_tol)
     start = context_start(days, cfg)
     keep = pc.and_(pc.greater_equal(req["day"], pa.scalar(start, pa.date32())),
                    pc.less_equal(req["day"], pa.scalar(max(days), pa.date32())))  # fmt: skip
@@ -95,14 +103,18 @@ def analyze(
         keep = pc.and_(keep, pc.fill_null(pc.equal(req["team"], team), False))
     if user:
         keep = pc.and_(keep, pc.fill_null(pc.equal(req["user"], user), False))
+    first_day = pc.min(req["day"]).as_py() if req.num_rows else None  # the whole fleet's
     req = req.filter(keep)
     covered = {s.day for s in data.days if s.used}
+    known = anomalies.with_data({s.day for s in data.days if s.used and s.has_data}, first_day)
     findings = _gate_findings(data, days, force)
 
     tasks = task_costs(req, data.tasks)
     in_period = req.filter(pc.is_in(req["day"], pa.array(sorted(day_set), pa.date32())))
     drift_findings, provider_rows = drift.provider_drift(in_period, cfg.budget.drift)
-    findings += drift_findings + drift.task_drift(tasks, day_set, cfg.budget.drift)
+    sources = _model_sources(req)
+    findings += drift_findings + drift.task_drift(tasks, day_set, cfg.budget.drift, sources)
+    findings += drift.fit_drift(req, day_set, cfg.budget.drift, fits)
 
     daily: dict[str, dict] = {}
     curves = []
@@ -122,12 +134,36 @@ def analyze(
         if scope not in daily:
             daily[scope] = daily_by(req, scope)
         for value, series in sorted(daily[scope].items()):
-            findings += anomalies.detect(scope, value, series, days, covered, cfg.budget.anomalies)
+            findings += anomalies.detect(scope, value, series, days, known, cfg.budget.anomalies)
     if "team" not in daily:
         daily["team"] = daily_by(req, "team")
 
     summary = _summary(in_period, tasks, day_set, data, prices, cfg, force)
+    summary["models"] = _models_summary(req, fits)
+    summary["anomaly_history"] = {
+        "first_day_with_data": first_day.isoformat() if first_day else None,
+        "days_with_data": len(known),
+        # report days a detector could not judge: missing history is unknown, not $0
+        "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
+    }
     return Analysis(findings, summary, req, tasks, curves, daily["team"], provider_rows)
+
+
+def _model_sources(req: pa.Table) -> dict[str, str]:
+    """task id -> how its model was named (the last request's model_source)."""
+    if req.num_rows == 0:
+        return {}
+    src = pc.fill_null(req["model_source"], "unknown").to_pylist()
+    return dict(zip(req["task_id"].to_pylist(), src, strict=True))
+
+
+def _models_summary(req: pa.Table, fits: list) -> dict[str, Any]:
+    """How models were named (requests per source) and every fitted group."""
+    counts: dict[str, int] = {}
+    if req.num_rows:
+        for s in pc.fill_null(req["model_source"], "unknown").to_pylist():
+            counts[s] = counts.get(s, 0) + 1
+    return {"requests_by_source": counts, "fitted_groups": [f.details() for f in fits]}
 
 
 def _sum(t: pa.Table, col: str) -> float:

@@ -87,6 +87,14 @@ class PriceTable:
         self._cache: dict[tuple[str | None, str | None], Price | None] = {}
         self.version = table_version()
 
+    def overrides(self) -> dict[tuple[str | None, str], Price]:
+        return dict(self._overrides)
+
+    def pin(self, provider: str | None, model: str, price: Price) -> None:
+        """Make (provider, model) resolve to `price` (a model inferred from costs is
+        named by the table's own provider and model ids)."""
+        self._cache[(provider, model)] = price
+
     def lookup(self, provider: str | None, model: str | None) -> Price | None:
         key = (provider, model)
         if key not in self._cache:

@@ -29,10 +29,11 @@ COST_CATEGORIES = ("api_request", "condense")
 EVENT_COLUMNS = [
     "user", "team", "task_id", "ts", "source", "category", "api_protocol", "tokens_in", "tokens_out",
     "cache_writes", "cache_reads", "cost", "mode", "provider", "model", "app_version",
+    "tokens_in_includes_cache",
 ]  # fmt: skip
 TASK_COLUMNS = [
     "user", "team", "task_id", "parent_task_id", "root_task_id", "status", "started_at",
-    "mode", "provider", "model", "app_version", "api_protocol", "total_cost",
+    "mode", "provider", "model", "app_version", "api_protocol", "total_cost", "api_config",
 ]  # fmt: skip
 
 
@@ -42,6 +43,7 @@ class DayStatus:
     gate: str  # pass | warn | fail | missing
     used: bool
     reason: str = ""
+    has_data: bool = True  # validated objects were found for the day (else: unknown)
 
 
 @dataclass
@@ -50,6 +52,8 @@ class LoadedData:
     tasks: pa.Table
     days: list[DayStatus] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    # {(user, profile name): (provider, model)} from collected settings (models.py)
+    profiles: dict[tuple[str, str], tuple] = field(default_factory=dict)
 
 
 def days_between(start: date, end_exclusive: date) -> list[date]:
@@ -159,12 +163,15 @@ def load_days(
             statuses.append(DayStatus(day, status, False, reason))
             continue
         run_id = gate.get("run_id") if gate else None
+        found = 0
         for key in _day_objects(client, bucket, "events", day, run_id):
+            found += 1
             t = _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS)
             if "category" in t.column_names:
                 t = t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES)))
             req_parts.append(conform(t, EVENTS_SCHEMA, EVENT_COLUMNS))
         for key in _day_objects(client, bucket, "tasks", day, run_id):
+            found += 1
             task_parts.append(
                 conform(
                     _read_parquet(client, bucket, key, inputs, TASK_COLUMNS),
@@ -172,7 +179,8 @@ def load_days(
                     TASK_COLUMNS,
                 )
             )
-        statuses.append(DayStatus(day, status, True, reason + (" (forced)" if reason else "")))
+        note = reason + (" (forced)" if reason else "")
+        statuses.append(DayStatus(day, status, True, note, has_data=found > 0))
     requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
     tasks = pa.concat_tables(task_parts) if task_parts else empty_tasks()
     return LoadedData(requests, tasks, statuses, inputs)

@@ -51,7 +51,7 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
     tables.append(Table(
         "Top tasks by cost",
         ["task", "user", "team", "mode", "model", "cost $", "reported $", "recomputed $", "subtasks"],
-        [[t.task_id, t.user, t.team, t.mode, t.model, round(t.effective, 4), round(t.reported, 4),
+        [[t.task_id, t.user, t.team, t.mode, _model(t), round(t.effective, 4), round(t.reported, 4),
           round(t.recomputed, 4), t.subtasks] for t in top],
     ))  # fmt: skip
     tables.append(Table(
@@ -84,3 +84,10 @@ def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
                         f"{t.effective:.6f}", f"{t.reported:.6f}", f"{t.recomputed:.6f}",
                         t.compared_requests, t.requests, t.subtasks])  # fmt: skip
     return buf.getvalue().encode()
+
+
+def _model(t) -> str | None:
+    """The model as shown: an inferred one says so."""
+    if t.model and t.model_source in ("inferred", "settings"):
+        return f"{t.model} ({t.model_source})"
+    return t.model

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.budget.cost import recompute
+from tasks.budget.models import GroupFit, resolve
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import key_column
 
@@ -39,17 +39,34 @@ def one_source_per_task(requests: pa.Table) -> pa.Table:
 
 
 def prepare(requests: pa.Table, tasks: pa.Table, prices: PriceTable, tz: ZoneInfo) -> pa.Table:
-    """Recompute costs; fill team/mode/model from the task row; add the local `day`."""
+    """prepare_fitted without the group fits."""
+    return prepare_fitted(requests, tasks, prices, tz)[0]
+
+
+def prepare_fitted(
+    requests: pa.Table,
+    tasks: pa.Table,
+    prices: PriceTable,
+    tz: ZoneInfo,
+    profiles: dict | None = None,
+    tolerance: float = 0.10,
+    task_tolerance: float = 0.025,
+) -> tuple[pa.Table, list[GroupFit]]:
+    """Fill team/mode/model/api_config from the task row; name models (models.resolve:
+    telemetry, settings `profiles`, else inferred from costs); recompute costs; fit
+    prices per group; add the local `day`."""
     requests = one_source_per_task(requests)
     tasks = dedupe_tasks(tasks)
+    if "api_config" not in requests.column_names:
+        requests = requests.append_column("api_config", pa.nulls(requests.num_rows, pa.string()))
     if tasks.num_rows and requests.num_rows:
         idx = pc.index_in(requests["task_id"], value_set=tasks["task_id"].combine_chunks())
-        for col in ("team", "mode", "model", "provider", "app_version", "user"):
-            if requests[col].null_count == 0:
+        for col in ("team", "mode", "model", "provider", "app_version", "user", "api_config"):
+            if requests[col].null_count == 0 or col not in tasks.column_names:
                 continue  # nothing to fill: keep the (possibly dictionary) column as is
             filled = pc.coalesce(plain(requests[col]), pc.take(plain(tasks[col]), idx))
             requests = requests.set_column(requests.schema.get_field_index(col), col, filled)
-    out = recompute(requests, prices)
+    out, fits = resolve(requests, prices, profiles, tolerance, task_tolerance)
     # Condense events carry only a cost: nothing to recompute, so they agree by definition.
     is_condense = pc.fill_null(pc.equal(out["category"], "condense"), False)
     rec = pc.if_else(is_condense, out["cost"], out["recomputed_cost"])
@@ -60,7 +77,7 @@ def prepare(requests: pa.Table, tasks: pa.Table, prices: PriceTable, tz: ZoneInf
         day = pc.local_timestamp(out["ts"].cast(pa.timestamp("ms", tz=str(tz)))).cast(pa.date32())
     out = out.append_column("day", day)
     out = out.append_column("org", pa.repeat(pa.scalar(ORG, pa.string()), out.num_rows))
-    return out
+    return out, fits
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -112,6 +129,7 @@ class TaskCost:
     compared_requests: int
     requests: int
     subtasks: int = 0
+    model_source: str | None = None  # telemetry | settings | inferred (models.resolve)
 
 
 def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
@@ -156,7 +174,9 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
         aggs += [("tid", "count_distinct"), ("self", "max")]
     g = pa.table(cols).group_by("root").aggregate(aggs)
     # Attributes: the root's task row when loaded, else the group's first request.
-    first = req.select(["user", "team", "mode", "model", "provider"]).take(g["_i_min"])
+    keep = ["user", "team", "mode", "model", "provider"]
+    keep += ["model_source"] if "model_source" in req.column_names else []
+    first = req.select(keep).take(g["_i_min"])
     where = (
         pc.index_in(g["root"], value_set=tasks["task_id"].combine_chunks())
         if tasks.num_rows
@@ -184,6 +204,9 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
         g["cmp_sum"].to_pylist(), g["eff_count"].to_pylist(), subtasks, strict=True,
     ):  # fmt: skip
         out[row[0]] = TaskCost(*row)
+    if "model_source" in first.column_names:
+        for t, src in zip(out.values(), first["model_source"].to_pylist(), strict=True):
+            t.model_source = src
     return out
 
 

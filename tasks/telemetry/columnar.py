@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.telemetry.classify import KIND_SPECS, TOOL_CATEGORY, WRITE_TOOLS, error_class_from_text
+from tasks.telemetry.consolidate import RULE_EXCLUDES, RULE_INCLUDES, RULE_ROO
 from tasks.telemetry.parse_task import _cost, _json_text, _num, _str
 
 REQ_SCHEMA = pa.schema(
@@ -97,6 +98,15 @@ def request_figures(texts: pa.Array) -> tuple[pa.Table, pa.Array] | None:
     return table, pa.array([len(r.request) > 0 for r in reqs], pa.bool_())
 
 
+def request_texts(typ: pa.Array, kind: pa.Array, text: pa.Array) -> tuple[Any, Any, pa.Array]:
+    """(say:api_req_started rows, those with a non-empty text, their texts)."""
+    n = len(kind)
+    req = pc.fill_null(pc.and_(pc.equal(kind, "api_req_started"), pc.equal(typ, "say")), False)
+    nonempty = pc.fill_null(pc.greater(pc.binary_length(pc.filter(text, req)), 0), False)
+    parse_mask = pc.and_(req, pc.replace_with_mask(pa.array([False] * n), req, nonempty))
+    return req, parse_mask, pc.filter(text, parse_mask)
+
+
 def build(
     typ: pa.Array,
     kind: pa.Array,
@@ -106,23 +116,20 @@ def build(
     first: pa.Array,
     msg_at: Any,
     legacy_attr: list[bool | None],
+    figures: tuple[pa.Table, pa.Array] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list], list[dict[str, Any]]]:
     """(EVENTS columns computed here, per-task count lists, per-task usage/protocol/legacy).
 
     cols["category_over"] / cols["error_class_over"] are {row: value} overrides.
 
-    `first`: true on each task's first message; `msg_at(row)`: the message dict of a row.
+    `first`: true on each task's first message; `msg_at(row)`: the message dict of a row;
+    `figures`: request_figures(request_texts(...)) of this very table, when already known.
     """
     n = len(kind)
     ntasks = len(legacy_attr)
-    is_say = pc.equal(typ, "say")
     # -- requests ----------------------------------------------------------------
-    req = pc.fill_null(pc.and_(pc.equal(kind, "api_req_started"), is_say), False)
-    req_text = pc.filter(text, req)
-    nonempty = pc.fill_null(pc.greater(pc.binary_length(req_text), 0), False)
-    parse_mask = pc.and_(req, pc.replace_with_mask(pa.array([False] * n), req, nonempty))
-    req_texts = pc.filter(text, parse_mask)
-    fast_figs = request_figures(req_texts)
+    req, parse_mask, req_texts = request_texts(typ, kind, text)
+    fast_figs = request_figures(req_texts) if figures is None else figures
     cols: dict[str, pa.Array] = {}
     ecls_over: dict[int, str] = {}
     cat_over: dict[int, str] = {}
@@ -292,7 +299,7 @@ def _usage(cols, entry, tidx, data_proto, proto, counts, legacy_attr, entry_extr
         col = cols[name]
         return _np(pc.fill_null(col, 0)), _np(pc.is_valid(col))
 
-    tin, _ = figure("tokens_in")
+    tin, tin_ok = figure("tokens_in")
     tout, _ = figure("tokens_out")
     cw, cw_ok = figure("cache_writes")
     cr, cr_ok = figure("cache_reads")
@@ -312,11 +319,23 @@ def _usage(cols, entry, tidx, data_proto, proto, counts, legacy_attr, entry_extr
          "totalCost": cost_sum[i], "contextTokens": 0}
         for i in range(ntasks)
     ]  # fmt: skip
+    # token_rule (consolidate.token_rule): unnamed requests, and whether any shows
+    # tokensIn < cacheWrites + cacheReads
+    unnamed = _np(pc.is_null(data_proto))
+    named_n = np.bincount(tid[e & ~unnamed], minlength=ntasks)
+    unnamed_n = np.bincount(tid[e & unnamed], minlength=ntasks)
+    excl_rows = e & unnamed & tin_ok & (tin < cw + cr)
+    excl_task = np.bincount(tid[excl_rows], minlength=ntasks) > 0
+    rules = [
+        RULE_EXCLUDES if excl_task[i] else RULE_INCLUDES if unnamed_n[i] else
+        RULE_ROO if named_n[i] else None
+        for i in range(ntasks)
+    ]  # fmt: skip
     # context: the last entry with a non-zero value (a request's in+out, a condense's new size)
     value = tin + tout
     anthropic = _np(pc.fill_null(pc.equal(data_proto, "anthropic"), False))
     legacy_rows = np.asarray([bool(x) for x in legacy], dtype=bool)[tid] & anthropic
-    value = np.where(legacy_rows, value + cw + cr, value)
+    value = np.where(legacy_rows | (excl_task[tid] & unnamed), value + cw + cr, value)
     last_pos = _last(e & (value != 0), starts)
     last = {i: (int(p), int(value[p])) for i, p in enumerate(last_pos.tolist()) if p >= 0}
     for t_i, extras in enumerate(entry_extra):
@@ -337,4 +356,7 @@ def _usage(cols, entry, tidx, data_proto, proto, counts, legacy_attr, entry_extr
     picked = pc.take(proto, pa.array([p for p in proto_pos if p >= 0], pa.int64())).to_pylist()
     it = iter(picked)
     protocol = [next(it) if p >= 0 else None for p in proto_pos]
-    return [{"usage": out[i], "protocol": protocol[i], "legacy": legacy[i]} for i in range(ntasks)]
+    return [
+        {"usage": out[i], "protocol": protocol[i], "legacy": legacy[i], "rule": rules[i]}
+        for i in range(ntasks)
+    ]

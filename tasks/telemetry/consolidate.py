@@ -27,6 +27,13 @@ protocols (the comment in consolidateTokenUsage: "Since tokensIn now stores TOTA
 tokens (including cache tokens), we no longer need to add cacheWrites and cacheReads").
 Before, Anthropic-protocol `tokensIn` excluded them and the context size added them; we
 apply that older rule when the data is known to predate v3.29.5.
+
+When a request does not name its protocol (Cline never does; old Roo files often do
+not), Roo's rule counts only in + out. The figures then say which semantics applies:
+`tokensIn < cacheWrites + cacheReads` on any such request of the task can only mean the
+input excludes cache (Anthropic-style), and the context adds cache back for the task's
+unnamed requests (`token_rule`). A task whose requests all name their protocol follows
+Roo's rules exactly.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ from typing import Any
 import orjson
 
 LEGACY_TOKENS_BEFORE = (3, 29, 5)
+
+# token_rule values: which semantics a task's figures were read with
+RULE_ROO = "roo"  # every request names its protocol: Roo Code's rules
+RULE_EXCLUDES = "inferred_excludes_cache"  # unnamed requests; tokensIn < cw + cr seen
+RULE_INCLUDES = "inferred_includes_cache"  # unnamed requests; figures consistent with Roo's
 
 
 def is_number(value: Any) -> bool:
@@ -63,12 +75,42 @@ def version_is_legacy(version: str | None) -> bool | None:
     return parsed < LEGACY_TOKENS_BEFORE
 
 
+def excludes_cache(data: Any) -> bool:
+    """A request without a protocol whose figures show tokensIn leaves cache out."""
+    if type(data) is not dict or type(data.get("apiProtocol")) is str:
+        return False
+    tin = data.get("tokensIn")
+    cache = _js_or0(data.get("cacheWrites")) + _js_or0(data.get("cacheReads"))
+    return is_number(tin) and tin < cache
+
+
+def token_rule(entries: list[tuple[str, Any]]) -> str | None:
+    """The semantics the task's requests imply (RULE_*), None without a request."""
+    named = unnamed = excl = False
+    for kind, data in entries:
+        if kind != "req" or type(data) is not dict:
+            continue
+        if type(data.get("apiProtocol")) is str:
+            named = True
+        else:
+            unnamed = True
+            excl = excl or excludes_cache(data)
+    if excl:
+        return RULE_EXCLUDES
+    if unnamed:
+        return RULE_INCLUDES
+    return RULE_ROO if named else None
+
+
 def consolidate_token_usage(
-    entries: list[tuple[str, Any]], legacy_tokens: bool = False
+    entries: list[tuple[str, Any]], legacy_tokens: bool = False, excluded: bool = False
 ) -> dict[str, Any]:
     """consolidateTokenUsage over `entries` = the api_req_started (already merged) and
     condense_context messages after the first message, in order:
     ("req", parsed_text_or_None) or ("condense", contextCondense_or_None).
+
+    `excluded`: the task's unnamed requests leave cache out of tokensIn (token_rule),
+    so their context adds it back.
     """
     tin = tout = 0
     cw: float | None = None
@@ -103,7 +145,8 @@ def consolidate_token_usage(
             if type(data) is not dict:
                 continue
             context = _js_or0(data.get("tokensIn")) + _js_or0(data.get("tokensOut"))
-            if legacy_tokens and data.get("apiProtocol") == "anthropic":
+            proto = data.get("apiProtocol")
+            if (legacy_tokens and proto == "anthropic") or (excluded and type(proto) is not str):
                 context += _js_or0(data.get("cacheWrites")) + _js_or0(data.get("cacheReads"))
         else:
             context = _js_or0(data.get("newContextTokens")) if type(data) is dict else 0

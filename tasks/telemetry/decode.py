@@ -112,3 +112,26 @@ def _excerpt(m: Any) -> bytes | None:
         return orjson.dumps(m)[:800]
     except TypeError:
         return repr(m)[:800].encode("utf-8", "replace")
+
+
+FIGURES = ("tokensIn", "tokensOut", "cacheWrites", "cacheReads", "cost")
+
+
+def request_damage(text: str | None, data: Any) -> tuple[str, str] | None:
+    """(reason, detail) for an api_req_started/finished whose figures Roo's webview would
+    skip quietly: a non-empty text that is not a JSON object, or a figure that is present
+    but not a number (`typeof !== "number"`; null, i.e. absent, is not damage).
+    `data` is the parsed text (None when it did not parse)."""
+    if not text:
+        return None
+    if type(data) is not dict:
+        what = "not JSON" if data is None else f"JSON {type(data).__name__}, not an object"
+        return "bad_request", f"request text is {what}: its tokens and cost are unknown"
+    bad = [
+        f"{k} is {type(v).__name__}"
+        for k in FIGURES
+        if (v := data.get(k)) is not None and not ((type(v) is int or type(v) is float) and v == v)
+    ]
+    if bad:
+        return "bad_figure", ", ".join(bad) + ", not a number: left out of the totals"
+    return None

@@ -22,9 +22,12 @@ import pyarrow.compute as pc
 
 from tasks.telemetry import columnar
 from tasks.telemetry.classify import KIND_SPECS
+from tasks.telemetry.consolidate import RULE_EXCLUDES
+from tasks.telemetry.decode import request_damage
 from tasks.telemetry.parse_task import (
     TaskContext,
     TaskStats,
+    _json_text,
     task_attrs,
     task_row,
 )
@@ -61,17 +64,28 @@ def message_table(batch: list[tuple[TaskContext, list[Message]]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=MSG_SCHEMA)
 
 
-def _irregular_rows(table: pa.Table, lengths: list[int]) -> set[int]:
-    """Tasks (by batch index) with a legacy `api_req_finished`: the row parser merges it."""
-    finished = pc.equal(table.column("kind"), "api_req_finished")
-    if not pc.any(finished).as_py():
-        return set()
-    rows = pc.indices_nonzero(finished).to_pylist()
+def _irregular_rows(table: pa.Table, lengths: list[int]) -> tuple[set[int], Any]:
+    """(Tasks (by batch index) the row parser must read, the batch's request figures when
+    all decoded at once): a legacy `api_req_finished` (the row parser merges it), or a
+    damaged request (the row parser quarantines it, decode.request_damage)."""
+    kind, typ, text = (_one_chunk(table.column(c)) for c in ("kind", "type", "text"))
+    _, parse_mask, texts = columnar.request_texts(typ, kind, text)
+    figures = columnar.request_figures(texts)
+    rows = pc.indices_nonzero(pc.equal(kind, "api_req_finished")).to_pylist()
+    if figures is None:  # some text did not decode strictly: find the damaged ones
+        req_rows = pc.indices_nonzero(parse_mask).to_pylist()
+        rows += [
+            r
+            for r, t in zip(req_rows, texts.to_pylist(), strict=True)
+            if request_damage(t, _json_text(t)) is not None
+        ]
+    if not rows:
+        return set(), figures
     starts, acc = [], 0
     for n in lengths:
         starts.append(acc)
         acc += n
-    return {bisect.bisect_right(starts, r) - 1 for r in rows}
+    return {bisect.bisect_right(starts, r) - 1 for r in rows}, figures
 
 
 def parse_batch(
@@ -83,16 +97,18 @@ def parse_batch(
     """
     table = message_table(batch)
     lengths = [len(msgs) for _, msgs in batch]
-    irregular = sorted(_irregular_rows(table, lengths))
+    irregular_set, figures = _irregular_rows(table, lengths)
+    irregular = sorted(irregular_set)
     keep = batch
     if irregular:
+        figures = None
         skip = set(irregular)
         keep = [b for i, b in enumerate(batch) if i not in skip]
         if not keep:
             return EVENTS_SCHEMA.empty_table(), [], irregular
         table = message_table(keep)
         lengths = [len(msgs) for _, msgs in keep]
-    events, rows = _columns(keep, table, lengths, period)
+    events, rows = _columns(keep, table, lengths, period, figures)
     return events, rows, irregular
 
 
@@ -101,6 +117,7 @@ def _columns(
     table: pa.Table,
     lengths: list[int],
     period: tuple[int, int] | None,
+    figures: Any = None,
 ) -> tuple[pa.Table, list[tuple]]:
     n = table.num_rows
     typ, kind, text, ts, msg_proto = (
@@ -117,7 +134,7 @@ def _columns(
     attrs = [task_attrs(ctx) for ctx, _ in keep]
     cols, counts, per_task = columnar.build(
         typ, kind, text, msg_proto, tidx, first,
-        _message_at(keep, starts), [a[5] for a in attrs],
+        _message_at(keep, starts), [a[5] for a in attrs], figures,
     )  # fmt: skip
     cat_over = cols.pop("category_over")
     ecls_over = cols.pop("error_class_over")
@@ -134,7 +151,7 @@ def _columns(
         )
         st.completed = bool(counts["done"][i])
         st.usage, st.protocol = per_task[i]["usage"], per_task[i]["protocol"]
-        st.legacy = per_task[i]["legacy"]
+        st.legacy, st.rule = per_task[i]["legacy"], per_task[i]["rule"]
         stats.append(st)
     _times(ts, kind, tidx, stats, starts.tolist(), lengths)
     task_rows = [task_row(ctx, st, True) for (ctx, _), st in zip(keep, stats, strict=True)]
@@ -162,7 +179,7 @@ def _columns(
             "workspace": task_col([a[1] for a in attrs], pa.string()),
             "app_version": task_col([a[4] for a in attrs], pa.string()),
             "auto_approved": pa.nulls(n, pa.bool_()),
-            "tokens_in_includes_cache": pa.nulls(n, pa.bool_()),
+            "tokens_in_includes_cache": _excluded_rows(kind, cols["api_protocol"], tidx, stats),
         }
     )
     arrays = []
@@ -175,6 +192,20 @@ def _columns(
     if period is not None:
         events = events.filter(pc.and_(pc.greater_equal(ts, period[0]), pc.less(ts, period[1])))
     return events, task_rows
+
+
+def _excluded_rows(kind: pa.Array, proto: pa.Array, tidx: pa.Array, stats: list) -> pa.Array:
+    """False on request rows naming no protocol in tasks whose figures show tokensIn
+    excludes cache (parse_task.mark_excluded); null elsewhere."""
+    excl = np.asarray([st.rule == RULE_EXCLUDES for st in stats], dtype=bool)
+    mask = excl[tidx.to_numpy()] & _np_bool(pc.equal(kind, "api_req_started"))
+    mask &= _np_bool(pc.is_null(proto))
+    return pc.if_else(pa.array(mask), False, pa.scalar(None, pa.bool_()))
+
+
+def _np_bool(a: Any) -> np.ndarray:
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    return pc.fill_null(a, False).to_numpy(zero_copy_only=False)
 
 
 def _message_at(keep: list[tuple[TaskContext, list[Message]]], starts: np.ndarray) -> Any:
@@ -195,7 +226,7 @@ def _one_chunk(col: pa.ChunkedArray) -> pa.Array:
 
 def _new_stats() -> TaskStats:
     st = TaskStats()
-    st.entries, st.legacy, st.protocol, st.completed = [], None, None, False
+    st.entries, st.legacy, st.protocol, st.completed, st.rule = [], None, None, False, None
     st.counts = [0] * 8
     st.first_ts = st.min_ts = st.last_ts = st.last_kind = None
     return st

@@ -42,6 +42,7 @@ from tasks.telemetry.sources import (
     Store,
     TaskFolder,
     Unit,
+    agent_of,
     detect_units,
     iter_lines,
     iter_task_folders,
@@ -240,13 +241,24 @@ class Ingestion:
         return data
 
     def _load_index(self, unit: Unit) -> dict[str, dict[str, Any]]:
-        """tasks/_index.json entries (only the fields we use), for tasks without history."""
-        key = unit.prefix + "_index.json"
-        _, files = self.store.children(unit.prefix)
-        if "_index.json" not in files:
-            return {}
-        if files["_index.json"] > self.max_file:
-            detail = f"{files['_index.json']} bytes is over the {self.max_file} byte limit"
+        """tasks/_index.json entries (Roo Code), else Cline's state/taskHistory.json (a
+        list of HistoryItem beside tasks/): only the fields we use, for tasks without
+        their own history file."""
+        places = [(unit.prefix, "_index.json")]
+        if unit.prefix.endswith("tasks/"):
+            places.append((unit.prefix[: -len("tasks/")] + "state/", "taskHistory.json"))
+        for folder, name in places:
+            try:
+                _, files = self.store.children(folder)
+            except OSError:
+                continue
+            if name in files:
+                return self._read_index(folder + name, files[name])
+        return {}
+
+    def _read_index(self, key: str, size: int) -> dict[str, dict[str, Any]]:
+        if size > self.max_file:
+            detail = f"{size} bytes is over the {self.max_file} byte limit"
             self._quarantine.append(qrow(self.store.uri(key), "file", "too_large", detail))
             return {}
         try:
@@ -256,9 +268,14 @@ class Ingestion:
                 qrow(self.store.uri(key), "file", "not_json", f"not JSON: {exc.msg}")
             )
             return {}
-        keep = ("mode", "workspace", "status", "parentTaskId", "rootTaskId", "ts")
+        keep = ("mode", "workspace", "status", "parentTaskId", "rootTaskId", "ts", "apiConfigName")
         keep += ("tokensIn", "tokensOut", "cacheWrites", "cacheReads", "totalCost")
-        entries = data.get("entries") if isinstance(data, dict) else None
+        entries = data.get("entries") if isinstance(data, dict) else data  # Cline: a list
+        if not isinstance(entries, list):
+            self._quarantine.append(
+                qrow(self.store.uri(key), "file", "bad_type", "no list of history entries")
+            )
+            return {}
         out: dict[str, dict[str, Any]] = {}
         for e in entries or ():
             if isinstance(e, dict) and isinstance(e.get("id"), str):
@@ -267,9 +284,11 @@ class Ingestion:
 
     def _task(self, folder: TaskFolder, hist: dict[str, Any] | None) -> None:
         uri = self.store.uri(folder.prefix.rstrip("/"))
-        ctx = TaskContext(
-            folder.user, folder.task_id, uri, hist, self.attrs.get(folder.task_id), self.period_ms
-        )
+        tel = self.attrs.get(folder.task_id)
+        agent = agent_of(folder.task_id, uri)
+        if agent == "cline" and not tel.get("model") and "task_metadata.json" in folder.files:
+            tel = {**self._metadata_model(folder), **tel}
+        ctx = TaskContext(folder.user, folder.task_id, uri, hist, tel, self.period_ms, agent)
         if "ui_messages.json" in folder.files:
             raw = self._read_json_file(folder, "ui_messages.json")
             if raw is not None:
@@ -280,6 +299,28 @@ class Ingestion:
                 return
         # no readable messages: Roo Code's history (or nothing) tells what is known
         self._add_task(parse_messages(None, ctx, self._events, self._quarantine))
+
+    def _metadata_model(self, folder: TaskFolder) -> dict[str, str]:
+        """Cline's task_metadata.json `model_usage` (its last entry names the model and
+        provider); {} when absent or unreadable (the file is optional: never quarantined
+        for lacking it, but a damaged one is)."""
+        raw = self._read_json_file(folder, "task_metadata.json")
+        if raw is None:
+            return {}
+        uri = self.store.uri(folder.prefix + "task_metadata.json")
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            self._quarantine.append(qrow(uri, "file", "not_json", f"not JSON: {exc.msg}", raw))
+            return {}
+        usage = data.get("model_usage") if isinstance(data, dict) else None
+        last = usage[-1] if isinstance(usage, list) and usage else None
+        if not isinstance(last, dict) or not isinstance(last.get("model_id"), str):
+            return {}
+        out = {"model": last["model_id"]}
+        if isinstance(last.get("model_provider_id"), str):
+            out["provider"] = last["model_provider_id"]
+        return out
 
     def _add_task(self, row: tuple) -> None:
         if self.period_ms is None or _overlaps(row[7], row[8], self.period_ms):

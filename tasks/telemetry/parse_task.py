@@ -22,8 +22,14 @@ from tasks.telemetry.classify import (
     WRITE_TOOLS,
     error_class_from_text,
 )
-from tasks.telemetry.consolidate import consolidate_token_usage, is_number, version_is_legacy
-from tasks.telemetry.decode import TS_MAX, _bad, _excerpt, _not_utf8
+from tasks.telemetry.consolidate import (
+    RULE_EXCLUDES,
+    consolidate_token_usage,
+    is_number,
+    token_rule,
+    version_is_legacy,
+)
+from tasks.telemetry.decode import TS_MAX, _bad, _excerpt, _not_utf8, request_damage
 from tasks.telemetry.quarantine import qrow
 from tasks.telemetry.schema import SCHEMA_VERSION
 
@@ -47,6 +53,7 @@ class TaskContext:
     history: dict[str, Any] | None = None
     telemetry: dict[str, Any] = field(default_factory=dict)
     period: tuple[int, int] | None = None  # [start, end) in ms
+    agent: str = "roo"  # roo | cline (sources.agent_of)
 
 
 def _num(v: Any) -> int | None:
@@ -98,6 +105,7 @@ def parse_messages(
     last_kind = None
     protocol = None
     append = events.append
+    first_row = len(events)
     kind_specs = KIND_SPECS
     for seq, m in enumerate(msgs or ()):
         # fast path for well-formed messages; _bad() explains the rest
@@ -132,9 +140,11 @@ def parse_messages(
         tool = path = command = server = mtool = target = proto = None
         tin = tout = cw = cr = cost = None
         mutates = False
+        damage = None
         data = _json_text(text) if kind in PARSE_UPFRONT else None
         if kind == "api_req_started" or kind == "api_req_finished":
             if t == "say":
+                damage = request_damage(text, data)
                 if type(data) is not dict:
                     data = None
                 if kind == "api_req_started":
@@ -223,6 +233,9 @@ def parse_messages(
                 ecls = error_class_from_text(text, ecls)
         if period is not None and not period[0] <= ts < period[1]:
             continue
+        if damage is not None:  # kept as an event (Roo's totals skip it), and said
+            where = f"message {seq}"
+            quarantine.append(qrow(src + "/ui_messages.json", where, *damage, text, "validate"))
         if this_entry is not None:
             entry_row[this_entry] = len(events)
         append(
@@ -236,6 +249,9 @@ def parse_messages(
         )  # fmt: skip
     stats = TaskStats()
     stats.entries, stats.legacy, stats.protocol = entries, legacy, protocol
+    stats.rule = token_rule(entries)
+    if stats.rule == RULE_EXCLUDES:  # the unnamed requests' rows say so too
+        mark_excluded(events, first_row)
     stats.counts = (n_req, n_fail, n_tool, n_write, n_cmd, n_mcp, n_ckpt, n_err)
     stats.first_ts, stats.min_ts, stats.last_ts = first_ts, min_ts, last_ts
     stats.last_kind, stats.completed = last_kind, completed
@@ -247,7 +263,7 @@ class TaskStats:
 
     __slots__ = (
         "entries", "legacy", "protocol", "counts", "first_ts", "min_ts", "last_ts",
-        "last_kind", "completed", "usage",
+        "last_kind", "completed", "usage", "rule",
     )  # fmt: skip
 
 
@@ -270,10 +286,12 @@ def task_row(ctx: TaskContext, st: TaskStats, had_messages: bool) -> tuple[Any, 
     tel, hist = ctx.telemetry, ctx.history or {}
     mode, workspace, provider, model, app_version, _ = task_attrs(ctx)
     usage = getattr(st, "usage", None)
+    rule = getattr(st, "rule", None)
     if usage is None:
-        usage = consolidate_token_usage(st.entries, legacy_tokens=bool(st.legacy))
+        excluded = rule == RULE_EXCLUDES
+        usage = consolidate_token_usage(st.entries, bool(st.legacy), excluded)
     if not had_messages:  # unreadable or missing: Roo Code's own history, else unknown
-        usage = _history_usage(hist)
+        usage, rule = _history_usage(hist), None
     status = _status(hist.get("status"), st.completed, st.last_kind)
     started = st.first_ts
     if started is None:
@@ -288,8 +306,18 @@ def task_row(ctx: TaskContext, st: TaskStats, had_messages: bool) -> tuple[Any, 
         _num(usage["totalCacheWrites"]), _num(usage["totalCacheReads"]),
         _cost(usage["totalCost"]), _num(usage["contextTokens"]), *st.counts[:7],
         int(tel.get("restores", 0)), st.counts[7], ctx.source,
-        _includes_cache(st.protocol, st.legacy),
+        False if rule == RULE_EXCLUDES else _includes_cache(st.protocol, st.legacy), rule,
+        _str(hist.get("apiConfigName")), ctx.agent,
     )  # fmt: skip
+
+
+def mark_excluded(events: list, start: int) -> None:
+    """Flag the task's request rows that name no protocol: their tokensIn excludes cache
+    (the task's figures say so), which a cost recomputation must know."""
+    for i in range(start, len(events)):
+        row = events[i]
+        if row[8] == "api_req_started" and row[18] is None:
+            events[i] = row[:31] + (False,)
 
 
 def _refresh_request_row(events: list, idx: int | None, data: dict) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: tokens_in_includes_cache on tasks and events
+SCHEMA_VERSION = (
+    3  # 2: tokens_in_includes_cache on tasks and events; 3: token_rule, api_config, agent
+)
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -49,6 +51,17 @@ TASKS_SCHEMA = pa.schema(
         # False when tokens_in excludes cache tokens (Anthropic protocol before Roo Code
         # v3.29.5); a cost recomputation must add cache tokens back. Null when unknown.
         ("tokens_in_includes_cache", pa.bool_()),
+        # how the figures were read: roo (every request names its protocol: Roo Code's
+        # rules) | inferred_excludes_cache (no protocol; tokensIn < cacheWrites +
+        # cacheReads seen, so the context adds cache) | inferred_includes_cache (no
+        # protocol; Roo Code's rule); null without requests
+        ("token_rule", pa.string()),
+        # the provider profile the task ran with (HistoryItem.apiConfigName, v3.49+): with
+        # the user's settings it names the model when telemetry does not
+        ("api_config", pa.string()),
+        # which agent wrote the task: roo (Roo Code; UUID task ids) | cline (Cline,
+        # saoudrizwan.claude-dev or ~/.cline/data; epoch-ms ids, v4 <epoch-ms>_<5 chars>)
+        ("agent", pa.string()),
     ]
 )
 
@@ -86,7 +99,9 @@ EVENTS_SCHEMA = pa.schema(
         ("workspace", pa.string()),
         ("app_version", pa.string()),
         ("auto_approved", pa.bool_()),  # null when the data does not show it
-        # as on TASKS_SCHEMA; set on telemetry rows, null on ui rows (use the task's value)
+        # as on TASKS_SCHEMA; set on telemetry rows and on ui request rows that name no
+        # protocol in a task whose figures show tokensIn excludes cache (else null: use
+        # the task's value)
         ("tokens_in_includes_cache", pa.bool_()),
     ]
 )

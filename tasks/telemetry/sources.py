@@ -22,6 +22,9 @@ from tasks.common.errors import InputError
 from tasks.common.s3 import S3Uri, is_s3
 
 EVENTS_DAY = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.jsonl$")
+# Cline task ids: Date.now() strings (v3), `<epoch-ms>_<5 chars>` (v4); Roo's are UUIDs
+CLINE_ID = re.compile(r"\d{12,14}(?:_[A-Za-z0-9]{5})?")
+CLINE_PATHS = ("saoudrizwan.claude-dev", "/.cline/")
 CHUNK = 1 << 20
 
 
@@ -207,10 +210,11 @@ def _detect(
         for u in store.children(rel + "roo/")[0]:
             if users is None or u in users:
                 out.append(Unit("tasks", f"{rel}roo/{u}/tasks/", u))
-    if "tasks" in dirs:
-        owner = user if rel else _user_from_path(store, user)
-        if users is None or owner in users:
-            out.append(Unit("tasks", rel + "tasks/", owner))
+    for folder in ("tasks", "sessions"):  # sessions/: Cline v4 under ~/.cline/data
+        if folder in dirs:
+            owner = user if rel else _user_from_path(store, user)
+            if users is None or owner in users:
+                out.append(Unit("tasks", rel + folder + "/", owner))
 
 
 def _basename(store: Store) -> str:
@@ -227,6 +231,13 @@ def _user_from_path(store: Store, default: str) -> str:
     if len(parts) >= 4 and parts[-2] == "tasks" and parts[-4] == "roo":
         return parts[-3]  # a single task folder inside raw/roo/<user>/tasks/
     return default
+
+
+def agent_of(task_id: str, uri: str) -> str:
+    """`cline` for Cline's storage (its id shapes, or its folders), else `roo`."""
+    if CLINE_ID.fullmatch(task_id) or any(p in uri.replace("\\", "/") for p in CLINE_PATHS):
+        return "cline"
+    return "roo"
 
 
 def task_id_of(unit: Unit, store: Store) -> str:

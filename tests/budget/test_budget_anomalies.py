@@ -158,3 +158,33 @@ def test_dictionary_encoded_chunked_input_gives_identical_results():
     assert {k: v.effective for k, v in coded.tasks.items()} == pytest.approx(
         {k: v.effective for k, v in plain.tasks.items()}
     )
+
+
+def test_first_week_of_a_fleet_raises_no_alarm_and_says_why():
+    """Days before the fleet's data begins (gates passed or forced, nothing there) are
+    unknown, not $0: no week-over-week, 7-day or z verdict against them."""
+    reqs, tasks = fleet(START, 14, seed=3, team_boost={"web": 3.0})
+    before = [START - timedelta(days=i) for i in range(35, 0, -1)]
+    days = before + [START + timedelta(days=i) for i in range(14)]
+    data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in days], [])
+    period = job.resolve_period(START.isoformat(), (START + timedelta(days=7)).isoformat())
+    a = job.analyze(data, period, config(RULES))
+    assert [f.resource for f in a.findings if f.check.startswith("anomaly.")] == []
+    hist = a.summary["anomaly_history"]
+    assert hist["first_day_with_data"] == START.isoformat()
+    week = [(START + timedelta(days=i)).isoformat() for i in range(7)]
+    assert hist["no_verdict"]["week_over_week"] == week == hist["no_verdict"]["robust_z"]
+
+
+def test_a_day_without_data_is_not_a_zero_day():
+    series = {d: 10.0 + (i % 3) for i, d in enumerate(HIST)}
+    series[DAY] = 60.0
+    week_ago = DAY - timedelta(days=7)
+    del series[week_ago]  # the day's objects were missing: unknown
+    known = anomalies.with_data(set(HIST) - {week_ago} | {DAY}, HIST[0])
+    found = _checks(anomalies.detect("team", "web", series, [DAY], known, CFG))
+    assert "anomaly.week_over_week" not in found and "anomaly.robust_z" in found
+    assert anomalies.no_verdict([DAY], known, CFG)["week_over_week"] == [DAY.isoformat()]
+    # and nothing is known before the first day with data
+    assert anomalies.with_data(set(HIST), None) == set()
+    assert min(anomalies.with_data(set(HIST), HIST[10])) == HIST[10]

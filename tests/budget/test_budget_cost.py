@@ -109,3 +109,17 @@ def test_price_table_genai_prices_and_override():
     q = neg.lookup("anthropic", SONNET)
     assert (q.input, q.output, q.cache_write, q.source) == (2.0, 10.0, 0.0, "override")
     assert neg.lookup("bedrock", SONNET).source == "genai-prices"  # provider-specific override
+
+
+def test_ingestions_cache_verdict_wins_for_unnamed_requests():
+    """A request naming no protocol, whose task showed tokensIn < cw + cr: ingestion marks
+    tokens_in_includes_cache False and the recomputation bills tokensIn as uncached."""
+    prices = PriceTable([{"model": "m", "input": 3.0, "output": 15.0, "cache_write": 3.75,
+                          "cache_read": 0.3}])  # fmt: skip
+    rows = [request(provider="custom", model="m", api_protocol=None, app_version=None,
+                    tokens_in=130, tokens_out=412, cache_writes=1200, cache_reads=13900,
+                    tokens_in_includes_cache=flag) for flag in (False, None)]  # fmt: skip
+    got = recompute(requests_table(rows), prices)["recomputed_cost"].to_pylist()
+    # excluded: 130*3 + 412*15 + 1200*3.75 + 13900*0.3 = 15240 -> $0.01524;
+    # unknown (openai default): uncached max(0, 130-15100) = 0 -> 14850 -> $0.01485
+    assert got == pytest.approx([0.01524, 0.01485], abs=1e-12)

@@ -102,3 +102,15 @@ def test_refused_day_makes_an_error_finding_and_fails_the_run(s3, buckets):
         "input.quality_gate_forced"
     ]
     assert forced.summary["total_spend_usd"] == 1.0 and forced.summary["forced"] is True
+
+
+def test_a_forced_day_without_objects_is_unknown_not_zero(s3, buckets):
+    """A gate without validated objects (or a forced missing day) has no data: the
+    anomaly detectors must not read it as $0 (anomalies.with_data)."""
+    bucket = buckets.data_bucket
+    put_day(s3, bucket, D2, "pass")
+    s3.put_object(Bucket=bucket, Key=gate_key(D1),
+                  Body=json.dumps({"status": "pass", "run_id": "r", "reasons": []}).encode())  # fmt: skip
+    data = load_days(s3, bucket, [D2], [D1, D3], force=True)
+    known = {s.day: s.has_data for s in data.days}
+    assert known == {D1: False, D2: True, D3: False}

@@ -134,3 +134,51 @@ def test_ended_at_ignores_resume_asks(tmp_path):
     _, row = _task_row(tmp_path, msgs)
     assert int(row["ended_at"].timestamp() * 1000) == T0 + 61
     assert int(row["started_at"].timestamp() * 1000) == T0
+
+
+def _cline_like(t0=T0):
+    """Figures as Cline (and old Roo) files carry them: no apiProtocol, and tokensIn
+    visibly without the cache (a published task's last request had tokensIn 0)."""
+    return [
+        say(t0, "text", "t"),
+        req(t0 + 1, tokensIn=4, tokensOut=120, cacheWrites=6000, cacheReads=80_000, cost=0.05),
+        req(t0 + 2, tokensIn=0, tokensOut=201, cacheWrites=6744, cacheReads=89_472, cost=0.04),
+    ]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_unnamed_protocol_with_input_below_cache_counts_cache_in_context(tmp_path, columnar):
+    write_task(tmp_path / "tasks", _cline_like())
+    result = ingest(str(tmp_path), columnar=columnar)
+    row = result.tasks.to_pylist()[0]
+    # Roo's rule would say 0 + 201; the figures say the input left the cache out
+    assert row["context_tokens"] == 0 + 201 + 6744 + 89_472
+    assert row["token_rule"] == "inferred_excludes_cache"
+    assert row["tokens_in_includes_cache"] is False
+    # totals stay Roo's sums
+    assert row["tokens_in"] == 4 and row["cache_reads"] == 169_472
+    reqs = [r for r in result.events.to_pylist() if r["kind"] == "api_req_started"]
+    assert [r["tokens_in_includes_cache"] for r in reqs] == [False, False]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_unnamed_protocol_consistent_with_roo_keeps_roo_rule(tmp_path, columnar):
+    msgs = [say(T0, "text", "t"), req(T0 + 1, tokensIn=9000, tokensOut=10, cacheReads=8000)]
+    write_task(tmp_path / "tasks", msgs)
+    row = ingest(str(tmp_path), columnar=columnar).tasks.to_pylist()[0]
+    assert row["context_tokens"] == 9010 == api_metrics(msgs)["contextTokens"]
+    assert row["token_rule"] == "inferred_includes_cache"
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_named_protocol_follows_roo_even_when_input_is_below_cache(tmp_path, columnar):
+    # Roo Code's own figures (v3.29.5+): the rule is Roo's, whatever the numbers look like
+    msgs = [
+        say(T0, "text", "t"),
+        req(T0 + 1, apiProtocol="anthropic", tokensIn=5, tokensOut=7, cacheReads=500),
+    ]
+    write_task(tmp_path / "tasks", msgs)
+    row = ingest(str(tmp_path), columnar=columnar).tasks.to_pylist()[0]
+    assert row["context_tokens"] == 12 == api_metrics(msgs)["contextTokens"]
+    assert row["token_rule"] == "roo"
+    assert row["tokens_in_includes_cache"] is None  # version unknown, as before

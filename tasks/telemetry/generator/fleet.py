@@ -47,10 +47,15 @@ def generate_fleet(
     clean: bool = False,
     s3_client=None,
     plant: tuple[str, ...] = (),
+    drift_factor: float = 0.0,
+    drift_from_day: int = 0,
 ) -> dict[str, Any]:
     """Write a synthetic fleet under `out` (folder or s3:// prefix); return the ground truth.
 
-    `plant` adds opt-in incidents (incidents.PLANTABLE), even to a clean fleet."""
+    Planting options: `plant` adds opt-in incidents (incidents.PLANTABLE), even to a clean
+    fleet; `drift_factor` (default DRIFT_FACTOR) scales the drifting user's reported costs;
+    `drift_from_day` starts the drift that many days into the fleet (a provider that starts
+    overcharging mid-period: earlier tasks of the same profile are honest)."""
     if users < 1 or days < 1:
         raise ValueError(f"users and days must be >= 1 (got users={users}, days={days})")
     unknown = sorted(set(plant) - set(PLANTABLE))
@@ -60,6 +65,7 @@ def generate_fleet(
     try:
         fleet = _Fleet(seed, users, days, start or DEFAULT_START, clean, sink)
         fleet.plant = tuple(plant)
+        fleet.drift_factor, fleet.drift_from_day = drift_factor or DRIFT_FACTOR, drift_from_day
         truth = fleet.run()
         truth["stats"] = {**truth["stats"], "files": sink.files, "bytes": sink.bytes}
         sink.put("ground_truth.json", json.dumps(truth, indent=1, sort_keys=True).encode())
@@ -78,6 +84,8 @@ class _Fleet:
             clean,
         )
         self.rng = random.Random(f"compliance-fleet:{seed}")
+        self.drift_factor, self.drift_from_day = DRIFT_FACTOR, 0
+        self.drifted: set[str] = set()
         self.em = TaskEmitter(sink)
         self.incidents: list[dict[str, Any]] = []
         self.plant: tuple[str, ...] = ()
@@ -164,6 +172,8 @@ class _Fleet:
         em.begin_user(user, rng)
         heavy = user.team == plan.over_team
         drift = plan.on("provider_cost_drift", user.name)
+        start_ms = int(datetime(*self.start.timetuple()[:3], tzinfo=UTC).timestamp() * 1000)
+        drift_from_ms = start_ms + self.drift_from_day * DAY_MS
 
         def builder(
             ts: int, mode: str, parent: TaskBuilder | None = None, model_key: str | None = None
@@ -190,8 +200,9 @@ class _Fleet:
                     parent.root_id or parent.task_id,
                     parent.workspace,
                 )
-            if drift and model.reports_cost:
-                b.reported_factor = DRIFT_FACTOR
+            if drift and model.reports_cost and ts >= drift_from_ms:
+                b.reported_factor = self.drift_factor
+                self.drifted.add(tid)
             return b
 
         def new_child(parent: TaskBuilder, mode: str) -> TaskBuilder:
@@ -363,16 +374,12 @@ class _Fleet:
             self.incidents[-1]["team"] = plan.over_team
         if "provider_cost_drift" in plan.activity:
             u = by_name[plan.activity["provider_cost_drift"][0]]
-            drifted = [
-                t
-                for t in tasks
-                if t["user"] == u.name and t["provider"] == "openrouter" and t["api_requests"]
-            ]
+            drifted = [t for t in tasks if t["task_id"] in self.drifted and t["api_requests"]]
             self.incident(
                 "provider_cost_drift",
                 u,
                 {
-                    "factor": DRIFT_FACTOR,
+                    "factor": self.drift_factor,
                     "task_ids": [t["task_id"] for t in drifted],
                     "reported_cost": round(sum(t["total_cost"] for t in drifted), 6),
                     "formula_cost": round(sum(t["formula_cost"] for t in drifted), 6),
