@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.audit", "audit"),
     ("cli.redact", "redact"),
     ("cli.access", "access_review"),
+    ("cli.collect", "collect"),
     ("cli.config", "config"),
     ("cli.run", "run"),
     ("cli.serve", "serve"),
