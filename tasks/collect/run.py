@@ -247,7 +247,8 @@ class _Sender:
                 version, n = put_redacted(self.client, self.bucket, key, it.src, self.red())
             elif it.size > MULTIPART_THRESHOLD:
                 sha, n = sha256_file(it.src), it.size
-                version = put_file(self.client, self.bucket, key, it.src)
+                with open(it.src, "rb") as fobj:
+                    version = put_file(self.client, self.bucket, key, fobj)
             else:
                 data = it.src.read_bytes()
                 sha, n = hashlib.sha256(data).hexdigest(), len(data)
