@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.redact", "redact"),
     ("cli.access", "access_review"),
     ("cli.collect", "collect"),
+    ("cli.roster", "roster"),
     ("cli.config", "config"),
     ("cli.run", "run"),
     ("cli.serve", "serve"),
