@@ -7,11 +7,12 @@ where it stopped. Per key: local path, size, mtime (ns), SHA-256 and the S3 vers
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 LEDGER_VERSION = 1
 
@@ -29,15 +30,17 @@ class Ledger:
         self.pending: dict[str, float] = {}  # task id -> first time seen invalid (epoch s)
         self.lock = threading.Lock()
         self.dirty = 0
+        self._pending_loaded: dict[str, float] = {}
+        self.inputs: dict[str, Any] = {}  # settings inputs' fingerprint and the keys made
 
     @classmethod
     def load(cls, path: Path, target: str) -> Ledger:
         led = cls(path, target)
         try:
-            data = json.loads(path.read_bytes())
+            data = orjson.loads(path.read_bytes())
         except FileNotFoundError:
             return led
-        except (OSError, ValueError):
+        except (OSError, orjson.JSONDecodeError):
             return led  # unreadable state: everything is sent again (safe, idempotent)
         if (
             isinstance(data, dict)
@@ -46,6 +49,8 @@ class Ledger:
         ):
             led.files = data.get("files") or {}
             led.pending = data.get("pending") or {}
+            led._pending_loaded = dict(led.pending)
+            led.inputs = data.get("inputs") or {}
         return led
 
     def same_stat(self, key: str, size: int, mtime_ns: int) -> bool:
@@ -63,9 +68,17 @@ class Ledger:
             if self.dirty >= 500:
                 self._save()
 
-    def save(self) -> None:
+    def set_inputs(self, fingerprint: str, keys: list[str]) -> None:
         with self.lock:
-            self._save()
+            if self.inputs != {"fingerprint": fingerprint, "keys": keys}:
+                self.inputs = {"fingerprint": fingerprint, "keys": keys}
+                self.dirty += 1
+
+    def save(self) -> None:
+        """Write the state file when anything changed since it was read or last saved."""
+        with self.lock:
+            if self.dirty or self.pending != self._pending_loaded:
+                self._save()
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,9 +88,11 @@ class Ledger:
             "target": self.target,
             "files": self.files,
             "pending": self.pending,
+            "inputs": self.inputs,
         }
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as f:
+            f.write(orjson.dumps(doc))
         os.replace(tmp, self.path)
         self.dirty = 0
+        self._pending_loaded = dict(self.pending)

@@ -9,6 +9,7 @@ could not be read or put (each one line in `notes`, the run goes on).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +22,14 @@ from tasks.collect.discover import discover
 from tasks.collect.files import Item, task_items
 from tasks.collect.ledger import Ledger
 from tasks.collect.scrub import Scrubber
-from tasks.collect.settings import Generated, global_files, project_files, snapshot, workspaces
+from tasks.collect.settings import (
+    Generated,
+    global_files,
+    inputs_fingerprint,
+    project_files,
+    snapshot,
+    workspaces,
+)
 from tasks.collect.upload import (
     MULTIPART_THRESHOLD,
     put_bytes,
@@ -64,9 +72,9 @@ def user_prefix(target: S3Uri, user: str) -> str:
     return f"{base}roo/{user}/"
 
 
-def _valid_json(path: Path) -> bool:
+def _valid_json(path: str) -> bool:
     try:
-        orjson.loads(path.read_bytes())
+        orjson.loads(Path(path).read_bytes())
         return True
     except (OSError, orjson.JSONDecodeError):
         return False
@@ -82,7 +90,7 @@ def _in_progress(items: list[Item], led: Ledger, now: float, res: Result) -> set
         if any(now - it.mtime_ns / 1e9 < FRESH_SECONDS for it in its):
             skip.add(task)
             continue
-        if all(_valid_json(it.src) for it in its if it.src.name.endswith(".json")):
+        if all(_valid_json(it.src) for it in its if it.src.endswith(".json")):
             led.pending.pop(task, None)
             continue
         first = led.pending.setdefault(task, now)
@@ -127,20 +135,30 @@ def collect(
     entries = _history(indexes, items, notes)
     for index in indexes[:1]:
         st = index.lstat()
-        items["tasks/_index.json"] = Item(index, "tasks/_index.json", st.st_size, st.st_mtime_ns)
+        items["tasks/_index.json"] = Item(
+            str(index), "tasks/_index.json", st.st_size, st.st_mtime_ns
+        )
     if len(indexes) > 1:
         notes.append(f"{len(indexes)} task indexes found; {indexes[0]} sent")
-    scrub = Scrubber(key)
-    generated = global_files(disc, scrub, notes)
-    proj, ws_settings = project_files(
-        workspaces(entries), disc.home, scrub, notes, workspace_roots or []
+    notes += [f"{i.user_data}: {i.state_note}" for i in disc.installs if i.state_note]
+    ws_paths = workspaces(entries)
+    fingerprint = inputs_fingerprint(disc, ws_paths, key)
+    generated: list[Generated] = []
+    same_inputs = led.inputs.get("fingerprint") == fingerprint and all(
+        k in led.files for k in led.inputs.get("keys", [])
     )
-    generated += proj
-    snap = snapshot(disc, scrub, notes, ws_settings)
-    if snap:
-        generated.append(snap)
+    if same_inputs:  # the settings documents would come out the same: skip the work
+        res.unchanged += len(led.inputs.get("keys", []))
+    else:
+        scrub = Scrubber(key)
+        generated = global_files(disc, scrub, notes)
+        proj, ws_settings = project_files(ws_paths, disc.home, scrub, notes, workspace_roots or [])
+        generated += proj
+        snap = snapshot(disc, scrub, notes, ws_settings)
+        if snap:
+            generated.append(snap)
     changed = _changed(items.values(), led, dry_run)
-    res.unchanged = len(items) - len(changed)
+    res.unchanged += len(items) - len(changed)
     skip = _in_progress(changed, led, now, res)
     todo = [it for it in changed if (it.task_id or "_index") not in skip]
     res.skipped = len(changed) - len(todo)
@@ -166,6 +184,8 @@ def collect(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(sender.item, todo))
             list(pool.map(sender.generated, gen_todo))
+        if not same_inputs and not sender.failed_generated:
+            led.set_inputs(fingerprint, [g.key for g in generated])
     finally:
         led.save()
     res.notes = notes + sender.notes
@@ -208,9 +228,9 @@ def _history(indexes: list[Path], items: dict[str, Item], notes: list[str]) -> l
                 entries.append(e)
                 ids.add(str(e.get("id")))
     for it in items.values():
-        if it.src.name == "history_item.json" and it.task_id not in ids:
+        if it.name == "history_item.json" and it.task_id not in ids:
             try:
-                e = orjson.loads(it.src.read_bytes())
+                e = orjson.loads(it.path.read_bytes())
             except (OSError, orjson.JSONDecodeError):
                 continue
             if isinstance(e, dict):
@@ -223,6 +243,7 @@ class _Sender:
         self.client, self.bucket, self.prefix, self.led, self.res = client, bucket, prefix, led, res
         self.red = red
         self.notes: list[str] = []
+        self.failed_generated = False
 
     def _ok(self, nbytes: int) -> None:
         with self.led.lock:
@@ -243,17 +264,17 @@ class _Sender:
         key = self.prefix + it.key
         try:
             if self.red is not None:
-                sha = hashlib.sha256(it.src.read_bytes()).hexdigest()
-                version, n = put_redacted(self.client, self.bucket, key, it.src, self.red())
+                sha = sha256_file(it.src)
+                version, n = put_redacted(self.client, self.bucket, key, it.path, self.red())
             elif it.size > MULTIPART_THRESHOLD:
                 sha, n = sha256_file(it.src), it.size
                 with open(it.src, "rb") as fobj:
                     version = put_file(self.client, self.bucket, key, fobj)
             else:
-                data = it.src.read_bytes()
+                data = it.path.read_bytes()
                 sha, n = hashlib.sha256(data).hexdigest(), len(data)
                 version = put_bytes(self.client, self.bucket, key, data)
-            st = it.src.lstat()
+            st = os.lstat(it.src)
         except Exception as exc:  # noqa: BLE001 - one line per file; the run goes on
             self._fail(str(it.src), exc)
             return
@@ -274,6 +295,7 @@ class _Sender:
         try:
             version = put_bytes(self.client, self.bucket, self.prefix + g.key, g.data)
         except Exception as exc:  # noqa: BLE001
+            self.failed_generated = True
             self._fail(g.key, exc)
             return
         sha = hashlib.sha256(g.data).hexdigest()

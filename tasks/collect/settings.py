@@ -110,6 +110,37 @@ def _merge_mcp(mcps: list[tuple[str, Path, Any, bytes]], notes: list[str]) -> Ge
     return Generated(key, doc, [str(m[1]) for m in mcps])
 
 
+def inputs_fingerprint(disc: Discovery, ws_paths: list[str], key: bytes) -> str:
+    """Digest of everything the settings documents are made from (small files' bytes, the
+    extension's state rows, the key's hash): equal to the last run's, the documents are
+    equal too and need not be rebuilt. Contents, not stat: a SQLite write need not move the
+    database file's mtime."""
+    h = hashlib.sha256(hashlib.sha256(key).digest())
+    h.update(f"snapshot v{SNAPSHOT_VERSION}\n".encode())
+    paths: list[Path] = []
+    for inst in disc.installs:
+        for st in inst.storages:
+            paths += [st.path / "settings" / n for n in ("mcp_settings.json", "custom_modes.yaml")]
+        paths += inst.settings_files
+        for _, db in inst.state_dbs:
+            h.update(f"{db}\n".encode())
+            try:
+                h.update(json.dumps(read_roo_state(db), sort_keys=True).encode())
+            except StateError as exc:
+                h.update(str(exc).encode())
+    for ws in ws_paths:
+        p = Path(ws)
+        paths += [p / ".roo" / "mcp.json", p / ".roomodes", p / ".vscode" / "settings.json"]
+    for p in paths:
+        h.update(f"{p}\n".encode())
+        if not p.is_symlink() and regular_file(p) is not None:
+            try:
+                h.update(hashlib.sha256(p.read_bytes()).digest())
+            except OSError:
+                h.update(b"-")
+    return h.hexdigest()
+
+
 def workspaces(entries: list[dict[str, Any]]) -> list[str]:
     seen: dict[str, None] = {}
     for e in entries:
@@ -168,8 +199,6 @@ def snapshot(
     settings: list[tuple[str, dict[str, Any]]] = []
     prefix = "roo-cline"
     for inst in disc.installs:
-        if inst.state_note:
-            notes.append(f"{inst.user_data}: {inst.state_note}")
         for profile, db in inst.state_dbs:
             try:
                 rows = read_roo_state(db)

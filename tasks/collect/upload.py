@@ -20,7 +20,7 @@ PART_SIZE = 8 * 1024 * 1024
 REDACTED_META = {"compliance-redacted": "engine"}
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path | str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -190,3 +190,39 @@ def test_state_db_opened_read_only_while_an_editor_holds_a_write_lock(home, s3, 
 def test_odd_user_names_refused(user):
     with pytest.raises(CollectError):
         user_prefix(S3Uri("b", "raw/"), user)
+
+
+def test_a_settings_change_is_seen_on_the_next_run(home, s3, buckets, tmp_path):
+    import sqlite3
+
+    bucket = buckets.data_bucket
+    run(home, s3, bucket, tmp_path)
+    assert run(home, s3, bucket, tmp_path).uploaded == 0
+    storage = home / ".config/Code/User/globalStorage/rooveterinaryinc.roo-cline"
+    mcp = storage / "settings" / "mcp_settings.json"
+    doc = json.loads(mcp.read_text())
+    doc["mcpServers"]["new"] = {"command": "npx", "args": ["new-server"]}
+    mcp.write_text(json.dumps(doc))
+    res = run(home, s3, bucket, tmp_path)
+    assert res.uploaded == 1  # the MCP document; the snapshot came out the same
+    got = json.loads(bucket_objects(s3, bucket, "raw/roo/dev1/settings/")["mcp_settings.json"])
+    assert "new" in got["mcpServers"]
+    db = home / ".config/Code/User/globalStorage/state.vscdb"
+    con = sqlite3.connect(db)
+    (value,) = con.execute(
+        "SELECT value FROM ItemTable WHERE key = 'RooVeterinaryInc.roo-cline'"
+    ).fetchone()
+    state = json.loads(value)
+    state["allowedCommands"] = [*state.get("allowedCommands", []), "terraform apply"]
+    con.execute(
+        "UPDATE ItemTable SET value = ? WHERE key = 'RooVeterinaryInc.roo-cline'",
+        (json.dumps(state),),
+    )
+    con.commit()
+    con.close()
+    res = run(home, s3, bucket, tmp_path)
+    assert res.uploaded == 1
+    snap = json.loads(
+        bucket_objects(s3, bucket, "raw/roo/dev1/settings/")["roo-code-settings.json"]
+    )
+    assert "terraform apply" in snap["globalSettings"]["allowedCommands"]

@@ -100,7 +100,7 @@ def test_symlinks_out_of_home_are_never_followed(tmp_path, fleet, fleet_users):
     found = discover(home)
     assert [i.editor for i in found.installs] == ["vscode"]
     items, _ = task_items(storage, found.notes)
-    assert all(i.src.resolve().is_relative_to(home.resolve()) for i in items)
+    assert all(i.path.resolve().is_relative_to(home.resolve()) for i in items)
     assert not any(i.key.endswith(f"{task.name}/ui_messages.json") for i in items)
     assert not any("evil-task" in i.key for i in items)
     assert sum("symlink, not followed" in n for n in found.notes) == 2
