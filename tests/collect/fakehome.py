@@ -4,7 +4,17 @@ Task folders come from the project's fleet generator (Roo Code's real file shape
 editor state is a real SQLite `state.vscdb` with VS Code's own table
 (`ItemTable(key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB)`, microsoft/vscode
 src/vs/base/parts/storage/node/storage.ts), Roo Code's global-state row keyed by the
-published id, a `secret://` row (which must never be read) and planted credentials.
+published id, `secret://` rows (which must never be read) and planted credentials.
+
+Shapes checked against public source (search index, 2026-12-04):
+- secret rows: `secret://${JSON.stringify({ extensionId, key })}` with the value
+  `{"type":"Buffer","data":[…]}` (VS Code's extension secret storage, as read by several
+  tools that query state.vscdb directly);
+- Roo Code's export `{providerProfiles, globalSettings}` (RooCodeInc/Roo-Code
+  src/core/config/importExport.ts, commit 1ad5afb9ded36b5261451a9710179cbd9f2830a1);
+  `listApiConfigMeta` in global state from `providerSettingsManager.listConfig()`
+  (ClineProvider/webviewMessageHandler); `roo-cline.customStoragePath` read by
+  `getStorageBasePath` (src/utils/storage.ts).
 """
 
 from __future__ import annotations
