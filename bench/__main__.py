@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ["ingest", "redaction", "verify", "quality", "budget", "access", "audit"]
+BENCHMARKS = ["ingest", "redaction", "verify", "quality", "budget", "access", "audit", "collect"]
 
 
 def main() -> int:

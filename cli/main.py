@@ -22,6 +22,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("cli.audit", "audit"),
     ("cli.redact", "redact"),
     ("cli.access", "access_review"),
+    ("cli.collect", "collect"),
+    ("cli.roster", "roster"),
     ("cli.config", "config"),
     ("cli.run", "run"),
     ("cli.serve", "serve"),
