@@ -135,3 +135,15 @@ def test_footer_is_self_contained():
     assert "ab" * 32 in footer and "openssl dgst -sha256 -verify public.pem" in footer
     assert "README" not in footer and "spec" not in footer.lower()
     assert "dry run" in render_html(_report("access-review", [])).decode()
+
+
+def test_a_finding_with_a_runbook_shows_its_steps():
+    from tasks.runbooks.catalog import attach_runbooks
+
+    f = Finding.make("roo_god_mode_auto_approve", "critical", "fail", "roo:settings/alice", "x")
+    attach_runbooks([f])
+    assert f.details.get("runbook") and f.details.get("runbook_steps")
+    html = render_html(_report("access-review", [f])).decode()
+    card = html[html.index('id="findings"') : html.index('id="not-evaluated"')]
+    assert f"runbooks/{f.details['runbook']}.md" in card
+    assert card.count("<li>") >= len(f.details["runbook_steps"])
