@@ -113,16 +113,18 @@ def publish_drill(
 
 
 def load_drills(
-    client: Any, bucket: str, public_keys: list[tuple[str, bytes]] | None = None
+    client: Any, bucket: str, trusted: Any = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Drill records of bundles that verify; and one line per bundle that does not."""
+    """Drill records of bundles that verify under `trusted` (Anchors, or (name, PEM) pairs);
+    and one line per bundle that does not."""
     from tasks.evidence.bundles import iter_bundles
     from tasks.evidence.store import S3Store
+    from tasks.evidence.trust import Anchors, resolve_trust
     from tasks.evidence.verify import verify_bundle
-    from tasks.evidence.verify_target import resolve_trust
 
     store = S3Store(client, bucket)
-    trust, _ = resolve_trust(store, public_keys or [])
+    anchors = trusted if isinstance(trusted, Anchors) else Anchors(pems=tuple(trusted or ()))
+    trust, _ = resolve_trust(store, anchors)
     drills, problems = [], []
     for ref in iter_bundles(client, bucket, job=DRILL_JOB):
         uri = ref.envelope_uri(bucket)

@@ -28,7 +28,9 @@ def test_result_rebuilt_from_the_bundle_equals_the_flow_result(
     rebuilt = result_from_bundle(
         "access-review", state.state_details.flow_run_id, MissingResult("not readable here")
     )
-    assert rebuilt == result
+    # what alerting did is a run-time figure, not part of the signed bundle
+    assert "alerts" in result and "alerts" not in rebuilt
+    assert rebuilt == {k: v for k, v in result.items() if k != "alerts"}
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ def _pin(demo_out) -> list[str]:
 def _copy(demo_out, tmp_path):
     root = tmp_path / "bundles"
     shutil.copytree(demo_out / "bundles", root)
+    (root / "index.html").unlink()  # the demo's own; each test builds its own
     return root
 
 
