@@ -132,11 +132,13 @@ def test_middle_bundle_deleted(tree, trust):
     assert "chain_link" in found and "orphan" in found
 
 
-def test_newest_bundle_deleted_is_caught_with_a_schedule(tree, trust):
+def test_newest_bundle_deleted_is_caught_with_or_without_a_schedule(tree, trust):
+    """Tail truncation: its chain claim is still there, so the loss shows without a
+    schedule too (it used to pass then); the schedule adds staleness."""
     root, prefixes = tree
     shutil.rmtree(root / prefixes[-1])
-    assert checks(root, trust, schedule=None) == set()  # invisible without a schedule
-    assert checks(root, trust) == {"stale"}
+    assert checks(root, trust, schedule=None) == {"truncation"}
+    assert checks(root, trust) == {"stale", "truncation"}
 
 
 def test_period_gap_is_caught_with_a_schedule(tree, trust, signer):
