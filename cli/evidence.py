@@ -236,7 +236,7 @@ def reports_download(
     job: str | None, since: str | None, dest: str, public_keys: tuple[str, ...], as_json: bool
 ) -> None:
     """Download bundles (same relative keys), verify them, write verification-summary.json."""
-    from tasks.evidence.bundles import download, iter_bundles, write_summary
+    from tasks.evidence.bundles import download, iter_bundles, with_download_failures, write_summary
     from tasks.evidence.verify_target import verify_target
 
     settings = get_config().storage
@@ -248,6 +248,7 @@ def reports_download(
         counts = download(client, bucket, refs, out, progress=lambda _r: bar.update(1))
     keys = [(p, Path(p).read_bytes()) for p in public_keys]
     report = verify_target(str(out), public_keys=keys) if refs else None
+    report = with_download_failures(report, counts)  # refused keys, looked-past versions
     summary = {
         "bucket": bucket,
         "downloaded_at": datetime.now(UTC).isoformat(),

@@ -297,22 +297,24 @@ def _check_claims(
     for c in claims:
         if c.prefix in committed:
             continue
-        env_key = c.prefix + ENVELOPE_NAME
-        if versions is not None:  # online: what S3 kept decides
-            env_versions = versions.get(env_key, [])
-            files = any(k.startswith(c.prefix) for k in versions)
-            if env_versions:
-                markers = sum(v.is_delete_marker for v in env_versions)
-                what = "delete-marked" if markers else "missing"
-                fail(
-                    env_key, "truncation", f"chain claim {c.seq} names this envelope; it is {what}"
-                )
-                continue
-            if not files:
-                fail(env_key, "truncation", f"chain claim {c.seq} names a bundle with no object")
-                continue
+        problem = _missing(c, report, versions)
+        if problem:
+            fail(c.prefix + ENVELOPE_NAME, "truncation", f"chain claim {c.seq} {problem}")
+            if c.prefix in report.incomplete:  # not a run in progress: a lost report
+                report.incomplete.remove(c.prefix)
         elif c.prefix not in report.incomplete:
-            fail(env_key, "truncation", f"chain claim {c.seq} names a bundle that is not here")
-            continue
-        if c.prefix not in report.incomplete:
             report.incomplete.append(c.prefix)
+
+
+def _missing(c: Claim, report: Report, versions: dict[str, list[ObjectVersion]] | None) -> str:
+    """Why the claimed envelope counts as lost ("" when the run is merely incomplete)."""
+    if versions is None:  # offline: an incomplete run's files come with the download
+        return "" if c.prefix in report.incomplete else "names a bundle that is not here"
+    env_versions = versions.get(c.prefix + ENVELOPE_NAME, [])
+    if any(v.is_delete_marker for v in env_versions):
+        return "names this envelope; it is delete-marked"
+    if env_versions:
+        return "names this envelope; it is missing"
+    if not any(k.startswith(c.prefix) for k in versions):
+        return "names a bundle with no object"
+    return ""
