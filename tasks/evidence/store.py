@@ -151,14 +151,21 @@ class S3Store(Store):
         self.client, self.bucket = client, bucket
         self.label = f"s3://{bucket}/"
         self._meta: dict[str, dict[str, Any]] = {}  # lock headers seen on GET (saves a HEAD)
+        # key -> its first version, once a versions listing saw it: reads are pinned there,
+        # so a later version (or delete marker) over a committed object changes nothing
+        # read; the verifier's `versions` check reports it.
+        self._first: dict[str, str] = {}
 
     def keys(self, prefix: str) -> Iterator[str]:
         for obj in iter_objects(self.client, self.bucket, prefix):
             yield obj["Key"]
 
     def read(self, key: str) -> bytes | None:
+        pinned = self._first.get(key)
         try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=key)
+            resp = self.client.get_object(
+                Bucket=self.bucket, Key=key, **({"VersionId": pinned} if pinned else {})
+            )
         except ClientError as exc:
             if is_not_found(exc):
                 return None
@@ -180,6 +187,8 @@ class S3Store(Store):
                             v["Key"], v.get("VersionId", ""), marker, v.get("LastModified")
                         )
                     )
+                    if not marker and v.get("VersionId") not in (None, "", "null"):
+                        self._first[v["Key"]] = v["VersionId"]  # S3 lists newest first
         return out
 
     def lock_info(self, key: str) -> dict[str, Any] | None:
