@@ -169,15 +169,29 @@ class _Download:
             return
         self.objects += 1
 
-    def tree(self, prefix: str) -> None:
-        for key, vs in sorted(self.versions(prefix).items()):
+    def tree(self, listing: dict[str, list[dict[str, Any]]]) -> None:
+        for key, vs in sorted(listing.items()):
             self.fetch(key, vs)
 
 
-def _claimed_prefixes(dl: _Download, job: str, since: date | None) -> set[str]:
+def _by_bundle(listing: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, list]]:
+    """A job's listing split by bundle prefix (any key under one, odd keys included)."""
+    out: dict[str, dict[str, list]] = {}
+    for key, vs in listing.items():
+        m = BUNDLE_KEY_RE.match(key)
+        if m:
+            out.setdefault(m.group(1), {})[key] = vs
+    return out
+
+
+def _claimed_prefixes(
+    dl: _Download, job: str, listing: dict[str, list[dict[str, Any]]], since: date | None
+) -> set[str]:
     """Download the job's claims (first versions); return the bundle prefixes they name."""
     named = set()
-    for key, vs in sorted(dl.versions(chain_prefix(job)).items()):
+    for key, vs in sorted(listing.items()):
+        if not key.startswith(chain_prefix(job)):
+            continue
         dl.fetch(key, vs, residue_ok=True)  # later versions of a claim key: race residue
         real = [v for v in vs if not v["marker"]]
         if not real or claim_seq(job, key) is None:
@@ -212,17 +226,20 @@ def download(
     that hold no listed envelope (a run in progress, a crashed one, an envelope hidden by
     a delete marker) come along too, so the offline verifier can tell them apart. The
     result's "failures" (Failure list) belong in the verification: with_download_failures.
+    One versions listing per job (moto answers each in time proportional to the bucket).
     """
     dl = _Download(client, bucket, dest)
-    for ref in refs:
-        dl.tree(ref.prefix)
-        if progress:
-            progress(ref)
     listed = {r.prefix for r in refs}
     for job in sorted({r.job for r in refs}):
-        for prefix in sorted(_claimed_prefixes(dl, job, since) - listed):
-            dl.tree(prefix)
-    dl.tree(KEYS)
+        listing = dl.versions(f"reports/{job}/")
+        bundles = _by_bundle(listing)
+        for ref in (r for r in refs if r.job == job):
+            dl.tree(bundles.get(ref.prefix, {}))
+            if progress:
+                progress(ref)
+        for prefix in sorted(_claimed_prefixes(dl, job, listing, since) - listed):
+            dl.tree(bundles.get(prefix, {}))
+    dl.tree(dl.versions(KEYS))
     return {"bundles": len(refs), "objects": dl.objects, "failures": dl.failures}
 
 

@@ -160,3 +160,17 @@ def test_publisher_losing_every_race_gives_up_with_one_line(s3_server, signer):
     assert "\n" not in message and JOB in message and "race" in message
     assert puts["claims"] <= policy.max_races
     assert elapsed >= 0.05  # it slept between attempts
+
+
+def test_later_versions_over_the_head_claim_and_envelope_change_nothing(world, signer):
+    """Where IfNoneMatch holds (moto, AWS) the writer reads the latest version of a claim;
+    a plain PutObject (the writer role may) still makes a later version over the head
+    claim or the head envelope. The writer then reads the first versions and links to
+    the committed envelope."""
+    client, bucket, bundles, _ = world
+    plant(client, bucket, claim_key(JOB, 2), claim_body(2, bundles[0].prefix, None))
+    plant(client, bucket, bundles[2].prefix + "attestation.dsse.json", b'{"payload": "x"}')
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.previous == link(bundles[2]) and fourth.seq == 3
+    checks = {c for _o, c in chain_checks(client, bucket, signer)}
+    assert checks == {"versions"}  # both later versions reported, nothing else disturbed

@@ -114,3 +114,16 @@ def _claim(seq, prefix):
     return json.dumps(
         {"seq": seq, "job": JOB, "run_id": "x", "prefix": prefix, "previous": None, "claim_id": "x"}
     ).encode()
+
+
+def test_downloaded_crashed_run_is_incomplete_offline(chain3, signer, tmp_path):
+    """The download brings a claimed run's files, so offline a crash is told from a loss."""
+    client, bucket, _ = chain3
+    crashed = f"reports/{JOB}/2026/11/04/20261104T060000Z-c4a5bed0/"
+    put_once(client, bucket, crashed + "report.json", b"{}", 1, "application/json")
+    put_once(client, bucket, f"reports/{JOB}/_chain/000000000003", _claim(3, crashed), 1, "x")
+    dest = tmp_path / "dl"
+    counts = download(client, bucket, list(iter_bundles(client, bucket)), dest)
+    assert counts["failures"] == []
+    report = verify_job(LocalStore(dest), JOB, trust_of(signer))
+    assert report.failures == [] and report.incomplete == [crashed]
