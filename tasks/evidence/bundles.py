@@ -184,30 +184,34 @@ def _by_bundle(listing: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, 
     return out
 
 
-def _claimed_prefixes(
-    dl: _Download, job: str, listing: dict[str, list[dict[str, Any]]], since: date | None
-) -> set[str]:
-    """Download the job's claims (first versions); return the bundle prefixes they name."""
-    named = set()
+def _claims(
+    dl: _Download, job: str, listing: dict[str, list[dict[str, Any]]]
+) -> list[tuple[str, list[dict[str, Any]], str | None]]:
+    """(key, versions, the bundle prefix its first version names or None) per claim key."""
+    out = []
     for key, vs in sorted(listing.items()):
         if not key.startswith(chain_prefix(job)):
             continue
-        dl.fetch(key, vs, residue_ok=True)  # later versions of a claim key: race residue
         real = [v for v in vs if not v["marker"]]
-        if not real or claim_seq(job, key) is None:
-            continue
-        try:
-            body = dl.client.get_object(Bucket=dl.bucket, Key=key, VersionId=real[-1]["VersionId"])
-            claim = parse_claim(key, body["Body"].read(MAX_CLAIM_BYTES + 1))
-        except (ValueError, ClientError):
-            continue
-        m = BUNDLE_KEY_RE.match(claim.prefix + ENVELOPE_NAME)
-        if not m or m.group(1) != claim.prefix or m.group(2) != job:
-            continue
-        day = date(int(m.group(3)), int(m.group(4)), int(m.group(5)))
-        if since is None or day >= since:
-            named.add(claim.prefix)
-    return named
+        named = None
+        if real and claim_seq(job, key) is not None:
+            try:
+                body = dl.client.get_object(
+                    Bucket=dl.bucket, Key=key, VersionId=real[-1]["VersionId"]
+                )
+                named = parse_claim(key, body["Body"].read(MAX_CLAIM_BYTES + 1)).prefix
+            except (ValueError, ClientError):
+                named = None
+        m = BUNDLE_KEY_RE.match((named or "") + ENVELOPE_NAME)
+        out.append((key, vs, named if m and m.group(1) == named and m.group(2) == job else None))
+    return out
+
+
+def _hidden(listing: dict[str, list[dict[str, Any]]], prefix: str) -> bool:
+    """No envelope in a plain listing: never written (a run in progress or crashed), or
+    delete-marked (truncation). A visible envelope left out of refs was filtered out."""
+    vs = listing.get(prefix + ENVELOPE_NAME, [])
+    return not vs or any(v["marker"] for v in vs)
 
 
 def download(
@@ -237,10 +241,24 @@ def download(
             dl.tree(bundles.get(ref.prefix, {}))
             if progress:
                 progress(ref)
-        for prefix in sorted(_claimed_prefixes(dl, job, listing, since) - listed):
+        claims = _claims(dl, job, listing)
+        extra = {
+            p
+            for _k, _v, p in claims
+            if p and p not in listed and _hidden(listing, p) and (not since or _day(p) >= since)
+        }
+        for prefix in sorted(extra):
             dl.tree(bundles.get(prefix, {}))
+        for key, vs, named in claims:  # junk claims come along: the verifier reports them
+            if named is None or named in listed or named in extra:
+                dl.fetch(key, vs, residue_ok=True)  # later versions of a claim: race residue
     dl.tree(dl.versions(KEYS))
     return {"bundles": len(refs), "objects": dl.objects, "failures": dl.failures}
+
+
+def _day(prefix: str) -> date:
+    m = BUNDLE_KEY_RE.match(prefix + ENVELOPE_NAME)
+    return date(int(m.group(3)), int(m.group(4)), int(m.group(5))) if m else date.min
 
 
 def with_download_failures(report: Report | None, counts: dict[str, Any]) -> Report | None:
