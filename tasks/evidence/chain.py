@@ -19,8 +19,10 @@ says when one counts). Only canonical keys (12 digits) are claims, compared as n
    * a claim whose envelope exists but does not count (forged, another key, another
      link, a copy of an old claim): ignored, as is an unreadable record;
    * a claim without an envelope, younger than the lease (server clock: claim
-     LastModified vs the Date header of the listing): a publisher is between claim and
-     commit; wait (poll, jittered) until it commits or its lease runs out;
+     LastModified vs the Date header of the listing), naming a prefix of the job's layout
+     that holds files (a publisher writes its files before its claim): a publisher is
+     between claim and commit; wait (poll, jittered) until it commits or its lease runs
+     out. A claim naming anything else is nobody's run: ignored at once;
    * a claim without an envelope, older than the lease: the claimer crashed; walk on
      down. The link past it takes its `previous` from the claim that counts below, never
      from the dead claim (whose record nobody signed). The dead run stays an incomplete
@@ -51,8 +53,8 @@ says when one counts). Only canonical keys (12 digits) are claims, compared as n
    out (at most ``lease_seconds``; ``max_wait_seconds`` then gives up with a one-line
    StorageError) and links past it. A rerun with the same run_id inside the fence adopts
    its own claim; a rerun of a run that did commit returns the committed bundle. The
-   same bound is all a planted claim naming a fresh prefix can cost (it looks like a live
-   publisher); a planted claim naming an existing envelope costs nothing.
+   same bound is all a planted claim naming a fresh prefix with planted files can cost
+   (it looks like a live publisher); any other planted claim costs nothing.
 
 Verifier consistency (verify_chain): a claim without an envelope is an incomplete run
 when its bundle's files are there and no envelope version ever existed; when the envelope
@@ -95,7 +97,7 @@ from .claims import (
 )
 from .dsse import ENVELOPE_NAME, sha256_hex
 from .store import error_code, is_not_found, is_precondition_failed
-from .verify import Trust
+from .verify import BUNDLE_KEY_RE, Trust
 
 __all__ = ["Claim", "ChainPolicy", "ClaimResult", "chain_prefix", "claim_key", "claim_next"]
 __all__ += ["envelope_uri", "parse_claim", "read_envelope", "read_winner", "remember_commit"]
@@ -233,6 +235,15 @@ class _Chain:
         except (ValueError, ClientError):
             return None
 
+    def may_be_live(self, claim: Claim) -> bool:
+        """A publisher writes its files before its claim: a claim naming a prefix outside
+        the job's layout, or one holding nothing, is nobody's run in progress."""
+        m = BUNDLE_KEY_RE.match(claim.prefix + ENVELOPE_NAME)
+        if not m or m.group(1) != claim.prefix or m.group(2) != self.job:
+            return False
+        resp = self.client.list_objects_v2(Bucket=self.bucket, Prefix=claim.prefix, MaxKeys=1)
+        return bool(resp.get("Contents"))
+
     def earliest(self, key: str) -> Claim | None:
         versions = key_versions(self.client, self.bucket, key)
         if len(versions) < 2:
@@ -303,9 +314,9 @@ def _judge(
         return None
     if claim.prefix == prefix and claim.run_id == run_id and age < policy.fence_seconds:
         return _Base("adopt", claim=claim, age=age)  # our own earlier claim (a rerun)
-    if age < policy.lease_seconds:
+    if age < policy.lease_seconds and chain.may_be_live(claim):
         return _Base("wait", claim=claim, age=age)
-    return None  # dead: linked past, lending nothing
+    return None  # dead, or never a publisher's: linked past, lending nothing
 
 
 def claim_next(

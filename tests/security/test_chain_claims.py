@@ -174,3 +174,24 @@ def test_later_versions_over_the_head_claim_and_envelope_change_nothing(world, s
     assert fourth.previous == link(bundles[2]) and fourth.seq == 3
     checks = {c for _o, c in chain_checks(client, bucket, signer)}
     assert checks == {"versions"}  # both later versions reported, nothing else disturbed
+
+
+def test_planted_claim_at_the_largest_seq_does_not_exhaust_the_chain(world, signer):
+    """`_chain/999999999999` is canonical but counts for nothing: the next link is the
+    smallest free seq above the last claim that counts, not above every key."""
+    client, bucket, bundles, _ = world
+    plant(client, bucket, claim_key(JOB, 10**12 - 1), claim_body(10**12 - 1, "x/", None))
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.seq == 3 and fourth.previous == link(bundles[2])
+
+
+def test_claim_naming_a_prefix_without_files_does_not_stall(world, signer):
+    """A publisher writes its files before its claim, so a fresh claim naming an empty
+    prefix is nobody's run in progress: no wait for its lease (900 s by default)."""
+    client, bucket, bundles, _ = world
+    empty = f"reports/{JOB}/2026/11/04/20261104T060000Z-e0e0e0e0/"
+    plant(client, bucket, claim_key(JOB, 3), claim_body(3, empty, link(bundles[2])))
+    t0 = time.monotonic()
+    fourth = publish_day(client, bucket, signer, 4)
+    assert time.monotonic() - t0 < 10
+    assert fourth.seq == 4 and fourth.previous == link(bundles[2])

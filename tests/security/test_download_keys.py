@@ -155,3 +155,16 @@ def test_summary_is_not_written_through_a_symlink(tmp_path):
     with pytest.raises(Exception, match="summary"):
         write_summary(tmp_path / "dl", {"ok": True})
     assert victim.read_text() == "{}"
+
+
+def test_download_since_brings_only_what_it_names(published, signer, tmp_path):
+    """Claims naming committed bundles left out by --since do not pull them in."""
+    from datetime import date
+
+    client, bucket, bundles = published
+    dest = tmp_path / "dl"
+    refs = list(iter_bundles(client, bucket, since=date(2026, 11, 3)))
+    assert [r.prefix for r in refs] == [bundles[1].prefix]
+    counts = download(client, bucket, refs, dest)
+    assert counts["failures"] == [] and not (dest / bundles[0].prefix).exists()
+    assert (dest / bundles[1].prefix / "attestation.dsse.json").is_file()
