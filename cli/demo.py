@@ -100,16 +100,17 @@ def _download_and_verify(out: Path, fingerprint: str) -> tuple[Path, Any]:
     would: pinning the signing key's fingerprint (the PEM then comes from keys/)."""
     from tasks.common.s3 import s3_client
     from tasks.common.settings import load_config
-    from tasks.evidence.bundles import download, iter_bundles
+    from tasks.evidence.bundles import download, iter_bundles, with_download_failures
     from tasks.evidence.verify_target import verify_target
 
     settings = load_config().storage
     client = s3_client(settings)
     dest = out / "bundles"
-    download(
+    counts = download(
         client, settings.reports_bucket, list(iter_bundles(client, settings.reports_bucket)), dest
     )
-    return dest, verify_target(str(dest), trusted_keys=[fingerprint])
+    report = verify_target(str(dest), trusted_keys=[fingerprint])
+    return dest, with_download_failures(report, counts)  # refused keys count as failures
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:

@@ -87,16 +87,18 @@ def keys_rotate(new_public_key: str, as_json: bool) -> None:
 
     Readers that trust the current key then trust the new one; switch
     COMPLIANCE_SIGNING_KEY to the new private key afterwards."""
-    from tasks.evidence.trust import publish_rotation
+    from tasks.evidence.trust import job_trust, publish_rotation
 
     settings = get_config().storage
     signer = signer_from(settings)
+    client, bucket = _client(settings), reports_bucket(settings)
     bundle = publish_rotation(
-        _client(settings),
-        reports_bucket(settings),
+        client,
+        bucket,
         signer,
         Path(new_public_key).read_bytes(),
         retention_days=settings.retention_days,
+        trust=job_trust(client, bucket, settings),
     )
     new = bundle.statement["predicate"]["key_rotation"]["new_key"]
     out = {"bundle": bundle.envelope_uri, "old_key": signer.keyid, "new_key": new}
@@ -190,9 +192,12 @@ def evidence_publish(
     content = read_files(files)
     counts = parse_counts(count_items)
     period = parse_period(period_start, period_end)
+    from tasks.evidence.trust import job_trust
+
+    client, bucket = _client(settings), reports_bucket(settings)
     bundle = publish_bundle(
-        _client(settings),
-        reports_bucket(settings),
+        client,
+        bucket,
         job,
         content,
         signer=signer_from(settings),
@@ -200,6 +205,7 @@ def evidence_publish(
         status=status,
         counts=counts,
         retention_days=settings.retention_days,
+        trust=job_trust(client, bucket, settings),  # links across key rotations
     )
     out = {
         "job": bundle.job,
@@ -286,7 +292,7 @@ def reports_download(
     as_json: bool,
 ) -> None:
     """Download bundles (same relative keys), verify them, write verification-summary.json."""
-    from tasks.evidence.bundles import download, iter_bundles, write_summary
+    from tasks.evidence.bundles import download, iter_bundles, with_download_failures, write_summary
     from tasks.evidence.trust import NoTrustAnchor, reader_anchors
     from tasks.evidence.verify import ROTATION_JOB
     from tasks.evidence.verify_target import verify_target
@@ -304,6 +310,7 @@ def reports_download(
     with click.progressbar(length=len(refs), label="downloading", file=sys.stderr) as bar:
         counts = download(client, bucket, refs, out, progress=lambda _r: bar.update(1))
     report = verify_target(str(out), anchors=anchors) if refs else None
+    report = with_download_failures(report, counts)  # refused keys, looked-past versions
     summary = {
         "bucket": bucket,
         "downloaded_at": datetime.now(UTC).isoformat(),

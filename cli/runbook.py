@@ -48,10 +48,13 @@ def runbook_drill(runbook_id: str, by: str, result: str, notes: str | None, as_j
     books = load_runbooks()
     if runbook_id not in books:
         raise InputError(f"{runbook_id}: no such runbook (known: {', '.join(books)})")
+    from tasks.evidence.trust import job_trust
+
     settings = get_config().storage
+    client, bucket = s3_client(settings), reports_bucket(settings)
     bundle = publish_drill(
-        s3_client(settings), reports_bucket(settings), signer_from(settings),
-        books[runbook_id], by, result, notes, settings.retention_days,
+        client, bucket, signer_from(settings), books[runbook_id], by, result, notes,
+        settings.retention_days, trust=job_trust(client, bucket, settings),
     )  # fmt: skip
     out = {"runbook": runbook_id, "result": result, "bundle": bundle.envelope_uri}
     if as_json:

@@ -186,9 +186,11 @@ def _publish(
 ) -> str:
     from tasks.common.s3 import s3_client
     from tasks.evidence import publish_bundle
+    from tasks.evidence.trust import job_trust
 
+    client = s3_client(settings)
     published = publish_bundle(
-        s3_client(settings),
+        client,
         settings.reports_bucket,
         job,
         files,
@@ -200,5 +202,6 @@ def _publish(
         retention_days=settings.retention_days,
         run_id=run_id,
         generated_at=generated_at,
+        trust=job_trust(client, settings.reports_bucket, settings),  # links across rotations
     )
     return published.envelope_uri

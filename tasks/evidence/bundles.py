@@ -1,21 +1,31 @@
-"""Listing, downloading and sharing committed bundles (what `compliance reports` drives)."""
+"""Listing, downloading and sharing committed bundles (what `compliance reports` drives).
+
+The bucket is hostile input here: object keys become local paths only through
+tasks.common.safepath, downloads take each object's first version (the committed one),
+and an envelope that `reports list` cannot read is a row status, never a crash.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tasks.common.errors import InputError
 from tasks.common.s3 import iter_objects
+from tasks.common.safepath import UnsafeKeyError, safe_join
 
-from .chain import list_claim_versions
-from .dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope
+from .claims import MAX_CLAIM_BYTES, chain_prefix, claim_seq, parse_claim
+from .dsse import ENVELOPE_NAME
 from .store import KEYS
-from .verify import BUNDLE_KEY_RE
+from .verify import BUNDLE_KEY_RE, Failure
+from .verify_chain import Report
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 
@@ -45,51 +55,110 @@ def iter_bundles(
         yield BundleRef(m.group(2), m.group(6), m.group(1), day)
 
 
-def summary_row(client: Any, bucket: str, ref: BundleRef) -> dict[str, Any]:
-    """job, run, period, status, counts, from the statement (unverified: list, not verify)."""
-    body = client.get_object(Bucket=bucket, Key=ref.prefix + ENVELOPE_NAME)["Body"].read()
-    try:
-        pred = parse_envelope(body).predicate
-    except EnvelopeError as exc:
-        return {
-            "job": ref.job,
-            "run_id": ref.run_id,
-            "period": None,
-            "status": f"unreadable: {exc}",
-            "counts": {},
-        }
-    return {
-        "job": ref.job,
-        "run_id": ref.run_id,
-        "period": pred.get("period"),
-        "status": pred.get("status"),
-        "counts": pred.get("counts") or {},
-        "generated_at": pred.get("generated_at"),
-        "uri": ref.envelope_uri(bucket),
-    }
+@dataclass
+class _Download:
+    """Objects written, and what was refused or looked past (verification failures)."""
+
+    client: Any
+    bucket: str
+    dest: Path
+    objects: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+    def fail(self, key: str, check: str, message: str) -> None:
+        self.failures.append(Failure(f"s3://{self.bucket}/{key[:300]!r}"[:400], check, message))
+
+    def versions(self, prefix: str) -> dict[str, list[dict[str, Any]]]:
+        """{key: versions (S3's order: newest first), then delete markers} under prefix."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        for page in pages:
+            for kind in ("Versions", "DeleteMarkers"):
+                for v in page.get(kind, []):
+                    out.setdefault(v["Key"], []).append({**v, "marker": kind == "DeleteMarkers"})
+        return out
+
+    def fetch(self, key: str, versions: list[dict[str, Any]], residue_ok: bool = False) -> None:
+        """The first version of key, at the same relative path; never outside dest."""
+        real = [v for v in versions if not v["marker"]]
+        if not real:
+            return
+        try:
+            path = safe_join(self.dest, key)
+        except UnsafeKeyError as exc:
+            self.fail(key, "unsafe_key", str(exc).split(": ", 1)[-1] + "; not downloaded")
+            return
+        later, markers = len(real) - 1, len(versions) - len(real)
+        if markers or (later and not residue_ok):
+            self.fail(
+                key,
+                "versions",
+                f"{later} later versions and {markers} delete markers over the committed "
+                "object; downloaded the first version",
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent.resolve() != safe_join(self.dest, key).parent:
+                raise OSError("a folder on the way changed")
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=key, VersionId=real[-1]["VersionId"]
+            )["Body"]
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in body.iter_chunks(1 << 20):
+                    fh.write(chunk)
+        except (OSError, UnsafeKeyError) as exc:
+            self.fail(
+                key, "unsafe_key", f"cannot write {path.name!r} safely ({exc.__class__.__name__})"
+            )
+            return
+        self.objects += 1
+
+    def tree(self, listing: dict[str, list[dict[str, Any]]]) -> None:
+        for key, vs in sorted(listing.items()):
+            self.fetch(key, vs)
 
 
-def _download(client: Any, bucket: str, prefix: str, dest: Path) -> int:
-    n = 0
-    for obj in iter_objects(client, bucket, prefix):
-        path = dest / obj["Key"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        client.download_file(bucket, obj["Key"], str(path))
-        n += 1
-    return n
+def _by_bundle(listing: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, list]]:
+    """A job's listing split by bundle prefix (any key under one, odd keys included)."""
+    out: dict[str, dict[str, list]] = {}
+    for key, vs in listing.items():
+        m = BUNDLE_KEY_RE.match(key)
+        if m:
+            out.setdefault(m.group(1), {})[key] = vs
+    return out
 
 
-def _download_claims(client: Any, bucket: str, job: str, dest: Path) -> int:
-    """Each claim key's earliest version: that is the claim (RGW may hold losers' later ones)."""
-    versions, _ = list_claim_versions(client, bucket, job)
-    for key, vs in versions.items():
-        body = client.get_object(Bucket=bucket, Key=key, VersionId=vs[-1]["VersionId"])[
-            "Body"
-        ].read()
-        path = dest / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-    return len(versions)
+def _claims(
+    dl: _Download, job: str, listing: dict[str, list[dict[str, Any]]]
+) -> list[tuple[str, list[dict[str, Any]], str | None]]:
+    """(key, versions, the bundle prefix its first version names or None) per claim key."""
+    out = []
+    for key, vs in sorted(listing.items()):
+        if not key.startswith(chain_prefix(job)):
+            continue
+        real = [v for v in vs if not v["marker"]]
+        named = None
+        if real and claim_seq(job, key) is not None:
+            try:
+                body = dl.client.get_object(
+                    Bucket=dl.bucket, Key=key, VersionId=real[-1]["VersionId"]
+                )
+                named = parse_claim(key, body["Body"].read(MAX_CLAIM_BYTES + 1)).prefix
+            except (ValueError, ClientError):
+                named = None
+        m = BUNDLE_KEY_RE.match((named or "") + ENVELOPE_NAME)
+        out.append((key, vs, named if m and m.group(1) == named and m.group(2) == job else None))
+    return out
+
+
+def _hidden(listing: dict[str, list[dict[str, Any]]], prefix: str) -> bool:
+    """No envelope in a plain listing: never written (a run in progress or crashed), or
+    delete-marked (truncation). A visible envelope left out of refs was filtered out."""
+    vs = listing.get(prefix + ENVELOPE_NAME, [])
+    return not vs or any(v["marker"] for v in vs)
 
 
 def download(
@@ -98,18 +167,55 @@ def download(
     refs: list[BundleRef],
     dest: Path,
     progress: Callable[[BundleRef], None] | None = None,
-) -> dict[str, int]:
-    """Same relative keys under dest: bundles, their jobs' chain claims, and keys/."""
-    counts = {"bundles": 0, "objects": 0}
-    for ref in refs:
-        counts["objects"] += _download(client, bucket, ref.prefix, dest)
-        counts["bundles"] += 1
-        if progress:
-            progress(ref)
+    since: date | None = None,
+) -> dict[str, Any]:
+    """Same relative keys under dest: bundles, their jobs' chain claims, and keys/.
+
+    Every object is taken at its first version (what was committed; later versions and
+    delete markers are reported, not downloaded), every key is checked before it becomes
+    a path, and nothing is written through a symlink. Prefixes that a claim names but
+    that hold no listed envelope (a run in progress, a crashed one, an envelope hidden by
+    a delete marker) come along too, so the offline verifier can tell them apart. The
+    result's "failures" (Failure list) belong in the verification: with_download_failures.
+    One versions listing per job (moto answers each in time proportional to the bucket).
+    """
+    dl = _Download(client, bucket, dest)
+    listed = {r.prefix for r in refs}
     for job in sorted({r.job for r in refs}):
-        counts["objects"] += _download_claims(client, bucket, job, dest)
-    counts["objects"] += _download(client, bucket, KEYS, dest)
-    return counts
+        listing = dl.versions(f"reports/{job}/")
+        bundles = _by_bundle(listing)
+        for ref in (r for r in refs if r.job == job):
+            dl.tree(bundles.get(ref.prefix, {}))
+            if progress:
+                progress(ref)
+        claims = _claims(dl, job, listing)
+        extra = {
+            p
+            for _k, _v, p in claims
+            if p and p not in listed and _hidden(listing, p) and (not since or _day(p) >= since)
+        }
+        for prefix in sorted(extra):
+            dl.tree(bundles.get(prefix, {}))
+        for key, vs, named in claims:  # junk claims come along: the verifier reports them
+            if named is None or named in listed or named in extra:
+                dl.fetch(key, vs, residue_ok=True)  # later versions of a claim: race residue
+    dl.tree(dl.versions(KEYS))
+    return {"bundles": len(refs), "objects": dl.objects, "failures": dl.failures}
+
+
+def _day(prefix: str) -> date:
+    m = BUNDLE_KEY_RE.match(prefix + ENVELOPE_NAME)
+    return date(int(m.group(3)), int(m.group(4)), int(m.group(5))) if m else date.min
+
+
+def with_download_failures(report: Report | None, counts: dict[str, Any]) -> Report | None:
+    """Move download()'s failures into the verification report (first, as found)."""
+    failures = counts.pop("failures", [])
+    if not failures:
+        return report
+    report = report or Report()
+    report.failures[:0] = failures
+    return report
 
 
 def parse_expires(text: str) -> int:
@@ -140,7 +246,14 @@ def share(client: Any, bucket: str, prefix: str, expires: int) -> list[dict[str,
 
 
 def write_summary(dest: Path, summary: dict[str, Any]) -> Path:
-    """Beside the downloaded tree, never inside a bundle (that would be an extra object)."""
+    """Beside the downloaded tree, never inside a bundle (that would be an extra object),
+    never through a symlink."""
     path = dest / "verification-summary.json"
-    path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    data = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        raise InputError(f"{path}: cannot write the summary (a symlink?)") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     return path

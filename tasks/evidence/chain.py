@@ -4,28 +4,42 @@ Protocol (writer side)
 ----------------------
 Claims live at ``reports/<job>/_chain/<seq:012d>``. A claim is a small JSON record
 ``{"seq", "job", "run_id", "prefix", "previous", "claim_id"}``: "the bundle at `prefix`
-will be link `seq`, and its statement's `previous` is exactly `previous`".
+will be link `seq`, and its statement's `previous` is exactly `previous`". The statement
+then carries the same `seq` and `previous`, signed.
 
-1. Find the head: the claim with the highest seq.
-   * head committed (its prefix holds attestation.dsse.json): previous = that envelope
-     (uri + SHA-256 of its bytes), seq = head.seq + 1;
-   * head uncommitted and younger than the lease (server clock: claim LastModified vs the
-     Date header of the listing): a publisher is between claim and commit; wait (poll)
-     until it commits or its lease runs out;
-   * head uncommitted and older than the lease: the claimer crashed. Link *past* it:
-     previous = the dead claim's own `previous` (the newest committed bundle when it
-     claimed), seq = head.seq + 1. The dead run stays an incomplete folder, never a report;
-   * head is our own run (a rerun with the same run_id) and still inside the fence: adopt it.
+Claims are hints, not authority: anyone holding the writer role can put one (claims.py
+says when one counts). Only canonical keys (12 digits) are claims, compared as numbers.
+
+1. Find the base: walk the claims from the highest seq down.
+   * a claim that counts (its envelope verifies under a key the writer trusts — its own
+     signing key plus any it was given — and agrees on seq and previous): the base.
+     previous = that envelope (uri + SHA-256 of its committed bytes: the oldest version
+     when the latest is missing or does not verify), next seq = the smallest free seq
+     above it;
+   * a claim whose envelope exists but does not count (forged, another key, another
+     link, a copy of an old claim): ignored, as is an unreadable record;
+   * a claim without an envelope, younger than the lease (server clock: claim
+     LastModified vs the Date header of the listing), naming a prefix of the job's layout
+     that holds files (a publisher writes its files before its claim): a publisher is
+     between claim and commit; wait (poll, jittered) until it commits or its lease runs
+     out. A claim naming anything else is nobody's run: ignored at once;
+   * a claim without an envelope, older than the lease: the claimer crashed; walk on
+     down. The link past it takes its `previous` from the claim that counts below, never
+     from the dead claim (whose record nobody signed). The dead run stays an incomplete
+     folder, never a report;
+   * our own run (a rerun with the same run_id and prefix) still inside the fence: adopt it.
 2. Write the claim with ``IfNoneMatch="*"`` (plus Object Lock, like every object).
 3. Read the claim key back with ListObjectVersions: the *earliest* version wins. On AWS and
    moto the loser already got 412 and simply reads the winner; on Ceph RGW, which ignores
    IfNoneMatch on versioned buckets, the loser's write became a later version of the same
-   key, so the read-back is what decides. A loser re-reads the head and retries (this loop
-   is race logic, not I/O retry; I/O retries are botocore's). Readers of claims therefore
-   always take the earliest version of a claim key; extra versions of a *claim* key are
-   expected race residue, not tampering. Where the endpoint is known to enforce IfNoneMatch
-   (probed once, see enforces_if_none_match) a key has one version, a 200 means we won and
-   a 412 means we read the winner, so the writer lists with ListObjectsV2 only.
+   key, so the read-back is what decides. A loser backs off (jittered, doubling) and
+   starts again at 1, at most ``max_races`` times, then fails with one StorageError line;
+   it never spins. Readers of claims always take the earliest version of a claim key;
+   extra versions of a *claim* key are expected race residue, not tampering. Where the
+   endpoint is known to enforce IfNoneMatch (probed once, see enforces_if_none_match) a
+   key has one version, a 200 means we won and a 412 means we read the winner, so the
+   writer lists with ListObjectsV2 and falls back to the earliest version only when the
+   latest one does not count (somebody put a later version over it).
 4. Fence: the winner commits (writes its envelope) only if less than ``fence_seconds`` have
    passed (monotonic clock, started before the claim PUT was sent) since its claim. Others
    link past it only after ``lease_seconds`` (server clock). With lease > fence + the
@@ -38,12 +52,16 @@ will be link `seq`, and its statement's `previous` is exactly `previous`".
 5. Cost of a crash: the next publisher of that job waits until the dead claim's lease runs
    out (at most ``lease_seconds``; ``max_wait_seconds`` then gives up with a one-line
    StorageError) and links past it. A rerun with the same run_id inside the fence adopts
-   its own claim; a rerun of a run that did commit returns the committed bundle.
+   its own claim; a rerun of a run that did commit returns the committed bundle. The
+   same bound is all a planted claim naming a fresh prefix with planted files can cost
+   (it looks like a live publisher); any other planted claim costs nothing.
 
-Verifier consistency: a claim without an envelope is an incomplete run (listed, not a
-failure); a committed bundle must be named by a claim whose `previous` equals its
-statement's; forks and orphans are judged on committed envelopes only, so links past dead
-claims are neither.
+Verifier consistency (verify_chain): a claim without an envelope is an incomplete run
+when its bundle's files are there and no envelope version ever existed; when the envelope
+is missing or delete-marked it is tail truncation, a failure. A committed bundle must be
+named by a claim that counts; a claim that does not count, or a non-canonical key under
+``_chain/``, is reported. Forks and orphans are judged on committed envelopes only, so
+links past dead claims are neither.
 """
 
 from __future__ import annotations
@@ -52,7 +70,7 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -60,8 +78,29 @@ from botocore.exceptions import ClientError
 
 from tasks.common.errors import StorageError
 
+from .claims import (
+    CLAIM_BODIES,
+    MAX_SEQ,
+    Claim,
+    chain_prefix,
+    claim_key,
+    claim_seq,
+    disagreement,
+    envelope_uri,
+    key_versions,
+    list_claim_keys,
+    list_claim_versions,
+    parse_claim,
+    read_latest,
+    read_winner,
+    remember,
+)
 from .dsse import ENVELOPE_NAME, sha256_hex
-from .store import error_code, is_not_found, is_precondition_failed, server_now
+from .store import error_code, is_not_found, is_precondition_failed
+from .verify import BUNDLE_KEY_RE, Trust
+
+__all__ = ["Claim", "ChainPolicy", "ClaimResult", "chain_prefix", "claim_key", "claim_next"]
+__all__ += ["envelope_uri", "parse_claim", "read_envelope", "read_winner", "remember_commit"]
 
 
 @dataclass(frozen=True)
@@ -71,20 +110,7 @@ class ChainPolicy:
     poll_initial: float = 0.05
     poll_max: float = 0.25
     max_wait_seconds: float | None = None  # default: lease + 60 s
-
-
-@dataclass
-class Claim:
-    seq: int
-    key: str
-    run_id: str
-    prefix: str
-    previous: dict[str, Any] | None
-    claim_id: str
-    last_modified: datetime | None = None
-    version_id: str | None = None
-    versions: int = 1
-    raw: dict[str, Any] = field(default_factory=dict)
+    max_races: int = 8  # claim PUTs lost in a row before giving up (one line)
 
 
 @dataclass
@@ -94,93 +120,13 @@ class ClaimResult:
     adopted: bool = False
 
 
-def chain_prefix(job: str) -> str:
-    return f"reports/{job}/_chain/"
-
-
-def claim_key(job: str, seq: int) -> str:
-    return f"{chain_prefix(job)}{seq:012d}"
-
-
-def envelope_uri(bucket: str, prefix: str) -> str:
-    return f"s3://{bucket}/{prefix}{ENVELOPE_NAME}"
-
-
-def parse_claim(key: str, data: bytes) -> Claim:
-    rec = json.loads(data)
-    if not isinstance(rec, dict):
-        raise ValueError("claim is not a JSON object")
-    seq = int(key.rsplit("/", 1)[1])
-    if rec.get("seq") != seq:
-        raise ValueError("claim seq does not match its key")
-    return Claim(
-        seq=seq,
-        key=key,
-        run_id=str(rec["run_id"]),
-        prefix=str(rec["prefix"]),
-        previous=rec.get("previous"),
-        claim_id=str(rec["claim_id"]),
-        raw=rec,
-    )
-
-
-def list_claim_versions(
-    client: Any, bucket: str, job: str, key_marker: str | None = None
-) -> tuple[dict[str, list[dict[str, Any]]], datetime]:
-    """{claim key: versions, newest first (S3's order)} and the server's clock."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": chain_prefix(job)}
-    if key_marker:
-        kwargs["KeyMarker"] = key_marker
-    now = None
-    while True:
-        resp = client.list_object_versions(**kwargs)
-        now = now or server_now(resp)
-        for v in resp.get("Versions", []):
-            out.setdefault(v["Key"], []).append(v)
-        if not resp.get("IsTruncated"):
-            return out, now
-        kwargs["KeyMarker"] = resp.get("NextKeyMarker")
-        kwargs["VersionIdMarker"] = resp.get("NextVersionIdMarker")
-
-
-def key_versions(client: Any, bucket: str, key: str) -> list[dict[str, Any]]:
-    """Versions of exactly one key, newest first."""
-    resp = client.list_object_versions(Bucket=bucket, Prefix=key)
-    return [v for v in resp.get("Versions", []) if v["Key"] == key]
-
-
-# Claim versions and committed envelopes are immutable: cache what we read or wrote.
-_CLAIM_BODIES: dict[tuple[str, str, str], bytes] = {}
+# Committed envelopes are immutable: cache what we read or wrote.
 _ENFORCES: dict[tuple[str, str], bool] = {}
 PROBE_PREFIX = "reports/_probe/"
 PROBE_KEY = PROBE_PREFIX + "if-none-match"
-_ENVELOPE_LINKS: dict[tuple[str, str], dict[str, Any]] = {}
-
-
-def _remember(cache: dict, key: Any, value: Any) -> None:
-    if len(cache) > 20000:
-        cache.clear()
-    cache[key] = value
-
-
-def read_winner(
-    client: Any, bucket: str, key: str, versions: list[dict[str, Any]], body: bytes | None = None
-) -> Claim:
-    """The earliest version of a claim key is the claim (see the module docstring)."""
-    first = versions[-1]
-    cache_key = (bucket, key, first["VersionId"])
-    body = body or _CLAIM_BODIES.get(cache_key)
-    if body is None:
-        body = client.get_object(Bucket=bucket, Key=key, VersionId=first["VersionId"])[
-            "Body"
-        ].read()
-        _remember(_CLAIM_BODIES, cache_key, body)
-    claim = parse_claim(key, body)
-    claim.last_modified = first.get("LastModified")
-    claim.version_id = first["VersionId"]
-    claim.versions = len(versions)
-    return claim
+# (bucket, prefix) -> (seq, link, keys) of envelopes that counted (verified under `keys`,
+# agreed with their claim): reused only by a writer that trusts all those keys.
+_ENVELOPE_LINKS: dict[tuple[str, str], tuple[int, dict[str, Any], frozenset[str]]] = {}
 
 
 def enforces_if_none_match(client: Any, bucket: str, put: Any) -> bool:
@@ -190,9 +136,9 @@ def enforces_if_none_match(client: Any, bucket: str, put: Any) -> bool:
     two writes of one tiny object, always the same key (PROBE_KEY, outside every job):
     where the rule is enforced and an earlier process made the object, the first write
     is refused at once, so the bucket holds one probe object whatever the number of
-    runs. Where it is enforced a claim key has exactly one version, so the writer can
-    skip ListObjectVersions (which moto answers in time and memory proportional to the
-    whole bucket).
+    runs. Where it is enforced a claim key has exactly one version (unless somebody puts
+    one without the condition), so the writer can skip ListObjectVersions (which moto
+    answers in time and memory proportional to the whole bucket).
     """
     where = (str(client.meta.endpoint_url), bucket)
     if where not in _ENFORCES:
@@ -205,68 +151,12 @@ def enforces_if_none_match(client: Any, bucket: str, put: Any) -> bool:
     return _ENFORCES[where]
 
 
-def read_latest(client: Any, bucket: str, key: str, last_modified: Any = None) -> Claim:
-    """The claim at a key that has exactly one version (IfNoneMatch enforced)."""
-    cache_key = (bucket, key, "")
-    body = _CLAIM_BODIES.get(cache_key)
-    if body is None:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        _remember(_CLAIM_BODIES, cache_key, body)
-    claim = parse_claim(key, body)
-    claim.last_modified = last_modified
-    return claim
-
-
-class ChainHead:
-    """Finds a job's head claim; remembers the last seq seen to list only newer keys."""
-
-    def __init__(self) -> None:
-        self._hint: dict[tuple[str, str], int] = {}
-
-    def head(
-        self, client: Any, bucket: str, job: str, enforced: bool = False
-    ) -> tuple[Claim | None, datetime]:
-        hint = self._hint.get((bucket, job))
-        marker = claim_key(job, hint - 1) if hint else None
-        lister = _list_claim_keys if enforced else list_claim_versions
-        found, now = lister(client, bucket, job, marker)
-        if not found and marker:
-            found, now = lister(client, bucket, job)
-        keys = sorted(k for k in found if k[len(chain_prefix(job)) :].isdigit())
-        if not keys:
-            return None, now
-        if enforced:
-            claim = read_latest(client, bucket, keys[-1], found[keys[-1]])
-        else:
-            claim = read_winner(client, bucket, keys[-1], found[keys[-1]])
-        self._hint[(bucket, job)] = claim.seq
-        return claim, now
-
-
-def _list_claim_keys(
-    client: Any, bucket: str, job: str, start_after: str | None = None
-) -> tuple[dict[str, Any], datetime]:
-    """{claim key: LastModified} from ListObjectsV2, and the server's clock."""
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": chain_prefix(job)}
-    if start_after:
-        kwargs["StartAfter"] = start_after
-    out: dict[str, Any] = {}
-    now = None
-    while True:
-        resp = client.list_objects_v2(**kwargs)
-        now = now or server_now(resp)
-        out.update({o["Key"]: o.get("LastModified") for o in resp.get("Contents", [])})
-        if not resp.get("IsTruncated"):
-            return out, now
-        kwargs["ContinuationToken"] = resp["NextContinuationToken"]
-
-
-_HEADS = ChainHead()
-
-
-def read_envelope(client: Any, bucket: str, prefix: str) -> bytes | None:
+def read_envelope(
+    client: Any, bucket: str, prefix: str, version_id: str | None = None
+) -> bytes | None:
+    extra = {"VersionId": version_id} if version_id else {}
     try:
-        return client.get_object(Bucket=bucket, Key=prefix + ENVELOPE_NAME)["Body"].read()
+        return client.get_object(Bucket=bucket, Key=prefix + ENVELOPE_NAME, **extra)["Body"].read()
     except ClientError as exc:
         if is_not_found(exc):
             return None
@@ -289,8 +179,144 @@ def _put_claim(client: Any, bucket: str, key: str, body: bytes, put: Any) -> boo
     return True
 
 
-def remember_commit(bucket: str, prefix: str, envelope: bytes) -> None:
-    _remember(_ENVELOPE_LINKS, (bucket, prefix), link_to(bucket, prefix, envelope))
+def remember_commit(
+    bucket: str, prefix: str, envelope: bytes, seq: int | None, keys: frozenset[str]
+) -> None:
+    if seq is not None:
+        link = link_to(bucket, prefix, envelope)
+        remember(_ENVELOPE_LINKS, (bucket, prefix), (seq, link, keys))
+
+
+@dataclass
+class _Chain:
+    """What one walk down the claims found (see step 1 of the module docstring)."""
+
+    client: Any
+    bucket: str
+    job: str
+    trust: Trust
+    enforced: bool
+
+    def committed_link(self, claim: Claim, look_back: bool) -> tuple[str, dict[str, Any] | None]:
+        """("counts", link) | ("none", None): no envelope | ("bad", None): one, not counting.
+
+        The committed envelope is the oldest version: a later version (or a delete marker)
+        over it is looked past, when the latest does not count or, for an old claim
+        (look_back), when there is no latest at all.
+        """
+        cached = _ENVELOPE_LINKS.get((self.bucket, claim.prefix))
+        if cached and cached[0] == claim.seq and cached[2] <= self.trust.keys.keys():
+            return "counts", cached[1]
+        body = read_envelope(self.client, self.bucket, claim.prefix)
+        if body is not None and self._counts(claim, body):
+            return "counts", link_to(self.bucket, claim.prefix, body)
+        if body is None and not look_back:
+            return "none", None
+        versions = key_versions(self.client, self.bucket, claim.prefix + ENVELOPE_NAME)
+        if not versions:
+            return ("none", None) if body is None else ("bad", None)
+        oldest = read_envelope(self.client, self.bucket, claim.prefix, versions[-1]["VersionId"])
+        if oldest is not None and oldest != body and self._counts(claim, oldest):
+            return "counts", link_to(self.bucket, claim.prefix, oldest)
+        return "bad", None
+
+    def _counts(self, claim: Claim, envelope: bytes) -> bool:
+        if disagreement(claim, envelope, self.trust, self.bucket, self.job) is not None:
+            return False
+        remember_commit(self.bucket, claim.prefix, envelope, claim.seq, frozenset(self.trust.keys))
+        return True
+
+    def reading(self, key: str, entry: Any) -> Claim | None:
+        """The claim at key (latest where IfNoneMatch holds, else the earliest version)."""
+        try:
+            if self.enforced:
+                return read_latest(self.client, self.bucket, key, entry)
+            return read_winner(self.client, self.bucket, key, entry)
+        except (ValueError, ClientError):
+            return None
+
+    def may_be_live(self, claim: Claim) -> bool:
+        """A publisher writes its files before its claim: a claim naming a prefix outside
+        the job's layout, or one holding nothing, is nobody's run in progress."""
+        m = BUNDLE_KEY_RE.match(claim.prefix + ENVELOPE_NAME)
+        if not m or m.group(1) != claim.prefix or m.group(2) != self.job:
+            return False
+        resp = self.client.list_objects_v2(Bucket=self.bucket, Prefix=claim.prefix, MaxKeys=1)
+        return bool(resp.get("Contents"))
+
+    def earliest(self, key: str) -> Claim | None:
+        versions = key_versions(self.client, self.bucket, key)
+        if len(versions) < 2:
+            return None
+        try:
+            return read_winner(self.client, self.bucket, key, versions)
+        except (ValueError, ClientError):
+            return None
+
+
+@dataclass
+class _Base:
+    action: str  # "link" (claim seq with previous), "wait" or "adopt" (claim)
+    seq: int = 0
+    previous: dict[str, Any] | None = None
+    claim: Claim | None = None
+    age: float = 0.0
+
+
+_HINTS: dict[tuple[str, str], int] = {}  # (bucket, job) -> seq of the last base found
+
+
+def _find_base(
+    chain: _Chain, run_id: str, prefix: str, policy: ChainPolicy, use_hint: bool = True
+) -> _Base:
+    hint = _HINTS.get((chain.bucket, chain.job)) if use_hint else None
+    marker = claim_key(chain.job, hint - 1) if hint else None
+    lister = list_claim_keys if chain.enforced else list_claim_versions
+    found, now = lister(chain.client, chain.bucket, chain.job, marker)
+    entries = sorted(
+        ((s, k) for k in found if (s := claim_seq(chain.job, k)) is not None), reverse=True
+    )
+    occupied = {s for s, _ in entries}
+    floor, previous = -1, None
+    for seq, key in entries:
+        base = _judge(chain, chain.reading(key, found[key]), now, run_id, prefix, policy)
+        if base is None and chain.enforced:  # a later version over a claim: read the first
+            base = _judge(chain, chain.earliest(key), now, run_id, prefix, policy)
+        if base is None:
+            continue
+        if base.action != "link":
+            return base
+        floor, previous = seq, base.previous
+        break
+    else:
+        if marker:  # nothing above the hint counted: look at the whole chain
+            return _find_base(chain, run_id, prefix, policy, use_hint=False)
+    _HINTS[(chain.bucket, chain.job)] = max(floor, 0)
+    nxt = floor + 1
+    while nxt in occupied:
+        nxt += 1
+    if nxt > MAX_SEQ:
+        raise StorageError(f"{chain.job}: chain claims are exhausted (seq {nxt})")
+    return _Base("link", nxt, previous)
+
+
+def _judge(
+    chain: _Chain, claim: Claim | None, now: datetime, run_id: str, prefix: str, policy: ChainPolicy
+) -> _Base | None:
+    """The base this claim makes (link after it, wait for it, adopt it), or None: ignore."""
+    if claim is None:
+        return None
+    age = (now - claim.last_modified).total_seconds() if claim.last_modified else 0.0
+    status, link = chain.committed_link(claim, look_back=age >= policy.lease_seconds)
+    if status == "counts":
+        return _Base("link", previous=link, claim=claim)
+    if status == "bad":
+        return None
+    if claim.prefix == prefix and claim.run_id == run_id and age < policy.fence_seconds:
+        return _Base("adopt", claim=claim, age=age)  # our own earlier claim (a rerun)
+    if age < policy.lease_seconds and chain.may_be_live(claim):
+        return _Base("wait", claim=claim, age=age)
+    return None  # dead, or never a publisher's: linked past, lending nothing
 
 
 def claim_next(
@@ -301,52 +327,42 @@ def claim_next(
     prefix: str,
     put: Any,
     policy: ChainPolicy,
+    trust: Trust | None = None,
 ) -> ClaimResult:
     """Claim the next link of the job's chain for the bundle at `prefix` (see docstring).
 
     `put(key, body)` writes one locked object with IfNoneMatch="*" and lets a 412 ClientError
-    through; the caller owns retention settings.
+    through; the caller owns retention settings. `trust`: the keys whose envelopes make a
+    claim count (the writer's own signing key at least; none = no earlier link counts).
     """
     claim_id = uuid.uuid4().hex
     max_wait = policy.max_wait_seconds or policy.lease_seconds + 60
     waited_since: float | None = None
     delay = policy.poll_initial
+    races = 0
     enforced = enforces_if_none_match(client, bucket, put)
+    chain = _Chain(client, bucket, job, trust or Trust(), enforced)
     while True:
-        head, now = _HEADS.head(client, bucket, job, enforced)
-        if head is None:
-            seq, previous = 0, None
-        else:
-            age = (now - head.last_modified).total_seconds() if head.last_modified else 0.0
-            link = _ENVELOPE_LINKS.get((bucket, head.prefix))
-            if link is None:
-                env = read_envelope(client, bucket, head.prefix)
-                link = link_to(bucket, head.prefix, env) if env is not None else None
-                if link is not None:
-                    _remember(_ENVELOPE_LINKS, (bucket, head.prefix), link)
-            if link is not None:
-                seq, previous = head.seq + 1, link
-            elif head.prefix == prefix and age < policy.fence_seconds:
-                # Our own run claimed this link earlier (a rerun after a failure): adopt it.
-                return ClaimResult(head, time.monotonic() - max(age, 0.0), adopted=True)
-            elif age >= policy.lease_seconds:
-                seq, previous = head.seq + 1, head.previous  # link past a dead claim
-            else:
-                waited_since = waited_since or time.monotonic()
-                if time.monotonic() - waited_since > max_wait:
-                    raise StorageError(
-                        f"{job}: chain held by claim {head.seq} (run {head.run_id}); retry later"
-                    )
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(policy.poll_max, delay * 2)
-                continue
+        base = _find_base(chain, run_id, prefix, policy)
+        if base.action == "adopt" and base.claim is not None:
+            return ClaimResult(base.claim, time.monotonic() - max(base.age, 0.0), adopted=True)
+        if base.action == "wait" and base.claim is not None:
+            waited_since = waited_since or time.monotonic()
+            if time.monotonic() - waited_since > max_wait:
+                raise StorageError(
+                    f"{job}: chain held by claim {base.claim.seq} (run {base.claim.run_id[:64]!r}); retry later"
+                )
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(policy.poll_max, delay * 2)
+            continue
+        seq = base.seq
         key = claim_key(job, seq)
         record = {
             "seq": seq,
             "job": job,
             "run_id": run_id,
             "prefix": prefix,
-            "previous": previous,
+            "previous": base.previous,
             "claim_id": claim_id,
         }
         started = time.monotonic()
@@ -354,18 +370,26 @@ def claim_next(
         created = _put_claim(client, bucket, key, body, put)
         if enforced:  # one version per key: a 200 means we won, a 412 means someone did
             if created:
-                _remember(_CLAIM_BODIES, (bucket, key, ""), body)
+                remember(CLAIM_BODIES, (bucket, key, ""), body)
                 return ClaimResult(parse_claim(key, body), started)
             if read_latest(client, bucket, key).claim_id == claim_id:  # our retried PUT
                 return ClaimResult(read_latest(client, bucket, key), started)
-            continue
-        mine = key_versions(client, bucket, key)
-        if not mine:
-            raise StorageError(f"s3://{bucket}/{key}: claim not visible after write")
-        # Our PUT succeeded and it is the only version: it is ours, no need to read it back.
-        winner = read_winner(
-            client, bucket, key, mine, body if created and len(mine) == 1 else None
+        else:
+            mine = key_versions(client, bucket, key)
+            if not mine:
+                raise StorageError(f"s3://{bucket}/{key}: claim not visible after write")
+            # Our PUT succeeded and it is the only version: it is ours, no need to read it back.
+            winner = read_winner(
+                client, bucket, key, mine, body if created and len(mine) == 1 else None
+            )
+            if winner.claim_id == claim_id:
+                return ClaimResult(winner, started)
+        # Lost the race for this link: back off (jittered, doubling), then look again.
+        races += 1
+        if races >= policy.max_races:
+            raise StorageError(
+                f"{job}: lost the race for a chain link {races} times in a row; retry later"
+            )
+        time.sleep(
+            random.uniform(0.5, 1.0) * min(policy.poll_max * 4, policy.poll_initial * 2**races)
         )
-        if winner.claim_id == claim_id:
-            return ClaimResult(winner, started)
-        # Lost the race for this seq: re-read the head and try the next link.

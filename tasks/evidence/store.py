@@ -151,22 +151,38 @@ class S3Store(Store):
         self.client, self.bucket = client, bucket
         self.label = f"s3://{bucket}/"
         self._meta: dict[str, dict[str, Any]] = {}  # lock headers seen on GET (saves a HEAD)
+        # key -> its first version, once a versions listing saw it: reads are pinned there,
+        # so a later version (or delete marker) over a committed object changes nothing
+        # read; the verifier's `versions` check reports it.
+        self._first: dict[str, str] = {}
 
     def keys(self, prefix: str) -> Iterator[str]:
         for obj in iter_objects(self.client, self.bucket, prefix):
             yield obj["Key"]
 
-    def read(self, key: str) -> bytes | None:
+    def read(self, key: str, limit: int | None = None) -> bytes | None:
+        """The object (at its first version once a listing saw it); with `limit`, at most
+        limit+1 bytes through a ranged GET, so a huge object is never read whole."""
+        pinned = self._first.get(key)
+        extra: dict[str, Any] = {"VersionId": pinned} if pinned else {}
+        if limit is not None:
+            extra["Range"] = f"bytes=0-{limit}"
         try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=key)
+            resp = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
         except ClientError as exc:
             if is_not_found(exc):
                 return None
+            if limit is not None and error_code(exc) == "InvalidRange":  # an empty object
+                return b""
             raise StorageError(
                 f"s3://{self.bucket}/{key}: read failed ({error_code(exc)})"
             ) from None
-        self._meta[key] = {k: resp.get(k) for k in LOCK_FIELDS}
-        return resp["Body"].read()
+        self._meta[key] = {k: resp.get(k) for k in LOCK_FIELDS}  # spares online checks a HEAD
+        body = resp["Body"]
+        try:
+            return body.read() if limit is None else body.read(limit + 1)
+        finally:
+            body.close()
 
     def versions(self, prefix: str) -> dict[str, list[ObjectVersion]]:
         """Every version and delete marker under prefix, newest first per key."""
@@ -180,6 +196,8 @@ class S3Store(Store):
                             v["Key"], v.get("VersionId", ""), marker, v.get("LastModified")
                         )
                     )
+                    if not marker and v.get("VersionId") not in (None, "", "null"):
+                        self._first[v["Key"]] = v["VersionId"]  # S3 lists newest first
         return out
 
     def lock_info(self, key: str) -> dict[str, Any] | None:

@@ -129,6 +129,16 @@ def job_anchors(settings: StorageSettings, extra_paths: Iterable[str] = ()) -> A
     return anchors
 
 
+def job_trust(client: Any, bucket: str, settings: StorageSettings) -> Trust:
+    """What a job's writer trusts when it links its chain: its own signing key, the pinned
+    keys (evidence.trusted_keys / COMPLIANCE_TRUSTED_KEYS) and the rotations those sign — so
+    a job signing with a rotated key keeps linking to the bundles of the key it replaced."""
+    from .store import S3Store
+
+    trust, _ = resolve_trust(S3Store(client, bucket), job_anchors(settings))
+    return trust
+
+
 def resolve_trust(store: Store, anchors: Anchors) -> tuple[Trust, list[Failure]]:
     """The Trust a reader of `store` has: its anchors, pinned keys/ candidates, rotations.
 
@@ -219,6 +229,7 @@ def publish_rotation(
     retention_days: int,
     generated_at: datetime | None = None,
     policy: Any = None,
+    trust: Trust | None = None,
 ) -> Any:
     """Publish, signed by the current key, the statement that introduces the next one.
 
@@ -246,4 +257,5 @@ def publish_rotation(
         policy=policy,
         predicate_type=ROTATION_PREDICATE_TYPE,
         extra_predicate={"key_rotation": {"old_key": signer.keyid, "new_key": new_fp}},
+        trust=trust,
     )

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tasks.common.errors import StorageError
@@ -38,13 +37,10 @@ from .dsse import (
 from .signer import fingerprint, load_public_key, verify_signature
 from .store import (
     KEYS,
-    LOCK_FIELDS,
     LocalStore,
     ObjectVersion,
     S3Store,
     Store,
-    error_code,
-    is_not_found,
 )
 
 # reports/<job>/<YYYY>/<MM>/<DD>/<run_id>/<file>
@@ -116,23 +112,7 @@ class Trust:
 def read_capped(store: Store, key: str, limit: int = MAX_ENVELOPE_BYTES) -> bytes | None:
     """At most limit+1 bytes of `key` (None when absent): a huge object is never read whole."""
     if isinstance(store, S3Store):
-        try:
-            resp = store.client.get_object(Bucket=store.bucket, Key=key, Range=f"bytes=0-{limit}")
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            if error_code(exc) == "InvalidRange":  # an empty object
-                return b""
-            raise StorageError(
-                f"s3://{store.bucket}/{key}: read failed ({error_code(exc)})"
-            ) from None
-        # the GET carries the lock headers: spare online checks a HEAD (as S3Store.read does)
-        store._meta[key] = {k: resp.get(k) for k in LOCK_FIELDS}
-        body = resp["Body"]
-        try:
-            return body.read(limit + 1)
-        finally:
-            body.close()
+        return store.read(key, limit)  # ranged, and at the pinned first version
     if type(store) is LocalStore:
         try:
             with (store.root / key).open("rb") as fh:

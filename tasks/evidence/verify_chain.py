@@ -4,9 +4,15 @@ Chain rules, consistent with the claim protocol in chain.py:
 * chain_link: a bundle's `previous` must name (uri and SHA-256) a committed, valid bundle;
 * fork: two valid bundles with the same `previous` (or two first bundles);
 * orphan: a valid bundle that is neither the newest nor anybody's `previous`;
-* claim: every valid bundle is named by a claim whose `previous` equals its statement's
-  (checked when the job has claims); claims without an envelope are incomplete runs,
-  reported but not failures (a crashed publisher that others linked past);
+* claim: every valid bundle is named by a claim that counts (claims.py: its envelope
+  verifies under a trusted key and agrees on seq and previous); a claim that does not
+  count, or a key under _chain/ that is not 12 digits, is reported (checked when the job
+  has claims);
+* truncation: a claim names an envelope that is missing or delete-marked (online: S3
+  kept a version or a delete marker of it, or nothing of the bundle at all; offline: the
+  bundle is not in the tree). A claim whose files are there but whose envelope never
+  existed is an incomplete run (in progress, or a crashed publisher others linked past),
+  listed but not a failure;
 * stale / period_gap (only with a cron schedule): the newest bundle is no older than the
   schedule allows; periods along the chain leave no gap.
 """
@@ -23,9 +29,9 @@ from cronsim import CronSim, CronSimError
 from tasks.common.errors import ConfigError
 from tasks.common.models import to_utc
 
-from .chain import chain_prefix, parse_claim, read_winner
+from .claims import Claim, chain_prefix, claim_seq, disagreement, parse_claim, read_winner
 from .dsse import ENVELOPE_NAME
-from .store import S3Store, Store
+from .store import ObjectVersion, S3Store, Store
 from .verify import BUNDLE_KEY_RE, BundleInfo, Failure, Trust, verify_bundle
 
 
@@ -57,11 +63,16 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _read_claims(store: Store, job: str, fail: Any) -> list[Any]:
-    keys = list(store.keys(chain_prefix(job)))
-    versions = store.versions(chain_prefix(job)) if isinstance(store, S3Store) else {}
+def _read_claims(store: Store, job: str, fail: Any) -> list[Claim]:
+    """Every claim of the job (online: the earliest version of each key, delete-marked
+    keys included). Non-canonical keys and unreadable records are reported, never used."""
+    prefix = chain_prefix(job)
+    versions = store.versions(prefix) if isinstance(store, S3Store) else {}
+    keys = sorted(versions) if isinstance(store, S3Store) else list(store.keys(prefix))
 
-    def one(key: str) -> Any:
+    def one(key: str) -> Claim | str:
+        if claim_seq(job, key) is None:
+            return "not a chain claim key (_chain/ and 12 digits); ignored"
         try:
             if isinstance(store, S3Store):
                 vs = [
@@ -69,19 +80,23 @@ def _read_claims(store: Store, job: str, fail: Any) -> list[Any]:
                     for v in versions.get(key, [])
                     if not v.is_delete_marker
                 ]
+                if not vs:
+                    return "claim has no version left, only delete markers"
                 return read_winner(store.client, store.bucket, key, vs)
             return parse_claim(key, store.read(key) or b"")
-        except (ValueError, KeyError, TypeError, IndexError):
-            return key
+        except ValueError as exc:
+            return f"not a valid chain claim: {exc}"
 
     workers = 8 if isinstance(store, S3Store) else 1
     claims = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for key, claim in zip(keys, pool.map(one, keys), strict=True):
             if isinstance(claim, str):
-                fail(key, "claim", "not a valid chain claim")
-            else:
-                claims.append(claim)
+                fail(key, "claim", claim)
+                continue
+            claims.append(claim)
+            if any(v.is_delete_marker for v in versions.get(key, [])):
+                fail(key, "versions", "chain claim is delete-marked")
     return claims
 
 
@@ -171,6 +186,7 @@ def verify_job(
             report.bundles.append(info)
             report.failures.extend(failures)
     _check_chain(store, job, report, fail)
+    _check_claims(store, job, trust, report, fail, versions)
     if schedule:
         chain = [b for b in report.bundles if b.prefix in set(report.chain)]
         chain.sort(key=lambda b: report.chain.index(b.prefix))
@@ -236,18 +252,69 @@ def _check_chain(store: Store, job: str, report: Report, fail: Any) -> None:
         if b is not head:
             fail(b.prefix + ENVELOPE_NAME, "orphan", "committed but not on the chain")
     report.chain = list(reversed(walk))
+
+
+def _check_claims(
+    store: Store,
+    job: str,
+    trust: Trust,
+    report: Report,
+    fail: Any,
+    versions: dict[str, list[ObjectVersion]] | None,
+) -> None:
+    """Claims against envelopes (claims.py's rule) and tail truncation.
+
+    Every valid bundle must be named by a claim that counts. A claim naming a committed
+    bundle it does not agree with is reported (an earlier claim of the same run, left by a
+    rerun past its fence, is not). A claim naming no committed envelope is an incomplete
+    run when the run's files are there and no envelope version ever existed; otherwise
+    the envelope is missing or delete-marked: truncation.
+    """
     claims = _read_claims(store, job, fail)
     if not claims:
         return
+    bucket = store.bucket if isinstance(store, S3Store) else None
+    valid = {b.prefix: b for b in report.bundles if b.valid}
+    counted: dict[str, int] = {}
+    for c in sorted(claims, key=lambda c: c.seq):
+        b = valid.get(c.prefix)
+        if b is None or b.envelope_bytes is None:
+            continue
+        why = disagreement(c, b.envelope_bytes, trust, bucket, job)
+        if why is None and c.prefix in counted:
+            why = f"{c.prefix} is already link {counted[c.prefix]}"
+        if why is None:
+            counted[c.prefix] = c.seq
+            continue
+        seq = b.predicate.get("seq")
+        if c.run_id == b.predicate.get("run_id") and isinstance(seq, int) and c.seq < seq:
+            continue  # an earlier attempt of the same run (a rerun past its fence)
+        fail(c.key, "claim", f"claim {c.seq} does not count: {why}")
+    for prefix in sorted(valid):
+        if prefix not in counted:
+            fail(prefix + ENVELOPE_NAME, "claim", "no chain claim that counts names this bundle")
     committed = {b.prefix for b in report.bundles}
-    for b in valid:
-        mine = [c for c in claims if c.prefix == b.prefix]
-        if not mine:
-            fail(b.prefix + ENVELOPE_NAME, "claim", "no chain claim names this bundle")
-        elif not any(c.previous == b.predicate.get("previous") for c in mine):
-            fail(
-                b.prefix + ENVELOPE_NAME, "claim", "no claim for this bundle has its previous link"
-            )
     for c in claims:
-        if c.prefix not in committed and c.prefix not in report.incomplete:
+        if c.prefix in committed:
+            continue
+        problem = _missing(c, report, versions)
+        if problem:
+            fail(c.prefix + ENVELOPE_NAME, "truncation", f"chain claim {c.seq} {problem}")
+            if c.prefix in report.incomplete:  # not a run in progress: a lost report
+                report.incomplete.remove(c.prefix)
+        elif c.prefix not in report.incomplete:
             report.incomplete.append(c.prefix)
+
+
+def _missing(c: Claim, report: Report, versions: dict[str, list[ObjectVersion]] | None) -> str:
+    """Why the claimed envelope counts as lost ("" when the run is merely incomplete)."""
+    if versions is None:  # offline: an incomplete run's files come with the download
+        return "" if c.prefix in report.incomplete else "names a bundle that is not here"
+    env_versions = versions.get(c.prefix + ENVELOPE_NAME, [])
+    if any(v.is_delete_marker for v in env_versions):
+        return "names this envelope; it is delete-marked"
+    if env_versions:
+        return "names this envelope; it is missing"
+    if not any(k.startswith(c.prefix) for k in versions):
+        return "names a bundle with no object"
+    return ""

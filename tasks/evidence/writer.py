@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -16,6 +16,7 @@ from tasks.common.errors import ComplianceError, InputError, StorageError
 from tasks.common.models import Period, iso_z, to_utc
 
 from .chain import ChainPolicy, claim_next, envelope_uri, read_envelope, remember_commit
+from .claims import MAX_SEQ
 from .dsse import (
     ENVELOPE_NAME,
     KMS_RAW_LIMIT,
@@ -29,8 +30,9 @@ from .dsse import (
     sha256_hex,
     statement_bytes,
 )
-from .signer import Signer
+from .signer import Signer, fingerprint, load_public_key
 from .store import put_locked, put_once, require_object_lock
+from .verify import Trust
 
 JOB_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 RUN_ID_RE = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{8}$")
@@ -175,11 +177,13 @@ def publish(
     policy: ChainPolicy | None = None,
     predicate_type: str = PREDICATE_TYPE,
     extra_predicate: dict[str, Any] | None = None,
+    trust: Trust | None = None,
 ) -> PublishedBundle:
     """Write one bundle (files, chain claim, then attestation.dsse.json) and return it.
 
     `predicate_type`/`extra_predicate` make other statements of the same shape (a key
-    rotation adds `key_rotation` under urn:compliance-jobs:key-rotation:v1)."""
+    rotation adds `key_rotation` under urn:compliance-jobs:key-rotation:v1). `trust`: keys
+    besides the signer's own whose bundles may be linked to (a rotation)."""
     policy = policy or ChainPolicy()
     _validate(job, files, status, counts, run_id)
     if (job == "keys") != (predicate_type == ROTATION_PREDICATE_TYPE):
@@ -200,6 +204,7 @@ def publish(
         "counts": dict(counts),
         "inputs": [],
         "previous": None,
+        "seq": MAX_SEQ,  # sized for the largest until the claim fixes it (chain.py)
         "tool": {"name": "compliance-jobs", "version": tool_version()},
         **(extra_predicate or {}),
     }
@@ -216,8 +221,11 @@ def publish(
     def put_claim(key: str, body: bytes) -> None:
         put_once(client, bucket, key, body, retention_days, "application/json")
 
-    result = claim_next(client, bucket, job, run_id, prefix, put_claim, policy)
+    result = claim_next(
+        client, bucket, job, run_id, prefix, put_claim, policy, _writer_trust(signer, trust)
+    )
     predicate["previous"] = result.claim.previous
+    predicate["seq"] = result.claim.seq
     statement = build_statement(subjects, predicate, predicate_type)
     payload = statement_bytes(statement)
     message = pae(PAYLOAD_TYPE, payload)
@@ -227,8 +235,16 @@ def publish(
     if time.monotonic() - result.started >= policy.fence_seconds:
         raise StorageError(f"{prefix}: chain claim {result.claim.seq} expired before commit; rerun")
     put(prefix + ENVELOPE_NAME, envelope, content_type="application/json")
-    remember_commit(bucket, prefix, envelope)
+    remember_commit(bucket, prefix, envelope, result.claim.seq, frozenset([signer.keyid]))
     return _result(bucket, prefix, envelope, statement, result.claim.seq)
+
+
+def _writer_trust(signer: Signer, extra: Trust | None) -> Trust:
+    """A job trusts its own signing key, plus what it was given (spec, section Trust)."""
+    own = load_public_key(signer.public_pem, "signing key")
+    trust = replace(extra) if extra is not None else Trust()
+    trust.keys = {**trust.keys, fingerprint(own): own}
+    return trust
 
 
 def _result(

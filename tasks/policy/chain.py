@@ -181,6 +181,7 @@ def _publish(ctx: Any, job: str, files: dict[str, bytes], counts: dict[str, int]
         ctx.client, ctx.bucket, job, files, signer=ctx.signer,
         period=Period(start=day, end=day + timedelta(days=1)), status="pass", counts=counts,
         inputs=inputs, retention_days=ctx.retention_days, run_id=run_id, generated_at=now,
+        trust=ctx.trust,  # the chain links across key rotations the trusted keys signed
     )  # fmt: skip
 
 

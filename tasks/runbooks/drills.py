@@ -96,8 +96,10 @@ def publish_drill(
     notes: str | None,
     retention_days: int,
     now: datetime | None = None,
+    trust: Any = None,
 ) -> Any:
-    """Sign and publish one drill; returns the PublishedBundle."""
+    """Sign and publish one drill; returns the PublishedBundle. `trust`: besides the signer's
+    own key, whose drill bundles the chain may link to (tasks.evidence.trust.job_trust)."""
     from tasks.common.ids import new_run_id
     from tasks.evidence import publish_bundle
 
@@ -108,7 +110,7 @@ def publish_drill(
     return publish_bundle(
         client, bucket, DRILL_JOB, files, signer=signer, period=period, status=result,
         counts={"drills": 1, "failed": int(result == "fail")}, retention_days=retention_days,
-        run_id=run_id, generated_at=now,
+        run_id=run_id, generated_at=now, trust=trust,
     )  # fmt: skip
 
 

@@ -134,3 +134,74 @@ def test_lost_claim_race_on_rgw_reads_back_earliest_version(rgw_bucket):
     result, versions = race_lost_claim(client, bucket, "audit-trail")
     assert versions == 2  # RGW kept both conditional PUTs as versions
     assert result.claim.seq == 1 and result.claim.previous is None  # linked past the rival
+
+
+# ---- issue 13: forged claims and later versions, where IfNoneMatch does not hold -------
+# moto (tests/security/) proved these with IfNoneMatch enforced: a forged claim is a key of
+# its own and a lost race is a 412. On RGW a PUT over an existing claim or envelope key
+# simply becomes a later version, so what is proved here is the read-the-earliest-version
+# side: the writer links to the committed envelope whatever was put over it or beside it.
+
+
+def _link(bundle):
+    return {"uri": bundle.envelope_uri, "digest": {"sha256": bundle.envelope_sha256}}
+
+
+def test_forged_claims_and_later_versions_on_rgw_neither_fork_nor_stall(rgw_bucket, signer, trust):
+    import json
+    import time
+
+    from tasks.evidence.chain import chain_prefix, claim_key
+
+    client, bucket = rgw_bucket
+    job = "access-review"
+    bundles = [publish_on(client, bucket, job, i, signer) for i in (1, 2, 3)]
+
+    def forged(seq, bundle, previous):
+        return json.dumps(
+            {
+                "seq": seq,
+                "job": job,
+                "run_id": "forged",
+                "prefix": bundle.prefix,
+                "previous": previous,
+                "claim_id": "forged",
+            }
+        ).encode()
+
+    # A later version over the head claim, naming an old bundle (RGW keeps both).
+    client.put_object(Bucket=bucket, Key=claim_key(job, 2), Body=forged(2, bundles[0], None))
+    assert (
+        len(client.list_object_versions(Bucket=bucket, Prefix=claim_key(job, 2))["Versions"]) == 2
+    )
+    # A later version over the head envelope: junk, which no key signed.
+    env_key = bundles[2].prefix + "attestation.dsse.json"
+    client.put_object(Bucket=bucket, Key=env_key, Body=b'{"payload": "x"}')
+    # A forged next claim (a copy of claim 0 at seq 3) and a non-canonical key.
+    client.put_object(Bucket=bucket, Key=claim_key(job, 3), Body=forged(3, bundles[0], None))
+    client.put_object(
+        Bucket=bucket, Key=chain_prefix(job) + "99", Body=forged(99, bundles[0], None)
+    )
+    t0 = time.monotonic()
+    fourth = publish_on(client, bucket, job, 4, signer)
+    assert time.monotonic() - t0 < 30
+    assert fourth.previous == _link(bundles[2]) and fourth.seq == 4
+    report = verify_job(S3Store(client, bucket), job, trust, retention_days=1)
+    checks = {f.check for f in report.failures}
+    assert "fork" not in checks and "orphan" not in checks
+    assert {"claim", "versions"} <= checks  # the planted objects are reported
+
+
+def test_download_on_rgw_takes_the_committed_version(rgw_bucket, signer, tmp_path):
+    """RGW proves the version pinning on a server whose Object Lock is real."""
+    from tasks.evidence.bundles import download, iter_bundles
+
+    client, bucket = rgw_bucket
+    b = publish_on(client, bucket, "cost-budget", 1, signer)
+    key = b.prefix + "report.json"
+    original = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=bucket, Key=key, Body=b'{"tampered": true}\n')
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() != original
+    counts = download(client, bucket, list(iter_bundles(client, bucket)), tmp_path / "dl")
+    assert (tmp_path / "dl" / key).read_bytes() == original
+    assert [f.check for f in counts["failures"]] == ["versions"]

@@ -184,7 +184,8 @@ def test_crashed_claimer_is_linked_past_after_lease(s3, buckets, signer, trust):
         )
 
     first = pub(1)
-    # A publisher claims link 1 and dies before committing.
+    # A publisher writes its files, claims link 1 and dies before committing.
+    put("reports/cost-budget/2026/11/02/dead-run-00000000/report.json", b"{}")
     dead = claim_next(
         s3, bucket, job, "dead", "reports/cost-budget/2026/11/02/dead-run-00000000/", put, policy
     )

@@ -27,7 +27,7 @@ from .trust_helpers import cli, cli_env, legit, make_key, rogue, upload_key
 JOB = "cost-budget"
 
 
-def _publish(client, bucket, signer, i):
+def _publish(client, bucket, signer, i, trust=None):
     return publish_bundle(
         client,
         bucket,
@@ -39,13 +39,15 @@ def _publish(client, bucket, signer, i):
         counts={"findings": i},
         retention_days=1,
         generated_at=T0 + timedelta(days=i),
+        trust=trust,
     )
 
 
-def _rotate(client, bucket, old, new_pem, i):
+def _rotate(client, bucket, old, new_pem, i, trust=None):
     return publish_rotation(
-        client, bucket, old, new_pem, retention_days=1, generated_at=T0 + timedelta(days=i, hours=1)
-    )
+        client, bucket, old, new_pem, retention_days=1,
+        generated_at=T0 + timedelta(days=i, hours=1), trust=trust,
+    )  # fmt: skip
 
 
 def pinned(fp: str) -> Anchors:
@@ -62,9 +64,11 @@ def test_pinned_old_key_carries_trust_across_a_rotation(s3, buckets, legit, tmp_
     rot = _rotate(s3, bucket, old, new.public_pem, 1)
     assert rot.statement["predicateType"] == ROTATION_PREDICATE_TYPE
     assert rot.statement["predicate"]["key_rotation"] == {"old_key": old.keyid, "new_key": new_fp}
-    _publish(s3, bucket, new, 2)
-    _rotate(s3, bucket, new, newer.public_pem, 2)  # old -> new -> newer
-    _publish(s3, bucket, newer, 3)
+    # the job keeps the old key pinned (evidence.trusted_keys): its chain links across
+    job_trust = resolve_trust(S3Store(s3, bucket), pinned(old.keyid))[0]
+    _publish(s3, bucket, new, 2, job_trust)
+    _rotate(s3, bucket, new, newer.public_pem, 2, job_trust)  # old -> new -> newer
+    _publish(s3, bucket, newer, 3, resolve_trust(S3Store(s3, bucket), pinned(old.keyid))[0])
 
     store = S3Store(s3, bucket)
     trust, failures = resolve_trust(store, pinned(old.keyid))
@@ -172,3 +176,35 @@ def test_keys_slug_is_reserved_for_rotations(s3, buckets, legit):
         publish_bundle(s3, buckets.reports_bucket, "keys", {"report.json": b"{}"}, signer=legit[0], period=day_period(1), status="pass", counts={}, retention_days=1)  # fmt: skip
     with pytest.raises(InputError, match="reserved for key-rotation"):
         publish_bundle(s3, buckets.reports_bucket, JOB, {"new-key.pem": legit[0].public_pem}, signer=legit[0], period=day_period(1), status="pass", counts={}, retention_days=1, predicate_type=ROTATION_PREDICATE_TYPE)  # fmt: skip
+
+
+def test_a_job_keeps_its_chain_across_a_rotation_from_the_cli(s3, buckets, tmp_path):
+    """The operator's sequence: publish, `keys rotate`, switch the signing key, publish
+    again with the old fingerprint pinned (evidence.trusted_keys / COMPLIANCE_TRUSTED_KEYS):
+    one chain, no fork; without the pin the new key's writer cannot link and the chain
+    forks, which the verifier reports."""
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old, old_pub, old_fp = make_key(old_dir)
+    new, new_pub, new_fp = make_key(new_dir)
+    bucket = buckets.reports_bucket
+    upload_key(s3, bucket, old)
+    (tmp_path / "r.json").write_text('{"ok": true}\n')
+    publish = ("evidence", "publish", "--job", "manual", "--file", str(tmp_path / "r.json"))
+    as_old = cli_env(buckets, tmp_path, COMPLIANCE_SIGNING_KEY=str(old_dir / "signing-key.pem"))
+    assert cli(as_old, *publish).exit_code == 0
+    res = cli(as_old, "keys", "rotate", "--new-public-key", str(new_pub))
+    assert res.exit_code == 0, res.output
+    as_new = as_old | {
+        "COMPLIANCE_SIGNING_KEY": str(new_dir / "signing-key.pem"),
+        "COMPLIANCE_TRUSTED_KEYS": old_fp,
+    }
+    assert cli(as_new, *publish).exit_code == 0
+    res = cli(as_new, "reports", "verify", "--job", "manual", "--trusted-key", old_fp)
+    assert res.exit_code == 0 and res.output.startswith("ok: 2 bundles"), res.output
+
+    # another job whose first bundle after the rotation is written without the pin
+    other = ("evidence", "publish", "--job", "manual-2", "--file", str(tmp_path / "r.json"))
+    assert cli(as_old, *other).exit_code == 0
+    assert cli(as_new | {"COMPLIANCE_TRUSTED_KEYS": ""}, *other).exit_code == 0
+    res = cli(as_new, "reports", "verify", "--job", "manual-2", "--trusted-key", old_fp)
+    assert res.exit_code != 0 and "fork" in res.output, res.output
