@@ -39,27 +39,30 @@ def daily_files(job: str, i: int) -> dict[str, bytes]:
     }
 
 
+def publish_day(client, bucket: str, job: str, signer, i: int, trust=None):
+    """Day i's bundle of `job` (T0 + i days), signed by `signer`."""
+    return publish_bundle(
+        client,
+        bucket,
+        job,
+        daily_files(job, i),
+        signer=signer,
+        period=day_period(i),
+        status="pass",
+        counts={"findings": i},
+        retention_days=1,
+        generated_at=T0 + timedelta(days=i),
+        trust=trust,
+    )
+
+
 def publish_chain(client, bucket: str, job: str, n: int, signer, public_pem: bytes | None = None):
     if public_pem:
         from tasks.evidence.signer import fingerprint, load_public_key
 
         fp = fingerprint(load_public_key(public_pem))
         put_locked(client, bucket, f"keys/{fp}.pem", public_pem, 1, "application/x-pem-file")
-    return [
-        publish_bundle(
-            client,
-            bucket,
-            job,
-            daily_files(job, i),
-            signer=signer,
-            period=day_period(i),
-            status="pass",
-            counts={"findings": i},
-            retention_days=1,
-            generated_at=T0 + timedelta(days=i),
-        )
-        for i in range(1, n + 1)
-    ]
+    return [publish_day(client, bucket, job, signer, i) for i in range(1, n + 1)]
 
 
 def download_all(client, bucket: str, dest: Path) -> Path:

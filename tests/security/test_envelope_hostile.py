@@ -33,7 +33,7 @@ from tasks.evidence.store import LocalStore, S3Store
 from tasks.evidence.verify import Trust, read_capped, verify_bundle
 from tasks.evidence.verify_chain import verify_job
 from tests.evidence.conftest import T0, day_period
-from tests.evidence.helpers import daily_files, download_all
+from tests.evidence.helpers import daily_files, download_all, publish_day
 from tests.evidence.test_tamper import run_recipe
 
 from .trust_helpers import cli, cli_env, legit, rogue, upload_key
@@ -46,19 +46,8 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _publish(client, bucket, signer, i):
-    return publish_bundle(
-        client,
-        bucket,
-        JOB,
-        daily_files(JOB, i),
-        signer=signer,
-        period=day_period(i),
-        status="pass",
-        counts={"findings": i},
-        retention_days=1,
-        generated_at=T0 + timedelta(days=i),
-    )
+def _publish(client, bucket, signer, i, trust=None):
+    return publish_day(client, bucket, JOB, signer, i, trust)
 
 
 @pytest.fixture(scope="module")

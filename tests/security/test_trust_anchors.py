@@ -21,26 +21,15 @@ from tasks.evidence import publish_bundle
 from tasks.evidence.store import S3Store
 from tasks.evidence.verify_target import verify_target
 from tests.evidence.conftest import T0, day_period
-from tests.evidence.helpers import daily_files, download_all, flip_byte
+from tests.evidence.helpers import daily_files, download_all, flip_byte, publish_day
 
 from .trust_helpers import cli, cli_env, legit, resign, rogue, upload_key
 
 JOB = "access-review"
 
 
-def _publish(client, bucket, signer, i):
-    return publish_bundle(
-        client,
-        bucket,
-        JOB,
-        daily_files(JOB, i),
-        signer=signer,
-        period=day_period(i),
-        status="pass",
-        counts={"findings": i},
-        retention_days=1,
-        generated_at=T0 + timedelta(days=i),
-    )
+def _publish(client, bucket, signer, i, trust=None):
+    return publish_day(client, bucket, JOB, signer, i, trust)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tasks.evidence.verify import Trust
 from tasks.evidence.verify_chain import verify_job
 from tasks.evidence.verify_target import verify_target
 from tests.evidence.conftest import T0, day_period
-from tests.evidence.helpers import daily_files, download_all
+from tests.evidence.helpers import daily_files, download_all, publish_day
 
 from .trust_helpers import cli, cli_env, legit, make_key, rogue, upload_key
 
@@ -28,19 +28,7 @@ JOB = "cost-budget"
 
 
 def _publish(client, bucket, signer, i, trust=None):
-    return publish_bundle(
-        client,
-        bucket,
-        JOB,
-        daily_files(JOB, i),
-        signer=signer,
-        period=day_period(i),
-        status="pass",
-        counts={"findings": i},
-        retention_days=1,
-        generated_at=T0 + timedelta(days=i),
-        trust=trust,
-    )
+    return publish_day(client, bucket, JOB, signer, i, trust)
 
 
 def _rotate(client, bucket, old, new_pem, i, trust=None):
