@@ -400,7 +400,8 @@ def reports_verify(
 @one_line_errors
 @aws_errors
 def reports_share(bundle: str, expires: str, as_json: bool) -> None:
-    """Presigned GET URLs for every object of BUNDLE (s3://…/attestation.dsse.json or its prefix)."""
+    """Presigned GET URLs for BUNDLE (s3://…/attestation.dsse.json or its prefix) and what
+    verifying it needs: the signer's key, the previous envelope, the chain claim."""
     from tasks.evidence.bundles import parse_expires, share
 
     seconds = parse_expires(expires)
@@ -419,4 +420,4 @@ def reports_share(bundle: str, expires: str, as_json: bool) -> None:
         )
     else:
         for link in links:
-            click.echo(f"{link['key']}\t{link['url']}")
+            click.echo(f"{link['role']}\t{link['key']}\t{link['url']}")

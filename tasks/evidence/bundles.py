@@ -230,19 +230,64 @@ def parse_expires(text: str) -> int:
 
 
 def share(client: Any, bucket: str, prefix: str, expires: int) -> list[dict[str, str]]:
-    """Presigned GET URLs for every object of a committed bundle."""
+    """Presigned GET URLs for a committed bundle and what checking it needs without
+    credentials: its objects (role `bundle`), the signer's public key from keys/ (`key` —
+    the auditor still compares its fingerprint with the one received out of band), the
+    previous envelope of the chain (`previous`) and the bundle's chain claim (`claim`)."""
     keys = [o["Key"] for o in iter_objects(client, bucket, prefix)]
     if prefix + ENVELOPE_NAME not in keys:
         raise InputError(f"s3://{bucket}/{prefix}: not a committed bundle (no {ENVELOPE_NAME})")
+    wanted = [("bundle", key) for key in keys] + _verification_aids(client, bucket, prefix)
     return [
         {
+            "role": role,
             "key": key,
             "url": client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
             ),
         }
-        for key in keys
+        for role, key in wanted
     ]
+
+
+def _verification_aids(client: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
+    """(role, key) of the signer's key, the previous envelope and the claim, where they exist.
+
+    The envelope is hostile input: read capped, parsed strictly; anything odd adds nothing.
+    """
+    from tasks.common.safepath import key_problem
+
+    from .dsse import EnvelopeError, parse_envelope
+    from .store import S3Store
+    from .verify import read_capped
+
+    store = S3Store(client, bucket)
+    try:
+        env = parse_envelope(read_capped(store, prefix + ENVELOPE_NAME) or b"")
+    except EnvelopeError:
+        return []
+    pred = env.predicate
+    candidates: list[tuple[str, str]] = []
+    if env.signatures:
+        candidates.append(("key", f"{KEYS}{env.signatures[0][0]}.pem"))
+    previous = pred.get("previous")
+    uri = previous.get("uri") if isinstance(previous, dict) else None
+    if isinstance(uri, str) and uri.startswith(f"s3://{bucket}/"):
+        candidates.append(("previous", uri.removeprefix(f"s3://{bucket}/")))
+    m = BUNDLE_KEY_RE.match(prefix + ENVELOPE_NAME)
+    seq = pred.get("seq")
+    if m and type(seq) is int and seq >= 0:
+        candidates.append(("claim", f"{chain_prefix(m.group(2))}{seq:012d}"))
+    found = []
+    for role, key in candidates:
+        if key_problem(key) or (role == "previous" and not BUNDLE_KEY_RE.match(key)):
+            continue
+        try:
+            client.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            continue  # absent (or unreadable): nothing to share
+        found.append((role, key))
+    return found
 
 
 def write_summary(dest: Path, summary: dict[str, Any]) -> Path:

@@ -20,6 +20,7 @@ from .store import LocalStore, S3Store, Store
 from .trust import Anchors, fingerprint_anchors, resolve_trust
 from .verify import BUNDLE_KEY_RE, Failure, Trust, read_capped, verify_bundle
 from .verify_chain import Report, verify_job
+from .writer import RUN_ID_RE
 
 LAYOUT_TAIL = re.compile(r"(reports/[a-z0-9][a-z0-9-]*/\d{4}/\d{2}/\d{2}/[A-Za-z0-9-]+/)$")
 
@@ -161,14 +162,16 @@ def _verify_bundle_folder(folder: Path, anchors: Anchors) -> Report:
         root = Path(resolved.as_posix()[: m.start(1)])
         store: Store = LocalStore(root)
         prefix = m.group(1)
-    else:  # moved elsewhere: the folder name must still be the run id it claims
+    else:  # moved elsewhere: a folder named like a run id must be the run it claims
         try:
             env = parse_envelope(read_capped(LocalStore(folder), ENVELOPE_NAME) or b"")
             prefix = str(env.predicate.get("prefix") or "")
         except EnvelopeError:
             prefix = ""
         m2 = BUNDLE_KEY_RE.match(prefix + ENVELOPE_NAME)
-        if not m2 or m2.group(6) != folder.name:
+        # A copy under any other name ("for-the-auditor/") is just a folder: no replay claim.
+        named_as_run = RUN_ID_RE.match(folder.name) is not None
+        if not m2 or (named_as_run and m2.group(6) != folder.name):
             prefix = f"reports/unknown/0000/00/00/{folder.name}/"
         store = FolderBundleStore(folder, prefix)
     trust, failures = resolve_trust(store, anchors)

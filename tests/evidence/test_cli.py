@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import urllib.request
 from pathlib import Path
@@ -145,10 +147,29 @@ def test_full_cli_flow(env, tmp_path, s3, storage_settings):
     shared = json.loads(
         run(runner, variables, "reports", "share", uris[0], "--expires", "1h", "--json").stdout
     )
-    assert shared["expires_in"] == 3600 and len(shared["objects"]) == 3
+    # the first bundle of the chain: its objects, the signer's key, its claim (no previous)
+    roles = sorted(o["role"] for o in shared["objects"])
+    assert shared["expires_in"] == 3600 and roles == ["bundle"] * 3 + ["claim", "key"]
     for obj in shared["objects"]:
         with urllib.request.urlopen(obj["url"], timeout=10) as resp:
             assert resp.status == 200
+    # the second: also the previous envelope, whose digest its statement names
+    second = json.loads(
+        run(runner, variables, "reports", "share", uris[1], "--expires", "1h", "--json").stdout
+    )
+    fetched = {}
+    for obj in second["objects"]:
+        with urllib.request.urlopen(obj["url"], timeout=10) as resp:
+            fetched[(obj["role"], obj["key"])] = resp.read()
+    (prev_key,) = [k for r, k in fetched if r == "previous"]
+    assert f"s3://{prev_key}".endswith(uris[0].split("://", 1)[1].split("/", 1)[1])
+    env = json.loads(fetched[("bundle", uris[1].split("/", 3)[3])])
+    statement = json.loads(base64.b64decode(env["payload"]))
+    prev_digest = statement["predicate"]["previous"]["digest"]["sha256"]
+    assert hashlib.sha256(fetched[("previous", prev_key)]).hexdigest() == prev_digest
+    (key_pem,) = [v for (r, _), v in fetched.items() if r == "key"]
+    assert key_pem == Path(key["public_key"]).read_bytes()
+    assert any(r == "claim" for r, _ in fetched)
     too_long = run(runner, variables, "reports", "share", uris[0], "--expires", "8d")
     assert too_long.exit_code == 2 and "between 1s and 7d" in too_long.output
 

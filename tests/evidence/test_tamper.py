@@ -239,16 +239,16 @@ def test_object_added_in_bucket(online, trust):
 
 # ---- the spec's openssl recipe ----------------------------------------------------------
 
-RECIPE = r"""
-set -euo pipefail
-jq -r .payload attestation.dsse.json | base64 -d > /tmp/$$.statement.json
-T=$(jq -r .payloadType attestation.dsse.json)
-jq -r '.signatures[0].sig' attestation.dsse.json | base64 -d > /tmp/$$.sig.der
-{ printf 'DSSEv1 %d %s %d ' "${#T}" "$T" "$(wc -c < /tmp/$$.statement.json)"; cat /tmp/$$.statement.json; } > /tmp/$$.pae.bin
-openssl dgst -sha256 -verify "$PUBLIC_PEM" -signature /tmp/$$.sig.der /tmp/$$.pae.bin
-jq -r '.subject[] | "\(.digest.sha256)  \(.name)"' /tmp/$$.statement.json | sha256sum -c -
-rm -f /tmp/$$.statement.json /tmp/$$.sig.der /tmp/$$.pae.bin
-"""
+
+def _readme_recipe() -> str:
+    """The README's by-hand recipe, as an auditor would paste it (public.pem -> the pinned key)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme[readme.index("**Verify by hand**") :]
+    block = after[after.index("```sh\n") + 6 : after.index("```", after.index("```sh\n") + 6)]
+    return "set -euo pipefail\n" + block.replace("public.pem", '"$PUBLIC_PEM"')
+
+
+RECIPE = _readme_recipe()
 
 
 def run_recipe(bundle: Path, public_pem: Path) -> subprocess.CompletedProcess:
@@ -264,9 +264,14 @@ def run_recipe(bundle: Path, public_pem: Path) -> subprocess.CompletedProcess:
 
 def test_openssl_recipe_accepts_a_real_bundle_and_rejects_a_flip(tree, keypair):
     root, prefixes = tree
+    before = sorted(p.name for p in (root / prefixes[-1]).iterdir())
     ok = run_recipe(root / prefixes[-1], keypair[1])
     assert ok.returncode == 0, ok.stderr
     assert "Verified OK" in ok.stdout and "report.json: OK" in ok.stdout
+    # the recipe works in a scratch folder: the bundle folder is unchanged and still verifies
+    assert sorted(p.name for p in (root / prefixes[-1]).iterdir()) == before
+    keys = [("pub", keypair[1].read_bytes())]
+    assert verify_target(str(root / prefixes[-1]), public_keys=keys).failures == []
     flip_byte(root / prefixes[-1] / "report.json")
     bad = run_recipe(root / prefixes[-1], keypair[1])
     assert bad.returncode != 0 and "report.json: FAILED" in bad.stdout
@@ -279,5 +284,9 @@ def test_bundle_folder_outside_its_tree(tree, keypair, tmp_path):
     shutil.copytree(root / prefixes[1], moved)
     keys = [("pub", keypair[1].read_bytes())]
     assert verify_target(str(moved), public_keys=keys).failures == []
+    # presented as another run: a replay
     renamed = moved.rename(moved.parent / "20991231T000000Z-00000000")
     assert {f.check for f in verify_target(str(renamed), public_keys=keys).failures} == {"replay"}
+    # a copy under a name that is no run id ("for-the-auditor") is just a folder: it verifies
+    copied = renamed.rename(renamed.parent / "for-the-auditor")
+    assert verify_target(str(copied), public_keys=keys).failures == []
