@@ -69,20 +69,22 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
 
 
 def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
-    """Every root task of the period: reported vs recomputed cost (subtasks rolled up)."""
+    """Every root task of the period: reported vs recomputed cost (subtasks rolled up), and
+    how its model was named (`model_source`: telemetry, settings, inferred or unknown)."""
     import io
 
     buf = io.StringIO()
     w = SafeWriter(buf, lineterminator="\n")
     w.writerow(["task_id", "user", "team", "mode", "model", "provider", "status", "first_day",
                 "cost_usd", "reported_usd", "recomputed_usd", "compared_requests", "requests",
-                "subtasks"])  # fmt: skip
+                "subtasks", "model_source"])  # fmt: skip
     days = set(report_days)
     for t in sorted(a.tasks.values(), key=lambda t: (-t.effective, t.task_id)):
         if t.first_day in days:
             w.writerow([t.task_id, t.user, t.team, t.mode, t.model, t.provider, t.status, t.first_day,
                         f"{t.effective:.6f}", f"{t.reported:.6f}", f"{t.recomputed:.6f}",
-                        t.compared_requests, t.requests, t.subtasks])  # fmt: skip
+                        t.compared_requests, t.requests, t.subtasks,
+                        t.model_source or "unknown"])  # fmt: skip
     return buf.getvalue().encode()
 
 

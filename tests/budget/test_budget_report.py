@@ -37,3 +37,27 @@ def test_charts_and_tables_render_into_the_report():
                           period.end, "warn", a.summary, a.findings)  # fmt: skip
     html = render_html(report, charts, tables).decode()
     assert "Price table version" in html and "genai-prices 0.2.3" in html
+
+
+def test_task_costs_csv_says_how_each_model_was_named():
+    import csv
+    import io
+    from datetime import date
+    from types import SimpleNamespace
+
+    from tasks.budget.report import task_costs_csv
+    from tasks.budget.spend import TaskCost
+
+    day = date(2026, 12, 1)
+
+    def task(tid, source):
+        return TaskCost(tid, "u", "t", "code", "claude-sonnet-4-5", "anthropic", "completed",
+                        day, 1.0, 1.0, 1.0, 1, 1, model_source=source)  # fmt: skip
+
+    tasks = {t.task_id: t for t in (task("a", "inferred"), task("b", "telemetry"), task("c", None))}
+    rows = list(
+        csv.DictReader(io.StringIO(task_costs_csv(SimpleNamespace(tasks=tasks), [day]).decode()))
+    )
+    assert {r["task_id"]: r["model_source"] for r in rows} == {
+        "a": "inferred", "b": "telemetry", "c": "unknown"
+    }  # fmt: skip

@@ -159,7 +159,8 @@ def test_task_costs_csv():
     tasks = {
         p: SimpleNamespace(task_id=p, user=p, team="t", mode=p, model="m", provider="p",
                            status="completed", first_day=day, effective=0.5, reported=1.0,
-                           recomputed=1.0, compared_requests=1, requests=1, subtasks=0)
+                           recomputed=1.0, compared_requests=1, requests=1, subtasks=0,
+                           model_source="inferred")
         for p in PAYLOADS
     }  # fmt: skip
     data = task_costs_csv(SimpleNamespace(tasks=tasks), [day])
