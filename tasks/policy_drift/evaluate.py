@@ -60,18 +60,32 @@ class _Collector:
         self.findings.append(
             Finding.make(
                 "policy.drift", sev, FindingStatus.fail, f"user/{user}/{setting}",
-                f"{user}: {setting} is {actual}, the policy expects {expected}",
+                f"{user}: {setting}: found {actual}; the policy expects {expected}",
                 user=user, setting=setting, expected=expected, actual=actual, first_seen=when,
                 source=source, **extra,
             )
         )  # fmt: skip
 
 
+def _strings(value: Any) -> list[str]:
+    """A settings list as Roo Code would read it; a bare string is one entry, a map its keys
+    (a hand-edited settings file is not trusted to have the export's types)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, dict)):
+        return [x for x in value if isinstance(x, str)]
+    return []
+
+
 def _settings(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, datetime]) -> None:
+    _mcp(c, doc, us, seen)
+    if us.settings_file is None:  # no export, or unreadable (its own finding): judge nothing
+        return
     r, g, src = doc.rules, us.global_settings, us.settings_file
     when = seen.get(src or "")
     allow = doc.organization.allowList if doc.organization else None
-    for name, cfg in sorted((us.provider_profiles.get("apiConfigs") or {}).items()):
+    configs = us.provider_profiles.get("apiConfigs")
+    for name, cfg in sorted((configs if isinstance(configs, dict) else {}).items()):
         provider, model = profile_model(cfg) if isinstance(cfg, dict) else (None, None)
         if allow is not None and not allow.permits(provider, model):
             c.drift(us.user, f"providerProfiles.apiConfigs.{name}",
@@ -88,23 +102,32 @@ def _settings(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, d
         if not auto or cap is None:
             continue
         if not isinstance(have, (int, float)) or isinstance(have, bool):
-            c.drift(us.user, f"globalSettings.{key}", f"at most {cap}", "unset (no limit)", when, src)  # fmt: skip
+            shown = (
+                "unset (no limit)"
+                if have is None
+                else f"{str(have)[:40]!r}, not a number (no limit)"
+            )
+            c.drift(us.user, f"globalSettings.{key}", f"at most {cap}", shown, when, src)
         elif have > cap:
             c.drift(us.user, f"globalSettings.{key}", f"at most {cap}", have, when, src)
-    allowed_cmds = [str(x) for x in g.get("allowedCommands") or []]
+    allowed_cmds = _strings(g.get("allowedCommands"))
     if r.commands.allow is not None:
         extra = sorted(a for a in allowed_cmds if a == "*" or not any(
             a.lower().startswith(p.lower()) for p in r.commands.allow))  # fmt: skip
         if extra:
             c.drift(us.user, "globalSettings.allowedCommands", f"within {r.commands.allow}",
                     extra, when, src)  # fmt: skip
-    denied = {str(x).lower() for x in g.get("deniedCommands") or []}
+    denied = {x.lower() for x in _strings(g.get("deniedCommands"))}
     missing = [d for d in r.commands.deny if d.lower() not in denied]
     if missing:
         c.drift(us.user, "globalSettings.deniedCommands", f"to include {r.commands.deny}",
                 f"lacks {missing}", when, src)  # fmt: skip
     if r.allowedModes is not None and g.get("mode") and g["mode"] not in r.allowedModes:
         c.drift(us.user, "globalSettings.mode", f"one of {r.allowedModes}", g["mode"], when, src)
+
+
+def _mcp(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, datetime]) -> None:
+    r = doc.rules
     if r.mcpServers is not None:
         for s in sorted(us.effective_mcp(), key=lambda s: (s.name, s.source)):
             if not s.disabled and s.name not in r.mcpServers:

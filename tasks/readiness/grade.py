@@ -91,7 +91,10 @@ def grade(inputs: Inputs) -> list[Grade]:
         ok += 1
     else:
         g.missing.append("no applied policy version (compliance policy propose/approve/apply)")
-    g.grade = _from(ok, 2)
+    drift = _open_high(inputs, "policy-drift")
+    if drift:  # high deviations or a policy file in effect that no approval covers
+        g.missing.append(f"policy-drift: {drift} critical/high findings open")
+    g.grade = _from(ok, 2, drift > 0)
     out.append(g)
 
     g = Grade("observable", "production", "Task actions observable and auditable")

@@ -184,3 +184,72 @@ def test_two_problems_are_two_lines():
 def test_the_fleet_policy_is_valid_and_strict():
     assert validate_policy(fleet_policy(), "fleet").rules.autoApprove.writeOutsideWorkspace is False
     assert validate_policy(fleet_policy(execute=False), "f").rules.autoApprove.execute is False
+
+
+def _put_json(s3, bucket, key, doc):
+    body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def test_hostile_settings_are_one_finding_each_and_the_others_still_checked(fleet, s3):
+    settings, truth, _ = fleet
+    bucket = settings.data_bucket
+    users = [u["user"] for u in truth["users"] if u["has_data"]]
+    _put_json(
+        s3, bucket, f"raw/roo/{users[0]}/settings/roo-code-settings.json", b'{"globalSettings": {'
+    )
+    odd = {"providerProfiles": {"apiConfigs": ["not", "a", "map"]},
+           "globalSettings": {"autoApprovalEnabled": True, "allowedCommands": "*",
+                              "deniedCommands": {"rm -rf": 1}, "mode": ["code"],
+                              "allowedMaxRequests": "lots", "alwaysAllowExecute": "yes"}}  # fmt: skip
+    _put_json(s3, bucket, f"raw/roo/{users[1]}/settings/roo-code-settings.json", odd)
+    _put_json(s3, bucket, "raw/org/organization-settings.json", b"\xff not json")
+    findings, summary = _run(settings)
+    unreadable = [f for f in findings if f.check == "policy.snapshot_unreadable"]
+    assert len(unreadable) == 1 and users[0] in unreadable[0].resource
+    assert "invalid JSON" in unreadable[0].message
+    org = [f for f in findings if f.check == "policy.unapproved_change"]
+    assert len(org) == 1 and org[0].status == "error" and "not JSON" in org[0].message
+    odd_user = _drifts(f for f in findings if f.details.get("user") == users[1])
+    assert odd_user == {
+        (users[1], "globalSettings.allowedCommands"),  # "*" as a bare string still counts
+        (users[1], "globalSettings.deniedCommands"),
+        (users[1], "globalSettings.allowedMaxRequests"),  # "lots": no limit
+        (users[1], "globalSettings.allowedMaxCost"),  # absent: no limit
+        (users[1], "globalSettings.mode"),
+    }
+    assert summary["users_with_drift"] == 1
+
+
+def test_a_version_signed_by_an_untrusted_key_is_not_the_policy(fleet, s3, tmp_path):
+    settings, truth, _ = fleet
+    other, _, _ = generate_key_files(tmp_path / "other")
+    forger = load_signer(str(other))
+    ctx = Ctx(s3, settings.reports_bucket, forger, Trust.from_pems([("f", forger.public_pem)]), 1,
+              PolicyConfig(approvers=["eve", "mal"]))  # fmt: skip
+    loose = fleet_policy()
+    loose["rules"]["mcpServers"] = []  # would make every configured server a deviation
+    pid, _ = propose(ctx, loose, "eve", "nobody approved this", T0)
+    approve(ctx, pid, "mal", T0)
+    apply(ctx, pid, T0)
+    findings, summary = _run(settings)
+    assert findings == [] and summary["policy_version"] == 1
+    assert any("does not verify" in p for p in summary["problems"])
+
+
+def test_the_flow_publishes_the_drift_report(prefect_harness, fleet, s3, tmp_path):
+    import yaml
+
+    from flows.policy_drift import policy_drift
+    from tasks.common.s3 import get_bytes
+
+    settings, truth, _ = fleet
+    config = tmp_path / "compliance.yaml"
+    config.write_text(yaml.safe_dump({"storage": settings.model_dump(exclude_none=True)}))
+    out = policy_drift(since="2026-11-01", until="2026-11-03", config_path=str(config))
+    assert out["status"] == "pass" and out["counts"]["findings"] == 0
+    prefix = out["bundle"].split("/", 3)[3].removesuffix("attestation.dsse.json")
+    html = get_bytes(s3, settings.reports_bucket, prefix + "report.html").decode()
+    assert "Deviations from the approved policy" in html
+    statement = json.loads(get_bytes(s3, settings.reports_bucket, prefix + "report.json"))
+    assert statement["summary"]["policy_version"] == 1

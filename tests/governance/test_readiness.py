@@ -126,3 +126,35 @@ def test_high_access_findings_make_identity_partial(s3, env):
     _, _, grades = _grade(settings)
     assert grades["identity_access"].grade == "partial"
     assert grades["identity_access"].missing == ["access-review: 2 critical/high findings open"]
+
+
+def test_high_policy_drift_makes_central_governance_partial(s3, env):
+    settings, signer = env
+    _complete_run(s3, settings, signer, skip=("policy-drift",))
+    _publish(s3, settings, signer, "policy-drift", {"findings": 1, "high": 1})
+    _, summary, grades = _grade(settings)
+    assert grades["policy_governed"].grade == "partial"
+    assert grades["policy_governed"].missing == ["policy-drift: 1 critical/high findings open"]
+    assert summary["stage"] == "standardized"
+
+
+def test_the_flow_publishes_a_scorecard(prefect_harness, s3, env, tmp_path):
+    import json
+
+    import yaml
+
+    from flows.readiness import readiness
+    from tasks.common.s3 import get_bytes
+
+    settings, signer = env
+    _complete_run(s3, settings, signer, skip=("cost-budget",))
+    config = tmp_path / "compliance.yaml"
+    config.write_text(yaml.safe_dump({"storage": settings.model_dump(exclude_none=True)}))
+    out = readiness(config_path=str(config))
+    assert out["status"] == "warn" and out["bundle"]
+    prefix = out["bundle"].split("/", 3)[3].removesuffix("attestation.dsse.json")
+    html = get_bytes(s3, settings.reports_bucket, prefix + "report.html").decode()
+    assert "Readiness scorecard" in html and "Maturity stage" in html
+    report = json.loads(get_bytes(s3, settings.reports_bucket, prefix + "report.json"))
+    assert report["summary"]["stage"] == "managed"
+    assert report["summary"]["grades"]["immutable_audit"] == "partial"
