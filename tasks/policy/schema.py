@@ -62,13 +62,17 @@ class AllowList(_Strict):
 
 
 class Organization(_Strict):
+    """Roo Code's organizationSettingsSchema (packages/types/src/cloud.ts)."""
+
     version: int | None = None
     allowList: AllowList
     cloudSettings: dict[str, Any] = Field(default_factory=dict)
     defaultSettings: dict[str, Any] = Field(default_factory=dict)
     mcps: list[dict[str, Any]] = Field(default_factory=list)
     hiddenMcps: list[str] = Field(default_factory=list)
+    hideMarketplaceMcps: bool | None = None
     features: dict[str, Any] = Field(default_factory=dict)
+    providerProfiles: dict[str, dict[str, Any]] | None = None  # organisation-provided profiles
 
 
 # Governed globalSettings keys and their types (Roo Code's globalSettingsSchema).

@@ -253,3 +253,43 @@ def test_the_flow_publishes_the_drift_report(prefect_harness, fleet, s3, tmp_pat
     assert "Deviations from the approved policy" in html
     statement = json.loads(get_bytes(s3, settings.reports_bucket, prefix + "report.json"))
     assert statement["summary"]["policy_version"] == 1
+
+
+# Roo Code's own organisation settings shape (third-party: RooCodeInc/Roo-Code,
+# packages/types/src/cloud.ts at commit 23ee83051491912cf43bd3f7158fb645d1ca6161, Apache-2.0):
+# the keys of organizationSettingsSchema, and ORGANIZATION_DEFAULT transcribed to JSON.
+ROO_ORG_KEYS = ["version", "cloudSettings", "defaultSettings", "allowList", "features",
+                "hiddenMcps", "hideMarketplaceMcps", "mcps", "providerProfiles"]  # fmt: skip
+ROO_ORGANIZATION_DEFAULT = {
+    "version": 0,
+    "cloudSettings": {"recordTaskMessages": True, "enableTaskSharing": True,
+                      "allowPublicTaskSharing": True, "taskShareExpirationDays": 30,
+                      "allowMembersViewAllTasks": True, "llmEnhancedFeaturesEnabled": False},
+    "defaultSettings": {},
+    "allowList": {"allowAll": True, "providers": {}},
+}  # fmt: skip
+
+
+def test_roo_codes_own_organisation_settings_are_accepted():
+    from tasks.policy.schema import Organization
+
+    assert set(ROO_ORG_KEYS) <= set(Organization.model_fields)
+    every = ROO_ORGANIZATION_DEFAULT | {
+        "features": {"roomoteControlEnabled": False}, "hiddenMcps": ["x"],
+        "hideMarketplaceMcps": True, "mcps": [],
+        "providerProfiles": {"org": {"id": "p1", "apiProvider": "anthropic"}},
+    }  # fmt: skip
+    for org in (ROO_ORGANIZATION_DEFAULT, every):
+        assert validate_policy({"organization": org}, "org").organization is not None
+
+
+def test_propose_reads_and_validates_the_file_one_line_per_problem():
+    from tasks.common.errors import InputError
+    from tasks.policy.chain import parse_policy_file
+
+    with pytest.raises(InputError) as exc:
+        parse_policy_file(b"rules:\n  autoApprov: {}\n  mcpServers: github\n", "p.yaml")
+    assert str(exc.value).splitlines() == [
+        "p.yaml: rules.mcpServers: Input should be a valid list",
+        "p.yaml: rules.autoApprov: Extra inputs are not permitted",
+    ]
