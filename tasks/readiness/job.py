@@ -35,9 +35,9 @@ def collect_inputs(settings: StorageSettings, now: datetime | None = None) -> In
 
 
 def scorecard(grades: list[Grade], summary: dict[str, Any]) -> list[Table]:
-    rows = [[g.area, g.title, g.grade.upper(), "\n".join(g.evidence[:8]) or "-",
-             "\n".join(g.missing[:8]) or "-"] for g in grades]  # fmt: skip
-    stage = [[summary["stage"], "\n".join(summary["stage_reasons"])]]
+    rows = [[g.area, g.title, g.grade.upper(), " · ".join(g.evidence[:8]) or "-",
+             "; ".join(g.missing[:8]) or "-"] for g in grades]  # fmt: skip
+    stage = [[summary["stage"], "; ".join(summary["stage_reasons"])]]
     return [
         Table("Readiness scorecard", ["area", "criterion", "grade", "evidence", "missing"], rows),
         Table("Maturity stage", ["stage", "reasons"], stage),
