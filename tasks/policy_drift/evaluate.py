@@ -60,7 +60,7 @@ class _Collector:
         self.findings.append(
             Finding.make(
                 "policy.drift", sev, FindingStatus.fail, f"user/{user}/{setting}",
-                f"{user}: {setting}: found {actual}; the policy expects {expected}",
+                f"{user}: {setting}: {actual} (the policy expects {expected})",
                 user=user, setting=setting, expected=expected, actual=actual, first_seen=when,
                 source=source, **extra,
             )
@@ -121,7 +121,7 @@ def _settings(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, d
     missing = [d for d in r.commands.deny if d.lower() not in denied]
     if missing:
         c.drift(us.user, "globalSettings.deniedCommands", f"to include {r.commands.deny}",
-                f"lacks {missing}", when, src)  # fmt: skip
+                f"missing {missing}", when, src)  # fmt: skip
     if r.allowedModes is not None and g.get("mode") and g["mode"] not in r.allowedModes:
         c.drift(us.user, "globalSettings.mode", f"one of {r.allowedModes}", g["mode"], when, src)
 
