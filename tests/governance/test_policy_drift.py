@@ -59,11 +59,11 @@ def _put_parquet(s3, bucket, key, table):
     s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
 
 
-def _run(settings):
+def _run(settings, users=None):
     period = Period(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 3, tzinfo=UTC))
     cfg = PolicyDriftConfig()
     inputs = job.collect_inputs(settings, period, cfg, {})
-    return job.evaluate(inputs, cfg)
+    return job.evaluate(inputs, cfg, users)
 
 
 def _drifts(findings):
@@ -72,8 +72,11 @@ def _drifts(findings):
     }
 
 
-def test_a_clean_fleet_that_follows_the_approved_policy_has_no_finding(fleet):
+def test_a_clean_fleet_that_follows_the_approved_policy_has_no_finding(fleet, s3):
     settings, truth, _ = fleet
+    # the approved baseline, distributed with other whitespace and key order: not a change
+    baseline = dict(reversed(list(fleet_policy()["baseline"].items())))
+    _put_json(s3, settings.data_bucket, "policy/roo-code-settings.json", json.dumps(baseline, indent=4).encode())  # fmt: skip
     findings, summary = _run(settings)
     assert [f"{f.check} {f.message}" for f in findings] == []
     assert summary["policy_version"] == 1 and summary["users_checked"] == 4
@@ -116,6 +119,11 @@ def test_each_planted_deviation_is_found_once_and_nothing_else(fleet, s3):
     org["allowList"]["allowAll"] = True
     s3.put_object(Bucket=bucket, Key="raw/org/organization-settings.json", Body=json.dumps(org).encode())  # fmt: skip
 
+    # and the distributed baseline was edited in place
+    baseline = fleet_policy()["baseline"]
+    baseline["globalSettings"]["alwaysAllowExecute"] = True
+    _put_json(s3, bucket, "policy/roo-code-settings.json", baseline)
+
     findings, summary = _run(settings)
     assert _drifts(findings) == {
         (a, "globalSettings.alwaysAllowWriteOutsideWorkspace"),
@@ -138,9 +146,16 @@ def test_each_planted_deviation_is_found_once_and_nothing_else(fleet, s3):
     assert TOKEN not in json.dumps(cmd) and "apt-get" in cmd["actual"]  # secrets redacted
     assert by[(a, "globalSettings.allowedCommands")].details["actual"] == ["curl"]
     assert by[(a, "globalSettings.allowedMaxCost")].details["first_seen"]  # the snapshot's time
-    unapproved = [f for f in findings if f.check == "policy.unapproved_change"]
-    assert len(unapproved) == 1 and unapproved[0].resource.endswith("organization-settings.json")
+    unapproved = {f.details["section"]: f.resource for f in findings
+                  if f.check == "policy.unapproved_change"}  # fmt: skip
+    assert unapproved == {
+        "organization": f"s3://{bucket}/raw/org/organization-settings.json",
+        "baseline": f"s3://{bucket}/policy/roo-code-settings.json",
+    }
     assert summary["users_with_drift"] == 2
+    # --user / --team narrow the users judged; files in effect are always checked
+    only_a, _ = _run(settings, users={a})
+    assert {u for u, _ in _drifts(only_a)} == {a} and len(_drifts(only_a)) == 5
 
 
 def test_no_approved_version_is_one_high_finding(s3, buckets, tmp_path):
