@@ -49,6 +49,7 @@ VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
     "quality": _section("tasks.quality.config", "quality_config", "quality"),
     "audit": _section("tasks.audit.config", "audit_config", "audit"),
     "policy": _section("tasks.policy.config", "parse_policy_config", "policy"),
+    "policy_drift": _section("tasks.policy_drift.job", "drift_config", "policy_drift"),
 }
 KNOWN_SECTIONS = {"storage", "schedules", "notifications", "evidence"} | {
     n for key in VALIDATORS for n in key.split("/")

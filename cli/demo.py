@@ -1,7 +1,8 @@
 """`compliance demo` (what `make run` runs): the whole product on the embedded default.
 
 An embedded S3 server (moto, real HTTP on 127.0.0.1) and Prefect's embedded server; a
-generated fleet; every job in order (telemetry-quality gates cost-budget); every bundle
+generated fleet; one policy change proposed, approved and applied; every job in order
+(telemetry-quality gates cost-budget; readiness grades them all last); every bundle
 downloaded and verified; then one table: job, status, findings by severity, report path.
 """
 
@@ -61,13 +62,43 @@ def _prepare(out: Path, users: int, days: int, seed: int, start) -> str:
         "iam", endpoint_url=settings.endpoint_url
     )
     seed_iam(iam, truth["users"], truth)
+    _approve_policy(out, truth, client, settings)
     return fingerprint
+
+
+def _approve_policy(out: Path, truth: dict[str, Any], client: Any, settings: Any) -> None:
+    """One policy change through the signed chain before the jobs run: proposed by one
+    roster user, approved by another, applied; the baseline goes where it is distributed."""
+    from tasks.evidence.signer import load_signer
+    from tasks.evidence.verify import Trust
+    from tasks.policy.chain import Ctx, apply, approve, canonical, propose
+    from tasks.policy.config import PolicyConfig
+    from tasks.policy_drift.fleet_policy import fleet_policy
+    from tasks.policy_drift.model import BASELINE_KEY
+
+    users = [u["user"] for u in truth["users"] if u["status"] == "active"]
+    proposer, approver = users[0], users[1]
+    signer = load_signer(settings.signing_key)
+    cfg = PolicyConfig(approvers=users[1:3])  # as in the demo's compliance.yaml
+    ctx = Ctx(client, settings.reports_bucket, signer, Trust.from_pems([("demo", signer.public_pem)]),
+              settings.retention_days, cfg, active_users=set(users))  # fmt: skip
+    pid, _ = propose(ctx, fleet_policy(), proposer, "the fleet's first approved Roo Code policy")
+    approve(ctx, pid, approver)
+    _, version, doc = apply(ctx, pid)
+    client.put_object(
+        Bucket=settings.data_bucket, Key=BASELINE_KEY, Body=canonical(doc["baseline"])
+    )
+    (out / "policy.json").write_bytes(canonical(doc))
+    click.echo(f"policy version {version}: proposed by {proposer}, approved by {approver}, applied")
 
 
 def _write_demo_config(path: Path, truth: dict[str, Any]) -> None:
     """Policies that make every job show its teeth on a week of generated data."""
     held = truth["users"][0]["user"]
+    active = [u["user"] for u in truth["users"] if u["status"] == "active"]
     config = {
+        # the demo's one policy change is approved by the first of these (cli/demo.py)
+        "policy": {"approvers": active[1:3], "required_approvals": 1},
         # Raw task logs are kept 0 days in the demo, so log-retention redacts and deletes
         # them all — except one user's, under a legal hold.
         "retention": {"raw_days": 0, "legal_holds": {"matters": {"MATTER-2026-001": [held]}}},

@@ -64,6 +64,21 @@ JOBS: dict[str, Job] = {
             "IAM and agent-privilege checks, diff since last review, campaign",
             extra_schedules=("0 6 1 1,4,7,10 *",),
         ),
+        Job(
+            "policy-drift",
+            "flows.policy_drift",
+            "policy_drift",
+            "0 8 * * *",
+            "every user's settings and behaviour against the approved Roo Code policy",
+        ),
+        # Last: it grades the bundles every other job has just published.
+        Job(
+            "readiness",
+            "flows.readiness",
+            "readiness",
+            "0 9 * * 1",
+            "production-readiness criteria, governance controls and maturity stage",
+        ),
     ]
 }
 

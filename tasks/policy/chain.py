@@ -30,6 +30,7 @@ from tasks.common.errors import ComplianceError, InputError
 from tasks.common.ids import new_run_id
 from tasks.common.models import Period
 from tasks.policy.config import USER_PATTERN, PolicyConfig
+from tasks.policy.schema import validate_policy
 
 CHANGE_JOB = "policy-change"
 POLICY_JOB = "policy"
@@ -64,6 +65,7 @@ def parse_policy_file(data: bytes, source: str) -> dict[str, Any]:
             raise InputError(f"{source}: neither JSON nor YAML") from None
     if not isinstance(doc, dict) or not doc:
         raise InputError(f"{source}: a policy must be a non-empty mapping")
+    validate_policy(doc, source)  # tasks/policy/schema.py: one line per problem
     return doc
 
 
@@ -216,6 +218,7 @@ def propose(ctx: Ctx, doc: dict[str, Any], by: str, reason: str, now: datetime |
     _in_roster(ctx, by)
     if not (reason or "").strip():
         raise InputError("--reason: say why the policy changes")
+    validate_policy(doc, "the proposal")
     hist = load_history(ctx.client, ctx.bucket, ctx.trust)
     current = hist.current["policy"] if hist.current else None
     new = canonical(doc)

@@ -28,8 +28,9 @@ from tasks.policy.chain import (
 from tasks.policy.config import PolicyConfig
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
-BASE = {"allowedModes": ["code", "ask"], "deniedCommands": ["rm -rf"], "allowedMaxRequests": 50}
-CHANGE = {**BASE, "allowedModes": ["code", "ask", "architect"]}
+BASE = {"rules": {"allowedModes": ["code", "ask"], "commands": {"deny": ["rm -rf"]},
+                  "autoApprove": {"allowedMaxRequests": 50}}}  # fmt: skip
+CHANGE = {"rules": {**BASE["rules"], "allowedModes": ["code", "ask", "architect"]}}
 
 
 @pytest.fixture
@@ -119,7 +120,9 @@ def test_versions_chain_and_verify_and_link_their_approvals(s3, buckets, signer)
     with pytest.raises(PolicyRefused, match="identical to the approved version 1"):
         propose(ctx, BASE, "ann", "again", T0)
     p2, p2_uri = propose(ctx, CHANGE, "cat", "architects need their mode", T0)
-    p3, _ = propose(ctx, {**BASE, "allowedMaxRequests": 10}, "ben", "tighter", T0)
+    p3, _ = propose(
+        ctx, {"rules": {"autoApprove": {"allowedMaxRequests": 10}}}, "ben", "tighter", T0
+    )
     approve(ctx, p2, "ann", T0)
     approve(ctx, p3, "ann", T0)
     v2_uri, v2, _ = apply(ctx, p2, T0)
@@ -143,7 +146,7 @@ def test_versions_chain_and_verify_and_link_their_approvals(s3, buckets, signer)
     # the proposal carried its diff against version 1
     pprefix = p2_uri.split("/", 3)[3].removesuffix("attestation.dsse.json")
     diff = s3.get_object(Bucket=rb, Key=pprefix + "diff.txt")["Body"].read().decode()
-    assert '+    "architect"' in diff and "--- approved/v1" in diff
+    assert '+      "architect"' in diff and "--- approved/v1" in diff
     assert a1 in {a["bundle"] for a in load_history(s3, rb, ctx.trust).versions[0]["approvals"]}
     # the auditor's whole-chain check passes for both trees
     from tasks.evidence import verify_job
@@ -182,7 +185,7 @@ def test_the_cli_end_to_end(storage_settings, buckets, signer, tmp_path):
         "COMPLIANCE_CONFIG": str(cfg),
     }
     f = tmp_path / "policy.yaml"
-    f.write_text("allowedModes: [code, ask]\nallowedMaxRequests: 50\n")
+    f.write_text("rules:\n  allowedModes: [code, ask]\n  autoApprove: {allowedMaxRequests: 50}\n")
 
     def run(*args):
         return runner.invoke(keys_root, list(args), env=env)
@@ -216,8 +219,7 @@ def test_the_cli_end_to_end(storage_settings, buckets, signer, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["version"] == 1
     assert json.loads(out.read_text()) == {
-        "allowedModes": ["code", "ask"],
-        "allowedMaxRequests": 50,
+        "rules": {"allowedModes": ["code", "ask"], "autoApprove": {"allowedMaxRequests": 50}}
     }
     res = run("policy", "status", "--json")
     got = json.loads(res.stdout)

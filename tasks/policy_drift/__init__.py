@@ -1,0 +1,1 @@
+"""policy-drift: each user's settings and behaviour against the approved policy."""

@@ -1,0 +1,64 @@
+"""policy-drift's steps as the flow calls them: config, collect (I/O), evaluate (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.common.models import Finding, Period
+from tasks.common.settings import StorageSettings, validate_section
+from tasks.policy_drift.evaluate import evaluate as evaluate
+from tasks.policy_drift.model import JOB as JOB
+from tasks.policy_drift.model import Inputs, PolicyDriftConfig
+from tasks.reports import Table
+
+TABLE_ROWS = 200
+
+
+def drift_config(raw: dict[str, Any] | None, source: str | None) -> PolicyDriftConfig:
+    return validate_section(PolicyDriftConfig, "policy_drift", raw, source or "environment")
+
+
+def collect_inputs(
+    settings: StorageSettings, period: Period, cfg: PolicyDriftConfig,
+    redaction: dict[str, Any] | None,
+) -> Inputs:  # fmt: skip
+    from tasks.audit.commands import command_redactor
+    from tasks.common.s3 import s3_client
+    from tasks.evidence.store import S3Store
+    from tasks.evidence.trust import job_anchors, resolve_trust
+    from tasks.policy_drift.collect import collect
+
+    client = s3_client(settings)
+    # only versions signed by our own key or a pinned one count as approved
+    trust, _ = resolve_trust(S3Store(client, settings.reports_bucket), job_anchors(settings))
+    redact, _ = command_redactor(redaction=redaction, deployment=settings.data_bucket)
+    return collect(
+        client, settings.data_bucket, settings.reports_bucket, trust, period, cfg, redact
+    )
+
+
+def scope_users(settings: StorageSettings, team: str | None, user: str | None) -> set[str] | None:
+    """--user and --team (from the roster); None: everyone."""
+    if not team:
+        return {user} if user else None
+    from tasks.access.sources import S3Store as DataStore
+    from tasks.access.sources import collect_roster
+    from tasks.common.errors import InputError
+    from tasks.common.s3 import s3_client
+
+    roster, errors = collect_roster(DataStore(s3_client(settings), settings.data_bucket))
+    if roster is None:
+        raise InputError(f"{errors[0].source}: {errors[0].problem} (--team needs the roster)")
+    members = {u for u, e in roster.items() if e.team == team}
+    return members & {user} if user else members
+
+
+def tables(findings: list[Finding]) -> list[Table]:
+    rows = [
+        [f.details["user"], f.details["setting"], str(f.details["expected"]),
+         str(f.details["actual"]), f.details.get("first_seen") or ""]
+        for f in findings if f.check == "policy.drift"
+    ]  # fmt: skip
+    return [Table("Deviations from the approved policy",
+                  ["user", "setting", "expected", "actual", "first seen"], rows[:TABLE_ROWS],
+                  total=len(rows))]  # fmt: skip

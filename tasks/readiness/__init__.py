@@ -1,0 +1,1 @@
+"""readiness: the operating model's criteria and controls graded from verified bundles."""

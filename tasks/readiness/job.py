@@ -1,0 +1,48 @@
+"""readiness's steps as the flow calls them: collect (I/O), evaluate (pure), the scorecard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tasks.common.settings import StorageSettings
+from tasks.readiness.collect import JOB as JOB
+from tasks.readiness.collect import Inputs
+from tasks.readiness.grade import Grade
+from tasks.readiness.grade import evaluate as evaluate
+from tasks.reports import Table
+
+
+def schedules() -> dict[str, list[str]]:
+    """Every scheduled job but this one, with its crons (flows/registry.py)."""
+    from flows.registry import JOBS
+
+    return {s: [j.schedule, *j.extra_schedules] for s, j in JOBS.items() if s != JOB and j.schedule}
+
+
+def collect_inputs(settings: StorageSettings, now: datetime | None = None) -> Inputs:
+    from tasks.common.s3 import s3_client
+    from tasks.evidence.store import S3Store
+    from tasks.evidence.trust import job_anchors, resolve_trust
+    from tasks.readiness.collect import collect
+
+    client = s3_client(settings)
+    anchors = job_anchors(settings)  # our own key and the pinned ones, never the bucket's keys/
+    trust, _ = resolve_trust(S3Store(client, settings.reports_bucket), anchors)
+    return collect(
+        client, settings.reports_bucket, trust, schedules(), now or datetime.now(UTC), anchors
+    )
+
+
+def scorecard(grades: list[Grade], summary: dict[str, Any]) -> list[Table]:
+    rows = [[g.area, g.title, g.grade.upper(), " · ".join(g.evidence[:8]) or "-",
+             "; ".join(g.missing[:8]) or "-"] for g in grades]  # fmt: skip
+    stage = [[summary["stage"], "; ".join(summary["stage_reasons"])]]
+    return [
+        Table("Readiness scorecard", ["area", "criterion", "grade", "evidence", "missing"], rows),
+        Table("Maturity stage", ["stage", "reasons"], stage),
+    ]
+
+
+def inputs_manifest(inputs: Inputs) -> list[dict[str, Any]]:
+    return [{"uri": x.uri, "digest": {"sha256": x.sha256}} for x in inputs.latest.values()]
