@@ -306,3 +306,32 @@ def test_debug_shows_the_traceback(tmp_path, runnable):
     assert "Traceback" in proc.stderr and proc.stderr.strip().endswith(
         "error: cost-budget: since: expected a date YYYY-MM-DD, got 'nope'"
     )
+
+
+@pytest.mark.slow
+def test_a_flow_that_fails_inside_prefect_is_one_line(tmp_path, runnable):
+    """Past the checks (storage unreachable): the flow runs under the embedded Prefect
+    server and fails; Prefect logs that failure with a traceback, which stays off the
+    terminal — the CLI's one line remains."""
+    full = {k: v for k, v in os.environ.items() if k not in ENV_CLEARED}
+    full |= runnable | {
+        "PYTHONPATH": str(ROOT),
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_MAX_ATTEMPTS": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "run", "cost-budget", "--dry-run"],
+        cwd=tmp_path,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert list((tmp_path / "prefect-home").rglob("*.db")), "the flow did not start"
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cost-budget: "), proc.stderr
