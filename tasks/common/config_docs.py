@@ -195,7 +195,7 @@ def _schedules() -> str:
     from flows.registry import JOBS, ON_DEMAND
 
     lines = [
-        "### `schedules`",
+        "#### `schedules`",
         "",
         "Cron schedules of the deployments `compliance serve` creates; a job left out keeps its default. "
         f"On-demand flows ({', '.join(ON_DEMAND)}) take none.",
@@ -218,13 +218,13 @@ def render() -> str:
         extra = ""
         if model.model_config.get("extra") == "allow":
             extra = " Other keys in this section are kept as policy rules."
-        parts.append(f"### `{section}`\n\n{intro}{extra}\n\n{HEAD}\n" + "\n".join(rows(model, section)))  # fmt: skip
+        parts.append(f"#### `{section}`\n\n{intro}{extra}\n\n{HEAD}\n" + "\n".join(rows(model, section)))  # fmt: skip
         if section == "storage":
             parts.append(_schedules())
         if section == "budgets":
             for kind, rule in RULE_TYPES.items():
                 parts.append(
-                    f"#### `budgets.rules[]` with `type: {kind}`\n\n{_cell(' '.join((rule.__doc__ or '').split()))}\n\n{HEAD}\n"  # fmt: skip
+                    f"##### `budgets.rules[]` with `type: {kind}`\n\n{_cell(' '.join((rule.__doc__ or '').split()))}\n\n{HEAD}\n"  # fmt: skip
                     + "\n".join(rows(rule, "budgets.rules[]", skip=("type",)))
                 )
     return "\n\n".join(parts) + "\n"
