@@ -96,9 +96,10 @@ class OneLineGroup(click.Group):
 
 
 class _NotPrefect(logging.Filter):
-    """Drops Prefect's (and its server's) records: a failed flow run logs its traceback."""
+    """Drops Prefect's (and its server's) records: a failed flow run logs its traceback.
+    Great Expectations' INFO chatter goes too: the job reports what GX found."""
 
-    PREFIXES = ("prefect", "uvicorn", "fastapi", "httpx", "alembic")
+    PREFIXES = ("prefect", "uvicorn", "fastapi", "httpx", "alembic", "great_expectations")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.name.startswith(self.PREFIXES)
@@ -115,12 +116,12 @@ def quiet_prefect() -> None:
     ensure_logging_setup()
     names = ["", "prefect._internal", "uvicorn", "fastapi"]
     for handler in {h for n in names for h in logging.getLogger(n).handlers}:
+        kind = type(handler)
+        # Prefect's terminal handlers only: its API handler feeds the UI, and a handler
+        # someone else installed (pytest's capture, an operator's) is theirs to filter
+        if not kind.__module__.startswith("prefect.logging") or "API" in kind.__name__:
+            continue
         if not any(isinstance(f, _NotPrefect) for f in handler.filters):
-            if (
-                type(handler).__module__.startswith("prefect.logging.handlers")
-                and "API" in type(handler).__name__
-            ):
-                continue  # the API handler feeds the UI: leave it
             handler.addFilter(_NotPrefect())
 
 

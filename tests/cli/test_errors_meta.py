@@ -335,3 +335,16 @@ def test_a_flow_that_fails_inside_prefect_is_one_line(tmp_path, runnable):
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: cost-budget: "), proc.stderr
+
+
+def test_only_prefects_own_records_are_kept_off_the_terminal():
+    import logging
+
+    from cli.common import _NotPrefect
+
+    def rec(name: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, "m", None, None)
+
+    keep = _NotPrefect()
+    assert not keep.filter(rec("prefect.flow_runs")) and not keep.filter(rec("uvicorn.error"))
+    assert keep.filter(rec("tasks.retention.deleter")) and keep.filter(rec("flows.x"))
