@@ -7,6 +7,8 @@ import os
 
 import click
 
+from cli.common import OneLineGroup
+
 # Analytics off before Prefect or GX is imported by any command.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -46,18 +48,23 @@ def _version() -> str:
         return tomllib.loads(pyproject.read_text())["project"]["version"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     _version(), "--version", prog_name="compliance", message="%(prog)s %(version)s"
 )
 @click.option(
     "--config",
-    type=click.Path(dir_okay=False),
+    type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="Path of compliance.yaml (default: $COMPLIANCE_CONFIG, then ./compliance.yaml).",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an error, print its traceback; show Prefect's own log lines.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: str | None) -> None:
+def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
     """Compliance jobs for a fleet of Roo Code agents, with signed evidence bundles."""
     ctx.ensure_object(dict)
 

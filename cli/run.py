@@ -9,8 +9,19 @@ from typing import Any
 
 import click
 
-from cli.common import emit_json, fail
+from cli.common import emit_json, fail, first_line, quiet_prefect
 from flows.registry import JOBS, get_deployable, get_job
+from tasks.common.errors import ComplianceError, ConfigError
+
+# The config sections each job's flow reads, checked before it starts.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "telemetry-quality": ("quality", "redaction"),
+    "log-retention": ("retention", "redaction"),
+    "audit-trail": ("audit", "redaction"),
+    "cost-budget": ("budget", "budgets"),
+    "access-review": ("access",),
+}
+NEEDS_REDACTION_KEY = {"telemetry-quality", "log-retention", "audit-trail"}
 
 
 def worker_path(path: str | None) -> str | None:
@@ -20,9 +31,65 @@ def worker_path(path: str | None) -> str | None:
     return str(Path(path).resolve())
 
 
-def first_line(exc: Exception) -> str:
-    """An exception as one line for the terminal."""
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def check_period(job: str, since: str | None, until: str | None) -> None:
+    """The job's own period parser, so a bad date fails here and not inside the flow."""
+    if job == "access-review":  # reviews take ISO 8601 moments, not only days
+        from tasks.access.job import review_period
+
+        review_period(since, until)
+    else:
+        from tasks.common.periods import resolve_period
+
+        resolve_period(since, until)
+
+
+def check_name(option: str, value: str | None) -> None:
+    """A team or user name becomes part of object keys: one clean path segment."""
+    from tasks.common.safepath import key_problem
+
+    if value is None:
+        return
+    problem = key_problem(value) or ("'/' in name" if "/" in value else None)
+    if problem:
+        raise ConfigError(f"{option}: {value[:80]!r} is not a valid name ({problem})")
+
+
+def check_config_for(job: str, config: str | None, dry_run: bool) -> None:
+    """What this job's flow would stop on: storage (buckets, signing key), its own config
+    sections, notifications, the redaction key. The first problem, with a count of the rest."""
+    from cli.config import check_config
+
+    app, problems = check_config(config)
+    if app is not None:  # the file was read: only what this job uses matters here
+        wanted = ("storage", "notifications", *SECTIONS[job])
+        problems = [p for p in problems if any(f": {w}." in p or f": {w}:" in p for w in wanted)]
+    if dry_run:  # a dry run signs nothing
+        problems = [p for p in problems if ": storage.signing_key:" not in p]
+    if problems:
+        more = f" (and {len(problems) - 1} more; see `compliance config check`)"
+        raise ConfigError(problems[0] + (more if len(problems) > 1 else ""))
+    if job in NEEDS_REDACTION_KEY:
+        from tasks.retention.config import parse_redaction, redaction_key
+
+        redaction_key(parse_redaction(app.section("redaction"), app.source or "config"))
+
+
+def preflight(
+    job: str,
+    since: str | None,
+    until: str | None,
+    team: str | None,
+    user: str | None,
+    dry_run: bool,
+    config: str | None,
+    via_server: bool,
+) -> None:
+    """Every argument and setting checked before a flow (or Prefect's server) starts."""
+    check_period(job, since, until)
+    check_name("--team", team)
+    check_name("--user", user)
+    if not via_server:  # a deployment's worker reads its own configuration
+        check_config_for(job, config, dry_run)
 
 
 def job_parameters(
@@ -48,6 +115,7 @@ def job_parameters(
 def run_local(slug: str, params: dict[str, Any]) -> dict[str, Any]:
     """Run the flow in this process (Prefect's embedded server unless PREFECT_API_URL is set)."""
     flow = get_job(slug).load_flow()
+    quiet_prefect()
     return flow(**params)
 
 
@@ -64,6 +132,7 @@ def run_via_server(
     from prefect.exceptions import ObjectNotFound
 
     name = deployment_name(slug, deployment)
+    quiet_prefect()
     try:
         flow_run = run_deployment(name=name, parameters=params, timeout=timeout, as_subflow=False)
     except ObjectNotFound:  # its message is "None"
@@ -126,6 +195,30 @@ def bundles_of(result: dict[str, Any]) -> list[str]:
     return [result["bundle"]] if result.get("bundle") else []
 
 
+def _error(job: str, message: str, as_json: bool, code: int) -> None:
+    """One line on stderr (or one JSON object on stdout), the traceback only with --debug."""
+    from cli.common import debug_enabled
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exc()
+    if as_json:
+        emit_json(
+            {
+                "job": job,
+                "run_id": None,
+                "status": "error",
+                "bundle": None,
+                "bundles": [],
+                "counts": {},
+                "error": message,
+            }
+        )
+        sys.exit(code)
+    fail(f"{job}: {message}", code=code)
+
+
 @click.command("run")
 @click.argument("job", type=click.Choice(list(JOBS)))
 @click.option("--since", help="Period start (YYYY-MM-DD or ISO 8601, UTC). Default: the job's own.")
@@ -167,7 +260,12 @@ def run(
     as_json,
 ) -> None:
     """Run a job now and print its status. Exit 0 when the run completed, whatever its status."""
-    params = job_parameters(since, until, team, user, dry_run, ctx.find_root().params.get("config"))
+    config = ctx.find_root().params.get("config")
+    params = job_parameters(since, until, team, user, dry_run, config)
+    try:
+        preflight(job, since, until, team, user, dry_run, config, via_server)
+    except ComplianceError as exc:
+        _error(job, first_line(exc), as_json, code=2)
     try:
         result = (
             run_via_server(job, params, deployment, timeout)
@@ -175,21 +273,7 @@ def run(
             else run_local(job, params)
         )
     except Exception as exc:  # the run could not complete: one line, non-zero exit
-        message = first_line(exc)
-        if as_json:
-            emit_json(
-                {
-                    "job": job,
-                    "run_id": None,
-                    "status": "error",
-                    "bundle": None,
-                    "bundles": [],
-                    "counts": {},
-                    "error": message,
-                }
-            )
-            sys.exit(1)
-        fail(f"{job}: {message}", code=1)
+        _error(job, first_line(exc), as_json, code=1)
     bundles = bundles_of(result)
     if as_json:
         out = {k: result.get(k) for k in ("job", "run_id", "status", "bundle", "counts")}

@@ -38,18 +38,30 @@ DEFAULT_RISKY_COMMANDS = [
 
 class Thresholds(BaseModel):
     model_config = {"extra": "forbid"}
-    key_unused_days: int = Field(default=45, ge=1)
-    password_unused_days: int = Field(default=45, ge=1)
-    key_rotation_days: int = Field(default=90, ge=1)
+    key_unused_days: int = Field(
+        default=45, ge=1, description="an access key unused this many days is a finding"
+    )
+    password_unused_days: int = Field(
+        default=45, ge=1, description="a console password unused this many days is a finding"
+    )
+    key_rotation_days: int = Field(
+        default=90, ge=1, description="an access key older than this many days must be rotated"
+    )
 
 
 class Mute(BaseModel):
     model_config = {"extra": "forbid"}
-    check: str = Field(min_length=1)
-    resource: str = Field(default="*", min_length=1)  # fnmatch glob
-    justification: str = Field(min_length=1)
-    owner: str = Field(min_length=1)
-    expires: date
+    check: str = Field(min_length=1, description="check id the mute applies to")
+    resource: str = Field(
+        default="*", min_length=1, description="resource glob (fnmatch) the mute applies to"
+    )  # fnmatch glob
+    justification: str = Field(
+        min_length=1, description="why the finding is accepted (shown in the report)"
+    )
+    owner: str = Field(min_length=1, description="who accepted it")
+    expires: date = Field(
+        description="last day the mute holds (YYYY-MM-DD); after it the finding is back"
+    )
 
     @field_validator("justification", "owner")
     @classmethod
@@ -61,24 +73,53 @@ class Mute(BaseModel):
 
 class CampaignConfig(BaseModel):
     model_config = {"extra": "forbid"}
-    due_days: int = Field(default=14, ge=1)
-    team_owners: dict[str, str] = Field(default_factory=dict)
-    default_reviewer: str | None = None  # for grants nobody on the roster owns
+    due_days: int = Field(
+        default=14, ge=1, description="days reviewers have to decide a quarterly campaign"
+    )
+    team_owners: dict[str, str] = Field(
+        default_factory=dict, description="team -> reviewer who decides that team's grants"
+    )
+    default_reviewer: str | None = Field(
+        default=None, description="reviewer of grants no team owner covers"
+    )  # for grants nobody on the roster owns
 
 
 class AccessConfig(BaseModel):
     model_config = {"extra": "forbid"}
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    risky_commands: list[str] = Field(default_factory=lambda: list(DEFAULT_RISKY_COMMANDS))
-    mutes: list[Mute] = Field(default_factory=list)
-    campaign: CampaignConfig = Field(default_factory=CampaignConfig)
-    collect_iam: bool = True
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="age limits of IAM credentials"
+    )
+    risky_commands: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_RISKY_COMMANDS),
+        description="commands an allow-list must not auto-approve (22 by default)",
+    )
+    mutes: list[Mute] = Field(
+        default_factory=list,
+        description="accepted findings, each with justification, owner and expiry",
+    )
+    campaign: CampaignConfig = Field(
+        default_factory=CampaignConfig, description="the quarterly access-review campaign"
+    )
+    collect_iam: bool = Field(
+        default=True, description="read IAM (users, keys, policies); off: agent privileges only"
+    )
     # IAM is AWS even when the object store is MinIO/RGW; default: the storage endpoint.
-    iam_endpoint_url: str | None = None
-    iam_key_detail: bool = True
-    trusted_public_keys: list[str] = Field(default_factory=list)  # PEM paths for the diff
-    source: str | None = None  # data location; default s3://<data bucket>/
-    checks: list[str] | None = None  # None = every registered check
+    iam_endpoint_url: str | None = Field(
+        default=None,
+        description="IAM endpoint (IAM is AWS even when storage is MinIO/RGW); default: the storage endpoint",
+    )
+    iam_key_detail: bool = Field(
+        default=True, description="read each access key's last use (one call per key)"
+    )
+    trusted_public_keys: list[str] = Field(
+        default_factory=list, description="PEM paths of keys whose previous reviews the diff trusts"
+    )  # PEM paths for the diff
+    source: str | None = Field(
+        default=None, description="data location, s3://bucket/prefix; default: s3://<data bucket>/"
+    )  # data location; default s3://<data bucket>/
+    checks: list[str] | None = Field(
+        default=None, description="check ids to run; unset: every registered check"
+    )  # None = every registered check
 
 
 def parse_access_config(section: dict | None, source: str = "config") -> AccessConfig:

@@ -30,13 +30,21 @@ DEFAULT_DENY_COMMANDS = [
 class AuditConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
-    deny_commands: list[str] = Field(default_factory=lambda: list(DEFAULT_DENY_COMMANDS))
+    deny_commands: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_DENY_COMMANDS),
+        description="RE2 patterns of commands that are findings when an agent runs them",
+    )
     edit_modes: list[str] = Field(
         default_factory=list, description="custom mode slugs that hold the edit group"
     )
     burst_writes: int = Field(default=40, ge=2, description="writes by one user in the window")
-    burst_window_seconds: int = Field(default=300, ge=1, le=86400)
-    hmac_key_env: str = HMAC_KEY_ENV
+    burst_window_seconds: int = Field(
+        default=300, ge=1, le=86400, description="window of the write-burst finding, in seconds"
+    )
+    hmac_key_env: str = Field(
+        default=HMAC_KEY_ENV,
+        description="environment variable holding the key that hashes commands in the ledger",
+    )
 
     @field_validator("deny_commands")
     @classmethod

@@ -63,15 +63,21 @@ LimitField = Annotated[Limit, BeforeValidator(_parse_limit)]
 
 class Threshold(BaseModel):
     model_config = {"extra": "forbid"}
-    warn: LimitField | None = None
-    fail: LimitField | None = None
+    warn: LimitField | None = Field(
+        default=None, description="warn above this: '$N', 'N%' of the budget, or 'Nx' the median"
+    )
+    fail: LimitField | None = Field(
+        default=None, description="fail above this: '$N', 'N%' of the budget, or 'Nx' the median"
+    )
 
 
 class RuleBase(BaseModel):
     model_config = {"extra": "forbid"}
-    name: str = Field(min_length=1)
-    type: str
-    severity: Literal["critical", "high", "medium", "low"] = "high"
+    name: str = Field(min_length=1, description="rule name shown in findings")
+    type: str = Field(description="rule type: spend or task_cap")
+    severity: Literal["critical", "high", "medium", "low"] = Field(
+        default="high", description="severity of a breach"
+    )
 
 
 RULE_TYPES: dict[str, type[RuleBase]] = {}
@@ -91,14 +97,22 @@ def register(name: str):
 class SpendRule(RuleBase):
     """A budget of `amount` USD per `period` for a scope (every value, or the one `match`)."""
 
-    scope: Scope = "org"
-    match: str | None = None
-    period: PeriodKind = "month"
-    amount: float
-    threshold: Threshold = Field(
-        default_factory=lambda: Threshold(fail=Limit(value=100, unit="pct"))
+    scope: Scope = Field(
+        default="org",
+        description="what the budget is per: org, team, user, mode, provider or model",
     )
-    forecast: bool = True
+    match: str | None = Field(
+        default=None, description="only this value of the scope (e.g. one team); unset: each value"
+    )
+    period: PeriodKind = Field(default="month", description="budget period")
+    amount: float = Field(description="budget per period, USD")
+    threshold: Threshold = Field(
+        default_factory=lambda: Threshold(fail=Limit(value=100, unit="pct")),
+        description="warn/fail limits: '$N' or 'N%' of the amount; default: fail at 100%",
+    )
+    forecast: bool = Field(
+        default=True, description="also fail on a forecast breach before period end"
+    )
 
     @field_validator("amount")
     @classmethod
@@ -121,10 +135,14 @@ class TaskCapRule(RuleBase):
     """A cap on one task's cost (subtasks rolled up): `$N`, or `Nx` the median cost of
     tasks with the same mode and model."""
 
-    threshold: Threshold
-    mode: str | None = None
-    model: str | None = None
-    min_tasks: int = Field(default=5, ge=1)  # for Nx: the median needs a few peers
+    threshold: Threshold = Field(
+        description="warn/fail cost of one task: '$N' or 'Nx' the median of its peers"
+    )
+    mode: str | None = Field(default=None, description="only tasks in this Roo Code mode")
+    model: str | None = Field(default=None, description="only tasks on this model")
+    min_tasks: int = Field(
+        default=5, ge=1, description="peers needed before an 'Nx' median applies"
+    )  # for Nx: the median needs a few peers
 
     @field_validator("threshold")
     @classmethod
@@ -139,55 +157,91 @@ class TaskCapRule(RuleBase):
 
 class PriceOverride(BaseModel):
     model_config = {"extra": "forbid"}
-    provider: str | None = None
-    model: str = Field(min_length=1)
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cache_write: float = Field(default=0.0, ge=0)
-    cache_read: float = Field(default=0.0, ge=0)
+    provider: str | None = Field(default=None, description="provider name; unset: any")
+    model: str = Field(min_length=1, description="model id")
+    input: float = Field(ge=0, description="USD per million input tokens")
+    output: float = Field(ge=0, description="USD per million output tokens")
+    cache_write: float = Field(default=0.0, ge=0, description="USD per million cache-write tokens")
+    cache_read: float = Field(default=0.0, ge=0, description="USD per million cache-read tokens")
 
 
 class DriftSettings(BaseModel):
     model_config = {"extra": "forbid"}
-    pct: float = Field(default=5.0, gt=0)
-    floor_usd: float = Field(default=0.05, ge=0)
+    pct: float = Field(
+        default=5.0, gt=0, description="recomputed vs reported cost gap (%) that is a finding"
+    )
+    floor_usd: float = Field(default=0.05, ge=0, description="ignore gaps below this many USD")
     # a model inferred from costs: fitted prices within this % of a price-table model's
-    match_tolerance_pct: float = Field(default=10.0, gt=0, le=100)
+    match_tolerance_pct: float = Field(
+        default=10.0,
+        gt=0,
+        le=100,
+        description="fitted prices within this % of a price-table model identify it",
+    )
 
 
 class AnomalySettings(BaseModel):
     model_config = {"extra": "forbid"}
-    scopes: list[Scope] = Field(default_factory=lambda: ["org", "team", "user"])
-    floor_usd: float = Field(default=5.0, ge=0)
-    z: float = Field(default=3.5, gt=0)
-    ratio_7d: float = Field(default=3.0, gt=1)
-    wow: float = Field(default=3.0, gt=1)
-    pct_fallback: float = Field(default=100.0, gt=0)  # MAD and mean deviation both 0
-    history_days: int = Field(default=28, ge=7, le=366)
-    min_history: int = Field(default=7, ge=3)
+    scopes: list[Scope] = Field(
+        default_factory=lambda: ["org", "team", "user"],
+        description="scopes watched for spend anomalies",
+    )
+    floor_usd: float = Field(default=5.0, ge=0, description="ignore days below this spend")
+    z: float = Field(
+        default=3.5, gt=0, description="robust z-score (median/MAD) that is an anomaly"
+    )
+    ratio_7d: float = Field(
+        default=3.0, gt=1, description="times the 7-day average that is an anomaly"
+    )
+    wow: float = Field(default=3.0, gt=1, description="times the same weekday last week")
+    pct_fallback: float = Field(
+        default=100.0, gt=0, description="% above the median when MAD and mean deviation are both 0"
+    )  # MAD and mean deviation both 0
+    history_days: int = Field(
+        default=28, ge=7, le=366, description="history read for baselines, days"
+    )
+    min_history: int = Field(
+        default=7, ge=3, description="days of history before anomalies are judged"
+    )
 
 
 class BudgetSettings(BaseModel):
     """Section `budget:`."""
 
     model_config = {"extra": "forbid"}
-    prices: list[PriceOverride] = Field(default_factory=list)
-    webhook_url: SecretStr | None = None  # may embed a token: masked in reprs and logs
-    cooldown_hours: float = Field(default=24.0, ge=0)
-    ewma_alpha: float = Field(default=0.3, gt=0, le=1)
+    prices: list[PriceOverride] = Field(
+        default_factory=list, description="price overrides per model (USD per million tokens)"
+    )
+    webhook_url: SecretStr | None = Field(
+        default=None, description="legacy: a webhook for budget alerts; prefer notifications.routes"
+    )  # may embed a token: masked in reprs and logs
+    cooldown_hours: float = Field(
+        default=24.0, ge=0, description="hours before the same budget alert is sent again"
+    )
+    ewma_alpha: float = Field(default=0.3, gt=0, le=1, description="smoothing of the EWMA forecast")
     # A forecasted breach needs both projections over the limit by default (less noise).
-    forecast_method: Literal["linear", "ewma", "either", "both"] = "both"
-    drift: DriftSettings = Field(default_factory=DriftSettings)
-    anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
+    forecast_method: Literal["linear", "ewma", "either", "both"] = Field(
+        default="both", description="which projection(s) must exceed the limit"
+    )
+    drift: DriftSettings = Field(
+        default_factory=DriftSettings, description="recomputed vs reported cost"
+    )
+    anomalies: AnomalySettings = Field(
+        default_factory=AnomalySettings, description="spend anomaly detectors"
+    )
 
 
 class BudgetsSection(BaseModel):
     """Section `budgets:`."""
 
     model_config = {"extra": "forbid", "arbitrary_types_allowed": True}
-    timezone: str = "UTC"
-    week_start: Literal["monday", "sunday"] = "monday"
-    rules: list[RuleBase] = Field(default_factory=list)
+    timezone: str = Field(default="UTC", description="IANA time zone of budget periods")
+    week_start: Literal["monday", "sunday"] = Field(
+        default="monday", description="first day of a weekly period"
+    )
+    rules: list[RuleBase] = Field(
+        default_factory=list, description="budget rules (type spend or task_cap)"
+    )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -36,9 +36,11 @@ class RouteMatch(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    job: list[str] = Field(default_factory=list)
-    check: list[str] = Field(default_factory=list)
-    severity: Severity = Severity.medium
+    job: list[str] = Field(default_factory=list, description="job slug globs; empty: any job")
+    check: list[str] = Field(default_factory=list, description="check id globs; empty: any check")
+    severity: Severity = Field(
+        default=Severity.medium, description="lowest severity the route takes"
+    )
 
     @field_validator("job", "check", mode="before")
     @classmethod
@@ -56,10 +58,22 @@ class RouteMatch(BaseModel):
 class Route(BaseModel):
     model_config = {"extra": "forbid"}
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    match: RouteMatch = Field(default_factory=RouteMatch)
-    urls: list[SecretStr] = Field(min_length=1)
-    cooldown_hours: float | None = Field(default=None, ge=0)
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="route name (letters, digits, _.:-)",
+    )
+    match: RouteMatch = Field(
+        default_factory=RouteMatch, description="which alerts this route takes"
+    )
+    urls: list[SecretStr] = Field(
+        min_length=1,
+        description="Apprise or http(s) URLs (hold tokens: keep them in a secret store)",
+    )
+    cooldown_hours: float | None = Field(
+        default=None, ge=0, description="override of notifications.cooldown_hours for this route"
+    )
 
     @field_validator("urls")
     @classmethod
@@ -78,11 +92,22 @@ class Route(BaseModel):
 class NotificationsConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
-    webhook_url: SecretStr | None = None
-    cooldown_hours: float = Field(default=24.0, ge=0)
-    digest_max: int = Field(default=20, ge=1, le=500)
-    events: bool = True  # emit compliance.alert.<check> Prefect events
-    routes: list[Route] = Field(default_factory=list)
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="one http(s) webhook for failed runs and runs whose status is fail",
+    )
+    cooldown_hours: float = Field(
+        default=24.0, ge=0, description="hours before the same alert is sent again"
+    )
+    digest_max: int = Field(
+        default=20, ge=1, le=500, description="alerts listed in one message at most"
+    )
+    events: bool = Field(
+        default=True, description="emit compliance.alert.<check> Prefect events"
+    )  # emit compliance.alert.<check> Prefect events
+    routes: list[Route] = Field(
+        default_factory=list, description="alert routes: which alerts go to which URLs"
+    )
 
     @field_validator("webhook_url")
     @classmethod

@@ -51,21 +51,34 @@ def validate_section(
 class StorageSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
-    reports_bucket: str | None = None
-    data_bucket: str | None = None
+    endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint for MinIO, Ceph RGW or a local server; unset: AWS"
+    )
+    region: str = Field(
+        default="us-east-1", description="AWS region of the buckets and of the KMS key"
+    )
+    reports_bucket: str | None = Field(
+        default=None, description="bucket of the signed evidence bundles (Object Lock on)"
+    )
+    data_bucket: str | None = Field(
+        default=None, description="bucket of raw and derived data (telemetry, task logs, snapshots)"
+    )
     signing_key: str | None = Field(
         default=None, description="path of a PEM private key, or kms:<key id or alias>"
     )
     signing_key_password_env: str | None = Field(
         default=None, description="name of an environment variable holding the key password"
     )
-    retention_days: int = Field(default=2557, ge=1, le=36500)
+    retention_days: int = Field(
+        default=2557,
+        ge=1,
+        le=36500,
+        description="Object Lock retention of each bundle, in days (default 7 years)",
+    )
     trusted_keys: list[str] = Field(
         default_factory=list,
-        description="public keys readers trust: PEM paths or SHA-256 fingerprints "
-        "(evidence.trusted_keys; COMPLIANCE_TRUSTED_KEYS, comma-separated)",
+        description="public keys readers trust: PEM paths (relative to the config file) "
+        "or SHA-256 fingerprints; the variable takes them comma-separated",
     )
 
     @field_validator("trusted_keys", mode="before")

@@ -14,9 +14,15 @@ USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$"
 class PolicyConfig(BaseModel):
     model_config = {"extra": "allow"}  # the rules themselves live beside these keys
 
-    approvers: list[str] = Field(default_factory=list)
-    required_approvals: int = Field(default=1, ge=1, le=20)  # not counting the proposer
-    proposal_expiry_days: int = Field(default=14, ge=1, le=365)
+    approvers: list[str] = Field(
+        default_factory=list, description="user names allowed to approve a policy change"
+    )
+    required_approvals: int = Field(
+        default=1, ge=1, le=20, description="approvals a change needs, the proposer not counted"
+    )  # not counting the proposer
+    proposal_expiry_days: int = Field(
+        default=14, ge=1, le=365, description="days a proposal stays open"
+    )
 
     @field_validator("approvers")
     @classmethod

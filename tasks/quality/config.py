@@ -14,37 +14,72 @@ class SignalThresholds(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    auth_failures_min: int = Field(5, ge=1)
-    auth_failures_factor: float = Field(3.0, ge=1)
-    timeouts_min: int = Field(5, ge=1)
-    timeout_rate_min: float = Field(0.25, gt=0, le=1)
-    timeout_rate_factor: float = Field(3.0, ge=1)
-    rollback_window_minutes: int = Field(60, ge=1)
-    rollbacks_min: int = Field(5, ge=1)
-    rollbacks_factor: float = Field(3.0, ge=1)
-    write_burst_window_minutes: int = Field(5, ge=1)
-    write_burst_min: int = Field(40, ge=1)
-    write_burst_factor: float = Field(4.0, ge=1)
-    spend_min_usd: float = Field(20.0, ge=0)
-    spend_factor: float = Field(3.0, ge=1)
-    provider_window_minutes: int = Field(60, ge=5, le=1440)
-    provider_failures_min: int = Field(10, ge=1)
-    provider_users_min: int = Field(2, ge=1)
-    provider_rate_min: float = Field(0.2, gt=0, le=1)
-    provider_rate_factor: float = Field(5.0, ge=1)
+    auth_failures_min: int = Field(
+        5, ge=1, description="authentication failures a user needs before the signal can fire"
+    )
+    auth_failures_factor: float = Field(
+        3.0, ge=1, description="times the user's baseline auth failures"
+    )
+    timeouts_min: int = Field(
+        5, ge=1, description="timeouts a user needs before the signal can fire"
+    )
+    timeout_rate_min: float = Field(
+        0.25, gt=0, le=1, description="share of requests timing out that can fire the signal"
+    )
+    timeout_rate_factor: float = Field(3.0, ge=1, description="times the baseline timeout rate")
+    rollback_window_minutes: int = Field(
+        60, ge=1, description="window of the checkpoint-rollback signal"
+    )
+    rollbacks_min: int = Field(
+        5, ge=1, description="rollbacks in the window before the signal can fire"
+    )
+    rollbacks_factor: float = Field(3.0, ge=1, description="times the baseline rollbacks")
+    write_burst_window_minutes: int = Field(
+        5, ge=1, description="window of the file-write burst signal"
+    )
+    write_burst_min: int = Field(
+        40, ge=1, description="file writes in the window before the signal can fire"
+    )
+    write_burst_factor: float = Field(4.0, ge=1, description="times the baseline writes")
+    spend_min_usd: float = Field(
+        20.0, ge=0, description="daily spend (USD) before the spend signal can fire"
+    )
+    spend_factor: float = Field(3.0, ge=1, description="times the baseline daily spend")
+    provider_window_minutes: int = Field(
+        60, ge=5, le=1440, description="window of the provider-outage signal"
+    )
+    provider_failures_min: int = Field(10, ge=1, description="provider failures in the window")
+    provider_users_min: int = Field(2, ge=1, description="distinct users affected")
+    provider_rate_min: float = Field(
+        0.2, gt=0, le=1, description="share of the provider's requests failing"
+    )
+    provider_rate_factor: float = Field(
+        5.0, ge=1, description="times the provider's baseline failure rate"
+    )
 
 
 class QualityConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
-    max_quarantine_rate: float = Field(0.02, ge=0, le=1)
+    max_quarantine_rate: float = Field(
+        0.02, ge=0, le=1, description="share of records quarantined above which the gate fails"
+    )
     max_request_cost: float = Field(100.0, gt=0, description="USD; a request above is corrupt")
     future_skew_seconds: int = Field(300, ge=0, description="clock skew allowed for 'not future'")
     recent_days: int = Field(7, ge=1, le=90, description="history window for row-count bounds")
-    row_count_low_factor: float = Field(0.2, ge=0)
-    row_count_high_factor: float = Field(5.0, ge=1)
-    suites_dir: str | None = None
-    signals: SignalThresholds = Field(default_factory=SignalThresholds)
+    row_count_low_factor: float = Field(
+        0.2, ge=0, description="a day below this times the recent median row count fails"
+    )
+    row_count_high_factor: float = Field(
+        5.0, ge=1, description="a day above this times the recent median row count fails"
+    )
+    suites_dir: str | None = Field(
+        default=None, description="folder of Great Expectations suites replacing the built-in ones"
+    )
+    signals: SignalThresholds = Field(
+        default_factory=SignalThresholds,
+        description="fleet-health behaviour signals (value >= max(min, factor x baseline))",
+    )
 
 
 def quality_config(section: dict[str, Any], source: str | None = None) -> QualityConfig:

@@ -17,10 +17,14 @@ REDACTION_KEY_ENV = "COMPLIANCE_REDACTION_KEY"
 class CustomRule(BaseModel):
     model_config = {"extra": "forbid"}
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    pattern: str
-    keyword: str | None = None
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="rule name (lowercase, a-z 0-9 _)")
+    kind: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="kind written in the marker, e.g. employee_id"
+    )
+    pattern: str = Field(description="regex (must also compile for the Hyperscan prefilter)")
+    keyword: str | None = Field(
+        default=None, description="a literal the text must contain for the rule to run (faster)"
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -42,8 +46,8 @@ class CustomRule(BaseModel):
 class Allowlist(BaseModel):
     model_config = {"extra": "forbid"}
 
-    values: list[str] = Field(default_factory=list)
-    regexes: list[str] = Field(default_factory=list)
+    values: list[str] = Field(default_factory=list, description="exact values never redacted")
+    regexes: list[str] = Field(default_factory=list, description="regexes of values never redacted")
 
     @field_validator("regexes")
     @classmethod
@@ -60,17 +64,25 @@ class RedactionConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
     key: str | None = Field(default=None, description="HMAC key (prefer the env variable)")
-    custom_rules: list[CustomRule] = Field(default_factory=list)
-    allowlist: Allowlist = Field(default_factory=Allowlist)
-    disabled_rules: list[str] = Field(default_factory=list)
-    chunk_mb: int = Field(default=8, ge=1, le=256)
+    custom_rules: list[CustomRule] = Field(
+        default_factory=list, description="your own redaction rules, beside the built-in ones"
+    )
+    allowlist: Allowlist = Field(
+        default_factory=Allowlist, description="values that look secret but are not"
+    )
+    disabled_rules: list[str] = Field(
+        default_factory=list, description="built-in rule names to switch off"
+    )
+    chunk_mb: int = Field(
+        default=8, ge=1, le=256, description="size of the blocks a large log is redacted in, MiB"
+    )
 
 
 class LegalHolds(BaseModel):
     model_config = {"extra": "forbid"}
 
-    users: list[str] = Field(default_factory=list)
-    tasks: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list, description="users whose logs are never deleted")
+    tasks: list[str] = Field(default_factory=list, description="task ids never deleted")
     matters: dict[str, list[str]] = Field(
         default_factory=dict, description="matter id -> users or task ids under hold"
     )
@@ -79,12 +91,24 @@ class LegalHolds(BaseModel):
 class RetentionConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
-    raw_days: int = Field(default=30, ge=0, le=36500)
-    redacted_days: int = Field(default=365, ge=0, le=36500)
-    quarantine_days: int = Field(default=90, ge=0, le=36500)
-    legal_holds: LegalHolds = Field(default_factory=LegalHolds)
-    workers: int = Field(default=4, ge=1, le=64)
-    mode: Literal["plan", "apply"] = "apply"
+    raw_days: int = Field(
+        default=30, ge=0, le=36500, description="days raw task logs are kept before deletion"
+    )
+    redacted_days: int = Field(
+        default=365, ge=0, le=36500, description="days redacted copies are kept"
+    )
+    quarantine_days: int = Field(
+        default=90, ge=0, le=36500, description="days quarantined records are kept"
+    )
+    legal_holds: LegalHolds = Field(
+        default_factory=LegalHolds, description="what must not be deleted whatever its age"
+    )
+    workers: int = Field(
+        default=4, ge=1, le=64, description="parallel workers (one per user prefix)"
+    )
+    mode: Literal["plan", "apply"] = Field(
+        default="apply", description="plan: report what would be deleted; apply: delete"
+    )
 
 
 def parse_redaction(raw: dict[str, Any] | None, source: str = "config") -> RedactionConfig:

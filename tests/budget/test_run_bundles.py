@@ -19,6 +19,7 @@ def _day(n: int, status: str = "pass") -> dict:
 
 def _invoke(monkeypatch, result, *extra):
     monkeypatch.setattr(run_mod, "run_local", lambda slug, params: result)
+    monkeypatch.setattr(run_mod, "preflight", lambda *args: None)  # no storage here
     return CliRunner().invoke(
         run_mod.run, ["audit-trail", "--since", "2026-11-01", "--until", "2026-11-04", *extra]
     )
