@@ -87,6 +87,12 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "PolicyConfig",
         "Who approves policy changes (`compliance policy …`).",
     ),  # fmt: skip
+    (
+        "policy_drift",
+        "tasks.policy_drift.model",
+        "PolicyDriftConfig",
+        "policy-drift: which deviations from the approved policy are findings.",
+    ),  # fmt: skip
 ]
 ENV = {  # key -> the environment variable that overrides or replaces it
     "storage.endpoint_url": "AWS_ENDPOINT_URL",

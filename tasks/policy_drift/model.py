@@ -23,8 +23,16 @@ class PolicyDriftConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    baseline_key: str = Field(default=BASELINE_KEY, min_length=1, max_length=512)
-    max_findings_per_user: int = Field(default=50, ge=1, le=10_000)
+    baseline_key: str = Field(
+        default=BASELINE_KEY,
+        min_length=1,
+        max_length=512,
+        description="Data-bucket key of the baseline settings file as distributed "
+        "(`roo-cline.autoImportSettingsPath`); a digest no approved version has is a finding",
+    )
+    max_findings_per_user: int = Field(
+        default=50, ge=1, le=10_000, description="Most drift findings reported per user"
+    )
 
 
 @dataclass
