@@ -10,6 +10,7 @@ from tasks.policy_drift.evaluate import evaluate as evaluate
 from tasks.policy_drift.model import JOB as JOB
 from tasks.policy_drift.model import Inputs, PolicyDriftConfig
 from tasks.reports import Table
+from tasks.reports.summary import fmt  # values as a person reads them (no True/None/[…])
 
 TABLE_ROWS = 200
 
@@ -55,8 +56,8 @@ def scope_users(settings: StorageSettings, team: str | None, user: str | None) -
 
 def tables(findings: list[Finding]) -> list[Table]:
     rows = [
-        [f.details["user"], f.details["setting"], str(f.details["expected"]),
-         str(f.details["actual"]), f.details.get("first_seen") or ""]
+        [f.details["user"], f.details["setting"], fmt(f.details["expected"]),
+         fmt(f.details["actual"]), f.details.get("first_seen") or ""]
         for f in findings if f.check == "policy.drift"
     ]  # fmt: skip
     return [Table("Deviations from the approved policy",
