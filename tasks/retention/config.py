@@ -84,6 +84,9 @@ class RetentionConfig(BaseModel):
     quarantine_days: int = Field(default=90, ge=0, le=36500)
     legal_holds: LegalHolds = Field(default_factory=LegalHolds)
     workers: int = Field(default=4, ge=1, le=64)
+    # S3 requests in flight per process (GET/PUT/HEAD per object); the S3 client's
+    # connection pool holds 32 (tasks/common/s3.py), so more would only queue there.
+    s3_concurrency: int = Field(default=16, ge=1, le=32)
     mode: Literal["plan", "apply"] = "apply"
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +25,23 @@ from botocore.exceptions import ClientError
 from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import iso_z
+from tasks.retention.concurrency import pmap
 from tasks.retention.config import RetentionConfig
 from tasks.retention.engine import Redactor
-from tasks.retention.planner import PlanItem, config_hold, redacted_key, s3_hold
+from tasks.retention.planner import (
+    PlanItem,
+    Version,
+    config_hold,
+    hold_of,
+    redacted_key,
+    s3_hold,
+)
 from tasks.retention.stream import is_json_name, redact_stream
 
 JOB = "log-retention"
-DELETE_BATCH = 200  # journal items per DeleteObjects request and per done marker
+DELETE_BATCH = 1000  # journal items per DeleteObjects request and per done marker
+SPOOL_MAX = 32 * 1024 * 1024  # a log bigger than this spools to a temporary file
+SINGLE_PUT_MAX = 64 * 1024 * 1024  # one PutObject up to here, multipart beyond
 DELETE_OBJECTS_MAX = 1000  # S3's limit of keys per DeleteObjects request
 GONE_CODES = ("NoSuchKey", "NoSuchVersion")  # a rerun deleting what is already gone
 
@@ -95,11 +107,6 @@ class _Hashing(io.RawIOBase):
         buf[: len(data)] = data
         return len(data)
 
-    def drain(self) -> str:
-        while self.read(1024 * 1024):
-            pass
-        return self.digest.hexdigest()
-
 
 class _KeepOpen(io.RawIOBase):
     """The spool for s3transfer, which closes the file it is given; we read it again."""
@@ -137,67 +144,110 @@ class _KeepOpen(io.RawIOBase):
         pass
 
 
+def newest_live(item: PlanItem) -> Version | None:
+    live = [v for v in item.versions if not v.delete_marker]
+    return max(live, key=lambda v: v.last_modified) if live else None
+
+
+def _get_args(item: PlanItem, v: Version) -> dict[str, str]:
+    args = {"Bucket": item.bucket, "Key": item.key}
+    if v.version_id != "null":
+        args["VersionId"] = v.version_id
+    return args
+
+
 def prepare_raw(
-    client, item: PlanItem, redactor: Redactor, copies: set[str]
+    client,
+    item: PlanItem,
+    redactor: Redactor,
+    copies: set[str],
+    *,
+    now: datetime | None = None,
+    lock: AbstractContextManager[Any] | None = None,
 ) -> tuple[str | None, bool]:
     """Make sure the redacted copy exists and scans clean. (problem or None, created)
 
     `copies`: the redacted keys known to exist (one listing per user prefix). A copy
-    listed but gone since is made again (redaction is deterministic). A copy made now is re-scanned from the bytes just uploaded (S3 checked them against
-    their checksum), and the raw version it was made from is hashed on the way in; a copy
-    left by an earlier run is downloaded and re-scanned.
+    listed but gone since is made again (redaction is deterministic). A copy made now is
+    re-scanned from the bytes just uploaded (S3 checks them against their SHA-256), and
+    the raw version it was made from is hashed on the way in; a copy left by an earlier
+    run is downloaded and re-scanned. With `now`, the raw GET's Object Lock headers are
+    the hold check: a held version is reported as the problem before anything is written.
+    `lock` serialises use of a redactor shared by several threads.
     """
-    live = [v for v in item.versions if not v.delete_marker]
-    if not live:
+    newest = newest_live(item)
+    if newest is None:
         return None, False  # only delete markers left: nothing to copy
-    newest = max(live, key=lambda v: v.last_modified)
     target = redacted_key(item.key)
-    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+    guard = lock or nullcontext()
+    with (
+        tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as spool,
+        tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as raw_spool,
+    ):
         if target in copies and _download(client, item.bucket, target, spool):
             created = False
         else:
-            args = {"Bucket": item.bucket, "Key": item.key}
-            if newest.version_id != "null":
-                args["VersionId"] = newest.version_id
-            raw = _Hashing(client.get_object(**args)["Body"])
-            redact_stream(redactor, raw, spool, as_json=is_json_name(item.key))
-            newest.sha256 = raw.drain()
-            spool.seek(0)
-            client.upload_fileobj(_KeepOpen(spool), item.bucket, target)
+            resp = client.get_object(**_get_args(item, newest))
+            hold = hold_of(newest, resp, now) if now else None
+            if hold:
+                resp["Body"].close()
+                return hold, False
+            raw = _Hashing(resp["Body"])
+            shutil.copyfileobj(raw, raw_spool, 1024 * 1024)  # network read outside the lock
+            newest.sha256 = raw.digest.hexdigest()
+            raw_spool.seek(0)
+            with guard:
+                redact_stream(redactor, raw_spool, spool, as_json=is_json_name(item.key))
+            _upload(client, item.bucket, target, spool)
             created = True
         spool.seek(0)
         # rescan as plain text: stricter than the JSON pass (sees keys and escaped content too)
-        stats = redact_stream(redactor, spool, _Null(), as_json=False)
+        with guard:
+            stats = redact_stream(redactor, spool, _Null(), as_json=False)
     if stats.counts:
         return f"redacted copy not clean ({sum(stats.counts.values())} findings)", created
     return None, created
 
 
+def _upload(client, bucket: str, key: str, spool: Any) -> None:
+    """One PutObject (SHA-256 checked by S3) up to SINGLE_PUT_MAX; multipart beyond."""
+    size = spool.tell()
+    spool.seek(0)
+    if size <= SINGLE_PUT_MAX:
+        client.put_object(Bucket=bucket, Key=key, Body=spool, ChecksumAlgorithm="SHA256")
+    else:
+        client.upload_fileobj(_KeepOpen(spool), bucket, key)
+
+
 def _download(client, bucket: str, key: str, spool: Any) -> bool:
-    """The object into the spool; False when it is not there (after all)."""
+    """The object into the spool (one GET); False when it is not there (after all)."""
     try:
-        client.download_fileobj(bucket, key, _KeepOpen(spool))
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
         if _missing(exc):
-            spool.seek(0)
-            spool.truncate()
             return False
         raise
+    shutil.copyfileobj(body, spool, 1024 * 1024)
     return True
 
 
-def hash_versions(client, item: PlanItem) -> None:
+def hash_versions(
+    client, item: PlanItem, now: datetime | None = None, skip: Version | None = None
+) -> str | None:
+    """SHA-256 of every live version not hashed yet (but `skip`); with `now`, the S3 hold
+    each GET response shows, the first one found returned (the rest are then not read)."""
     for v in item.versions:
-        if v.delete_marker or v.sha256:  # already hashed while its copy was made
+        if v.delete_marker or v.sha256 or v is skip:  # already hashed while its copy was made
             continue
-        args = {"Bucket": item.bucket, "Key": item.key}
-        if v.version_id != "null":
-            args["VersionId"] = v.version_id
-        body = client.get_object(**args)["Body"]
+        resp = client.get_object(**_get_args(item, v))
+        if now and (hold := hold_of(v, resp, now)):
+            resp["Body"].close()
+            return hold
         digest = hashlib.sha256()
-        for chunk in iter(lambda b=body: b.read(1024 * 1024), b""):
+        for chunk in iter(lambda b=resp["Body"]: b.read(1024 * 1024), b""):
             digest.update(chunk)
         v.sha256 = digest.hexdigest()
+    return None
 
 
 def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> None:
@@ -282,13 +332,18 @@ def execute_journal(
     records = _done_markers(client, bucket, run_id)
     todo = [(index, item) for index, item in enumerate(items) if index not in records]
     deleted = 0
+    width = cfg.s3_concurrency
+
+    def recheck(pair: tuple[int, PlanItem]) -> str | None:
+        item = pair[1]
+        return config_hold(cfg, item.user, item.task_id) or s3_hold(
+            client, item.bucket, item.key, item.versions, now or datetime.now(UTC)
+        )
+
     for batch in _batches(todo):
         batch_records: dict[int, dict[str, Any]] = {}
         doomed: list[tuple[int, PlanItem]] = []
-        for index, item in batch:
-            hold = config_hold(cfg, item.user, item.task_id) or s3_hold(
-                client, item.bucket, item.key, item.versions, now or datetime.now(UTC)
-            )
+        for (index, item), hold in zip(batch, pmap(recheck, batch, width), strict=True):
             if hold:  # placed since planning: keep the object
                 batch_records[index] = {"index": index, "outcome": "kept", "hold_check": hold}
             else:
@@ -297,10 +352,11 @@ def execute_journal(
             deleted += _delete_versions(client, [item for _, item in doomed])
             if on_delete:
                 on_delete(deleted)
-        for index, item in doomed:
+        gone = pmap(lambda pair: _confirm_gone(client, pair[1]), doomed, width)
+        for (index, _item), ok in zip(doomed, gone, strict=True):
             batch_records[index] = {
                 "index": index,
-                "outcome": "deleted" if _confirm_gone(client, item) else "unconfirmed",
+                "outcome": "deleted" if ok else "unconfirmed",
                 "hold_check": "none",
                 "deleted_at": iso_z(datetime.now(UTC)),
             }
