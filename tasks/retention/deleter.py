@@ -321,6 +321,7 @@ def execute_journal(
     *,
     now: datetime | None = None,
     on_delete: Callable[[int], None] | None = None,
+    recheck_s3: bool = True,
 ) -> list[dict[str, Any]]:
     """Delete what the journal says (skipping what is already done); return manifest rows.
 
@@ -328,17 +329,25 @@ def execute_journal(
     deletion confirmed, then one marker recording the whole batch. A crash inside a
     batch leaves no marker for it; the rerun re-checks holds and deletes again (a
     version already gone deletes as a no-op), so the end state is the same.
+
+    recheck_s3=False (the run that just planned and read every version's hold with its
+    GET): config holds are re-checked, S3 holds are not HEADed again. S3 itself refuses
+    to delete a version under legal hold or retention; such a refusal is then looked up
+    (HEAD) and the object recorded as kept, with any version that did go as deleted.
+    HEADs (re-check, confirmation) go through the pool, `cfg.s3_concurrency` at once.
     """
     records = _done_markers(client, bucket, run_id)
     todo = [(index, item) for index, item in enumerate(items) if index not in records]
     deleted = 0
     width = cfg.s3_concurrency
+    when = now or datetime.now(UTC)
 
     def recheck(pair: tuple[int, PlanItem]) -> str | None:
         item = pair[1]
-        return config_hold(cfg, item.user, item.task_id) or s3_hold(
-            client, item.bucket, item.key, item.versions, now or datetime.now(UTC)
-        )
+        held = config_hold(cfg, item.user, item.task_id)
+        if held or not recheck_s3:
+            return held
+        return s3_hold(client, item.bucket, item.key, item.versions, when)
 
     for batch in _batches(todo):
         batch_records: dict[int, dict[str, Any]] = {}
@@ -348,18 +357,27 @@ def execute_journal(
                 batch_records[index] = {"index": index, "outcome": "kept", "hold_check": hold}
             else:
                 doomed.append((index, item))
+        refused: set[tuple[str, str]] = set()
         if doomed:
-            deleted += _delete_versions(client, [item for _, item in doomed])
+            count, refused = _delete_versions(client, [item for _, item in doomed])
+            deleted += count
             if on_delete:
                 on_delete(deleted)
-        gone = pmap(lambda pair: _confirm_gone(client, pair[1]), doomed, width)
-        for (index, _item), ok in zip(doomed, gone, strict=True):
-            batch_records[index] = {
+
+        def settle(pair: tuple[int, PlanItem], refused: set = refused) -> dict[str, Any]:
+            index, item = pair
+            if (item.bucket, item.key) in refused:
+                return _refused_record(client, index, item, when)
+            ok = _confirm_gone(client, item)
+            return {
                 "index": index,
                 "outcome": "deleted" if ok else "unconfirmed",
                 "hold_check": "none",
                 "deleted_at": iso_z(datetime.now(UTC)),
             }
+
+        for (index, _item), record in zip(doomed, pmap(settle, doomed, width), strict=True):
+            batch_records[index] = record
         marker = [batch_records[index] for index, _ in batch]
         client.put_object(
             Bucket=bucket, Key=done_key(run_id, batch[0][0]), Body=orjson.dumps(marker)
@@ -369,6 +387,23 @@ def execute_journal(
     for index, item in enumerate(items):
         rows += manifest_rows(run_id, item, records[index])
     return rows
+
+
+def _refused_record(client, index: int, item: PlanItem, now: datetime) -> dict[str, Any]:
+    """S3 refused to delete a version: kept under the hold S3 shows, each version that did
+    go recorded as deleted. No hold to show: the refusal is an error (the run stops)."""
+    hold = s3_hold(client, item.bucket, item.key, item.versions, now)
+    if not hold:
+        raise RuntimeError(
+            f"s3://{item.bucket}/{item.key}: DeleteObjects refused a version (AccessDenied) "
+            "and S3 shows no hold on it"
+        )
+    ids = [v.version_id for v in item.versions if not v.delete_marker]
+    went = {vid: "deleted" for vid in ids if _version_gone(client, item, vid)}
+    record = {"index": index, "outcome": "kept", "hold_check": hold}
+    if went:
+        record |= {"version_outcomes": went, "deleted_at": iso_z(datetime.now(UTC))}
+    return record
 
 
 def _batches(todo: list[tuple[int, PlanItem]]) -> list[list[tuple[int, PlanItem]]]:
@@ -388,8 +423,13 @@ def _batches(todo: list[tuple[int, PlanItem]]) -> list[list[tuple[int, PlanItem]
     return batches
 
 
-def _delete_versions(client, items: list[PlanItem]) -> int:
-    """Every version of the items, one DeleteObjects request per bucket (and per 1,000)."""
+def _delete_versions(client, items: list[PlanItem]) -> tuple[int, set[tuple[str, str]]]:
+    """Every version of the items, one DeleteObjects request per bucket (and per 1,000).
+
+    (versions deleted, (bucket, key) of the objects a version of which S3 refused with
+    AccessDenied, as it answers for a version under Object Lock). Any other refusal stops
+    the run; its journal stays and the next run resumes it.
+    """
     by_bucket: dict[str, list[dict[str, str]]] = {}
     for item in items:
         for v in item.versions:
@@ -397,20 +437,22 @@ def _delete_versions(client, items: list[PlanItem]) -> int:
             if v.version_id != "null":
                 entry["VersionId"] = v.version_id
             by_bucket.setdefault(item.bucket, []).append(entry)
-    count = 0
+    count, refused = 0, set()
     for name, entries in by_bucket.items():
         for start in range(0, len(entries), DELETE_OBJECTS_MAX):
             chunk = entries[start : start + DELETE_OBJECTS_MAX]
             resp = client.delete_objects(Bucket=name, Delete={"Objects": chunk, "Quiet": False})
             errors = [e for e in resp.get("Errors", []) if e.get("Code") not in GONE_CODES]
-            if errors:  # the run stops; its journal stays and the next run resumes it
-                first = errors[0]
+            denied = [e for e in errors if e.get("Code") == "AccessDenied"]
+            if len(denied) < len(errors):
+                first = next(e for e in errors if e.get("Code") != "AccessDenied")
                 raise RuntimeError(
                     f"s3://{name}: DeleteObjects refused {len(errors)} of {len(chunk)} versions "
                     f"(first: {first.get('Code')} on {first.get('Key')})"
                 )
-            count += len(chunk)
-    return count
+            refused |= {(name, e.get("Key", "")) for e in denied}
+            count += len(chunk) - len(denied)
+    return count, refused
 
 
 def manifest_rows(run_id: str, item: PlanItem, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -426,7 +468,7 @@ def manifest_rows(run_id: str, item: PlanItem, record: dict[str, Any]) -> list[d
             "last_modified": v.last_modified,
             "rule": item.rule,
             "hold_check": record.get("hold_check"),
-            "outcome": record["outcome"],
+            "outcome": record.get("version_outcomes", {}).get(v.version_id, record["outcome"]),
             "deleted_at": record.get("deleted_at"),
         }
         for v in item.versions

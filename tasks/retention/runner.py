@@ -119,7 +119,9 @@ def run_retention(
                 "log-retention-deletions", "deleting expired raw objects", len(todo)
             )
             report = on_delete or progress.update
-            rows += execute_journal(client, bucket, run_id, todo, ret, now=now, on_delete=report)
+            rows += execute_journal(
+                client, bucket, run_id, todo, ret, now=now, on_delete=report, recheck_s3=False
+            )
             progress.update(len(todo), force=True)
     summary = summarize(items, rows, created, [r for r, _ in resumed])
     summary["dry_run"] = dry_run
