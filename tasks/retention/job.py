@@ -23,16 +23,10 @@ from tasks.retention.config import (
     parse_retention,
     redaction_key,
 )
-from tasks.retention.deleter import (
-    hash_versions,
-    load_journal,
-    newest_live,
-    prepare_raw,
-    unfinished_runs,
-    write_journal,
-)
+from tasks.retention.deleter import load_journal, unfinished_runs, write_journal
 from tasks.retention.engine import Redactor
 from tasks.retention.planner import PlanItem, PrefixWork, plan_prefix, redacted_key
+from tasks.retention.prepare import hash_versions, newest_live, prepare_raw
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +173,8 @@ def manifest_files(rows: list[dict[str, Any]], items: list[PlanItem]) -> dict[st
     writer.writeheader()
     writer.writerows(rows)
     plan = b"".join(
-        orjson.dumps({k: i.as_dict()[k] for k in ("key", "data_class", "decision", "reason",
-                                                   "rule", "age_days")}) + b"\n"
+        orjson.dumps({k: getattr(i, k) for k in ("key", "data_class", "decision", "reason",
+                                                  "rule", "age_days")}) + b"\n"
         for i in items
     )  # fmt: skip
     return {
