@@ -22,7 +22,7 @@ from tasks.retention.planner import PlanItem, Version, hold_of, redacted_key
 from tasks.retention.stream import is_json_name, redact_stream
 
 SPOOL_MAX = 32 * 1024 * 1024  # a log bigger than this spools to a temporary file
-SINGLE_PUT_MAX = 64 * 1024 * 1024  # one PutObject up to here, multipart beyond
+SINGLE_PUT_MAX = 16 * 1024 * 1024  # one PutObject (body in memory) up to here, multipart beyond
 
 
 class _Null(io.RawIOBase):
@@ -152,11 +152,17 @@ def prepare_raw(
 
 
 def _upload(client, bucket: str, key: str, spool: Any) -> None:
-    """One PutObject (SHA-256 checked by S3) up to SINGLE_PUT_MAX; multipart beyond."""
+    """One PutObject (SHA-256 checked by S3) up to SINGLE_PUT_MAX; multipart beyond.
+
+    The body goes as bytes: a file object makes botocore send `Expect: 100-continue`
+    and wait for the server's go-ahead (a round trip per object), and stream the
+    checksum as a trailer.
+    """
     size = spool.tell()
     spool.seek(0)
     if size <= SINGLE_PUT_MAX:
-        client.put_object(Bucket=bucket, Key=key, Body=spool, ChecksumAlgorithm="SHA256")
+        body = spool.read()
+        client.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256")
     else:
         client.upload_fileobj(_KeepOpen(spool), bucket, key)
 
