@@ -24,7 +24,7 @@ from tasks.retention.config import (
     redaction_key,
 )
 from tasks.retention.deleter import load_journal, unfinished_runs, write_journal
-from tasks.retention.engine import Redactor
+from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.planner import PlanItem, PrefixWork, plan_prefix, redacted_key
 from tasks.retention.prepare import hash_versions, newest_live, prepare_raw
 
@@ -98,7 +98,8 @@ def shared_redactor(red_cfg: RedactionConfig, key: bytes) -> tuple[Redactor, thr
     ident = (red_cfg.model_dump_json(), key)
     with _SHARED_LOCK:
         if ident not in _SHARED:
-            _SHARED[ident] = (Redactor(red_cfg, key), threading.Lock())
+            # the engine's public entry point, as before; the pool's threads share it
+            _SHARED[ident] = (thread_redactor(red_cfg, key), threading.Lock())
         return _SHARED[ident]
 
 
