@@ -7,7 +7,8 @@ Object-Lock (versioned) data bucket, a few of them under S3 legal hold. Timed: t
 `run_retention` call (plan, redacted copies, journal, deletions, confirmation, signed
 manifest published), then the objects handled per second and this process's peak RSS.
 `BENCH_RETENTION_LOCK=0` uses an unversioned bucket without Object Lock (the demo's shape).
-`BENCH_RETENTION_PROFILE=1` also prints the S3 requests per operation.
+`BENCH_RETENTION_PROFILE=1` also prints the S3 requests per operation and the CPU time of
+moto and of the job; `BENCH_RETENTION_CONCURRENCY` sets retention.s3_concurrency (16).
 Run: `python -m bench.retention` (default N=1,000; `BENCH_RETENTION_N=10000` for more).
 Target (issue 19): >= 300 objects/s.
 """
@@ -89,6 +90,7 @@ def main(n: int | None = None) -> None:
     n = n or int(os.environ.get("BENCH_RETENTION_N", "1000"))
     users = int(os.environ.get("BENCH_RETENTION_USERS", "20"))
     lock = os.environ.get("BENCH_RETENTION_LOCK", "1") != "0"
+    concurrency = int(os.environ.get("BENCH_RETENTION_CONCURRENCY", "16"))
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # moto accepts any
         os.environ.setdefault(k, "bench")
     server = EmbeddedS3(separate_process=True).start()
@@ -118,7 +120,7 @@ def main(n: int | None = None) -> None:
                   f"({'Object Lock, versioned' if lock else 'unversioned'} bucket) "
                   f"in {time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
             sections = {
-                "retention": {"raw_days": 30},
+                "retention": {"raw_days": 30, "s3_concurrency": concurrency},
                 "redaction": {"key": "bench-redaction-key-" + "0" * 16},
             }
             config = AppConfig(storage=settings, sections=sections, source="bench")
