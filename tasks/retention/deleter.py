@@ -5,7 +5,9 @@ version is hashed â†’ the journal (state/log-retention/<run>.jsonl) is written â
 are deleted in batches (one DeleteObjects request each), each deletion confirmed with a
 versioned head_object, and each batch's completion recorded as its own small marker
 object (S3 has no append). A rerun finds journals without a `.complete` marker and
-finishes them; holds are re-checked first.
+finishes them; holds are re-checked first. The per-object HEADs go through the bounded
+pool (tasks/retention/concurrency.py); the preparation before the journal is in
+tasks/retention/prepare.py.
 """
 
 from __future__ import annotations
