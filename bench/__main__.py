@@ -2,7 +2,8 @@
 
 BENCH_ONLY=ingest,verify runs a subset. Each benchmark reads its own size variable
 (BENCH_INGEST_MB, BENCH_VERIFY_N, BENCH_QUALITY_ROWS, BENCH_BUDGET_ROWS, BENCH_ACCESS_N,
-BENCH_REDACT_MB, BENCH_AUDIT_ROWS); the defaults are the sizes the issues ask for.
+BENCH_REDACT_MB, BENCH_AUDIT_ROWS, BENCH_RETENTION_N); the defaults are the sizes the issues
+ask for.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ["ingest", "redaction", "verify", "quality", "budget", "access", "audit", "collect"]
+BENCHMARKS = ["ingest", "redaction", "verify", "quality", "budget", "access", "audit", "collect", "retention"]  # fmt: skip
 
 
 def main() -> int:

@@ -106,6 +106,14 @@ class RetentionConfig(BaseModel):
     workers: int = Field(
         default=4, ge=1, le=64, description="parallel workers (one per user prefix)"
     )
+    # S3 requests in flight per process (GET/PUT/HEAD per object); the S3 client's
+    # connection pool holds 32 (tasks/common/s3.py), so more would only queue there.
+    s3_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=32,
+        description="S3 requests in flight per process (the client pools 32 connections)",
+    )
     mode: Literal["plan", "apply"] = Field(
         default="apply", description="plan: report what would be deleted; apply: delete"
     )

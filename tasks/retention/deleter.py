@@ -5,14 +5,13 @@ version is hashed â†’ the journal (state/log-retention/<run>.jsonl) is written â
 are deleted in batches (one DeleteObjects request each), each deletion confirmed with a
 versioned head_object, and each batch's completion recorded as its own small marker
 object (S3 has no append). A rerun finds journals without a `.complete` marker and
-finishes them; holds are re-checked first.
+finishes them; holds are re-checked first. The per-object HEADs go through the bounded
+pool (tasks/retention/concurrency.py); the preparation before the journal is in
+tasks/retention/prepare.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,13 +22,16 @@ from botocore.exceptions import ClientError
 from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import iso_z
+from tasks.retention.concurrency import pmap
 from tasks.retention.config import RetentionConfig
-from tasks.retention.engine import Redactor
-from tasks.retention.planner import PlanItem, config_hold, redacted_key, s3_hold
-from tasks.retention.stream import is_json_name, redact_stream
+from tasks.retention.planner import (
+    PlanItem,
+    config_hold,
+    s3_hold,
+)
 
 JOB = "log-retention"
-DELETE_BATCH = 200  # journal items per DeleteObjects request and per done marker
+DELETE_BATCH = 1000  # journal items per DeleteObjects request and per done marker
 DELETE_OBJECTS_MAX = 1000  # S3's limit of keys per DeleteObjects request
 GONE_CODES = ("NoSuchKey", "NoSuchVersion")  # a rerun deleting what is already gone
 
@@ -50,7 +52,7 @@ def complete_key(run_id: str) -> str:
     return state_key(JOB, f"{run_id}.complete")
 
 
-def _missing(exc: ClientError) -> bool:
+def missing(exc: ClientError) -> bool:
     """Only a not-found answer means gone: a 400, 403 or 5xx says nothing about the object."""
     code = exc.response.get("Error", {}).get("Code", "")
     return code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
@@ -65,139 +67,10 @@ def _exists(client, bucket: str, key: str) -> bool:
     try:
         client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if _missing(exc):
+        if missing(exc):
             return False
         raise _gone_check_failed(bucket, key, exc) from None
     return True
-
-
-class _Null(io.RawIOBase):
-    def write(self, b: bytes) -> int:  # type: ignore[override]
-        return len(b)
-
-
-class _Hashing(io.RawIOBase):
-    """A reader that hashes what passes through it."""
-
-    def __init__(self, body: Any) -> None:
-        self.body, self.digest = body, hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
-        data = self.body.read(n) if n is not None and n >= 0 else self.body.read()
-        self.digest.update(data)
-        return data
-
-    def readinto(self, buf: Any) -> int:
-        data = self.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
-
-    def drain(self) -> str:
-        while self.read(1024 * 1024):
-            pass
-        return self.digest.hexdigest()
-
-
-class _KeepOpen(io.RawIOBase):
-    """The spool for s3transfer, which closes the file it is given; we read it again."""
-
-    def __init__(self, f: Any) -> None:
-        self.f = f
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
-        return self.f.read(n)
-
-    def readinto(self, buf: Any) -> int:
-        data = self.f.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
-
-    def write(self, b: Any) -> int:  # type: ignore[override]
-        return self.f.write(b)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self.f.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self.f.tell()
-
-    def close(self) -> None:  # the spool's own `with` closes it
-        pass
-
-
-def prepare_raw(
-    client, item: PlanItem, redactor: Redactor, copies: set[str]
-) -> tuple[str | None, bool]:
-    """Make sure the redacted copy exists and scans clean. (problem or None, created)
-
-    `copies`: the redacted keys known to exist (one listing per user prefix). A copy
-    listed but gone since is made again (redaction is deterministic). A copy made now is re-scanned from the bytes just uploaded (S3 checked them against
-    their checksum), and the raw version it was made from is hashed on the way in; a copy
-    left by an earlier run is downloaded and re-scanned.
-    """
-    live = [v for v in item.versions if not v.delete_marker]
-    if not live:
-        return None, False  # only delete markers left: nothing to copy
-    newest = max(live, key=lambda v: v.last_modified)
-    target = redacted_key(item.key)
-    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
-        if target in copies and _download(client, item.bucket, target, spool):
-            created = False
-        else:
-            args = {"Bucket": item.bucket, "Key": item.key}
-            if newest.version_id != "null":
-                args["VersionId"] = newest.version_id
-            raw = _Hashing(client.get_object(**args)["Body"])
-            redact_stream(redactor, raw, spool, as_json=is_json_name(item.key))
-            newest.sha256 = raw.drain()
-            spool.seek(0)
-            client.upload_fileobj(_KeepOpen(spool), item.bucket, target)
-            created = True
-        spool.seek(0)
-        # rescan as plain text: stricter than the JSON pass (sees keys and escaped content too)
-        stats = redact_stream(redactor, spool, _Null(), as_json=False)
-    if stats.counts:
-        return f"redacted copy not clean ({sum(stats.counts.values())} findings)", created
-    return None, created
-
-
-def _download(client, bucket: str, key: str, spool: Any) -> bool:
-    """The object into the spool; False when it is not there (after all)."""
-    try:
-        client.download_fileobj(bucket, key, _KeepOpen(spool))
-    except ClientError as exc:
-        if _missing(exc):
-            spool.seek(0)
-            spool.truncate()
-            return False
-        raise
-    return True
-
-
-def hash_versions(client, item: PlanItem) -> None:
-    for v in item.versions:
-        if v.delete_marker or v.sha256:  # already hashed while its copy was made
-            continue
-        args = {"Bucket": item.bucket, "Key": item.key}
-        if v.version_id != "null":
-            args["VersionId"] = v.version_id
-        body = client.get_object(**args)["Body"]
-        digest = hashlib.sha256()
-        for chunk in iter(lambda b=body: b.read(1024 * 1024), b""):
-            digest.update(chunk)
-        v.sha256 = digest.hexdigest()
 
 
 def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> None:
@@ -242,7 +115,7 @@ def _version_gone(client, item: PlanItem, version_id: str) -> bool:
     try:
         client.head_object(Bucket=item.bucket, Key=item.key, VersionId=version_id)
     except ClientError as exc:
-        if _missing(exc):
+        if missing(exc):
             return True
         raise _gone_check_failed(item.bucket, item.key, exc) from None
     return False
@@ -271,6 +144,7 @@ def execute_journal(
     *,
     now: datetime | None = None,
     on_delete: Callable[[int], None] | None = None,
+    recheck_s3: bool = True,
 ) -> list[dict[str, Any]]:
     """Delete what the journal says (skipping what is already done); return manifest rows.
 
@@ -278,32 +152,55 @@ def execute_journal(
     deletion confirmed, then one marker recording the whole batch. A crash inside a
     batch leaves no marker for it; the rerun re-checks holds and deletes again (a
     version already gone deletes as a no-op), so the end state is the same.
+
+    recheck_s3=False (the run that just planned and read every version's hold with its
+    GET): config holds are re-checked, S3 holds are not HEADed again. S3 itself refuses
+    to delete a version under legal hold or retention; such a refusal is then looked up
+    (HEAD) and the object recorded as kept, with any version that did go as deleted.
+    HEADs (re-check, confirmation) go through the pool, `cfg.s3_concurrency` at once.
     """
     records = _done_markers(client, bucket, run_id)
     todo = [(index, item) for index, item in enumerate(items) if index not in records]
     deleted = 0
+    width = cfg.s3_concurrency
+    when = now or datetime.now(UTC)
+
+    def recheck(pair: tuple[int, PlanItem]) -> str | None:
+        item = pair[1]
+        held = config_hold(cfg, item.user, item.task_id)
+        if held or not recheck_s3:
+            return held
+        return s3_hold(client, item.bucket, item.key, item.versions, when)
+
     for batch in _batches(todo):
         batch_records: dict[int, dict[str, Any]] = {}
         doomed: list[tuple[int, PlanItem]] = []
-        for index, item in batch:
-            hold = config_hold(cfg, item.user, item.task_id) or s3_hold(
-                client, item.bucket, item.key, item.versions, now or datetime.now(UTC)
-            )
+        for (index, item), hold in zip(batch, pmap(recheck, batch, width), strict=True):
             if hold:  # placed since planning: keep the object
                 batch_records[index] = {"index": index, "outcome": "kept", "hold_check": hold}
             else:
                 doomed.append((index, item))
+        refused: set[tuple[str, str]] = set()
         if doomed:
-            deleted += _delete_versions(client, [item for _, item in doomed])
+            count, refused = _delete_versions(client, [item for _, item in doomed])
+            deleted += count
             if on_delete:
                 on_delete(deleted)
-        for index, item in doomed:
-            batch_records[index] = {
+
+        def settle(pair: tuple[int, PlanItem], refused: set = refused) -> dict[str, Any]:
+            index, item = pair
+            if (item.bucket, item.key) in refused:
+                return _refused_record(client, index, item, when)
+            ok = _confirm_gone(client, item)
+            return {
                 "index": index,
-                "outcome": "deleted" if _confirm_gone(client, item) else "unconfirmed",
+                "outcome": "deleted" if ok else "unconfirmed",
                 "hold_check": "none",
                 "deleted_at": iso_z(datetime.now(UTC)),
             }
+
+        for (index, _item), record in zip(doomed, pmap(settle, doomed, width), strict=True):
+            batch_records[index] = record
         marker = [batch_records[index] for index, _ in batch]
         client.put_object(
             Bucket=bucket, Key=done_key(run_id, batch[0][0]), Body=orjson.dumps(marker)
@@ -313,6 +210,23 @@ def execute_journal(
     for index, item in enumerate(items):
         rows += manifest_rows(run_id, item, records[index])
     return rows
+
+
+def _refused_record(client, index: int, item: PlanItem, now: datetime) -> dict[str, Any]:
+    """S3 refused to delete a version: kept under the hold S3 shows, each version that did
+    go recorded as deleted. No hold to show: the refusal is an error (the run stops)."""
+    hold = s3_hold(client, item.bucket, item.key, item.versions, now)
+    if not hold:
+        raise RuntimeError(
+            f"s3://{item.bucket}/{item.key}: DeleteObjects refused a version (AccessDenied) "
+            "and S3 shows no hold on it"
+        )
+    ids = [v.version_id for v in item.versions if not v.delete_marker]
+    went = {vid: "deleted" for vid in ids if _version_gone(client, item, vid)}
+    record = {"index": index, "outcome": "kept", "hold_check": hold}
+    if went:
+        record |= {"version_outcomes": went, "deleted_at": iso_z(datetime.now(UTC))}
+    return record
 
 
 def _batches(todo: list[tuple[int, PlanItem]]) -> list[list[tuple[int, PlanItem]]]:
@@ -332,8 +246,13 @@ def _batches(todo: list[tuple[int, PlanItem]]) -> list[list[tuple[int, PlanItem]
     return batches
 
 
-def _delete_versions(client, items: list[PlanItem]) -> int:
-    """Every version of the items, one DeleteObjects request per bucket (and per 1,000)."""
+def _delete_versions(client, items: list[PlanItem]) -> tuple[int, set[tuple[str, str]]]:
+    """Every version of the items, one DeleteObjects request per bucket (and per 1,000).
+
+    (versions deleted, (bucket, key) of the objects a version of which S3 refused with
+    AccessDenied, as it answers for a version under Object Lock). Any other refusal stops
+    the run; its journal stays and the next run resumes it.
+    """
     by_bucket: dict[str, list[dict[str, str]]] = {}
     for item in items:
         for v in item.versions:
@@ -341,20 +260,22 @@ def _delete_versions(client, items: list[PlanItem]) -> int:
             if v.version_id != "null":
                 entry["VersionId"] = v.version_id
             by_bucket.setdefault(item.bucket, []).append(entry)
-    count = 0
+    count, refused = 0, set()
     for name, entries in by_bucket.items():
         for start in range(0, len(entries), DELETE_OBJECTS_MAX):
             chunk = entries[start : start + DELETE_OBJECTS_MAX]
             resp = client.delete_objects(Bucket=name, Delete={"Objects": chunk, "Quiet": False})
             errors = [e for e in resp.get("Errors", []) if e.get("Code") not in GONE_CODES]
-            if errors:  # the run stops; its journal stays and the next run resumes it
-                first = errors[0]
+            denied = [e for e in errors if e.get("Code") == "AccessDenied"]
+            if len(denied) < len(errors):
+                first = next(e for e in errors if e.get("Code") != "AccessDenied")
                 raise RuntimeError(
                     f"s3://{name}: DeleteObjects refused {len(errors)} of {len(chunk)} versions "
                     f"(first: {first.get('Code')} on {first.get('Key')})"
                 )
-            count += len(chunk)
-    return count
+            refused |= {(name, e.get("Key", "")) for e in denied}
+            count += len(chunk) - len(denied)
+    return count, refused
 
 
 def manifest_rows(run_id: str, item: PlanItem, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -370,7 +291,7 @@ def manifest_rows(run_id: str, item: PlanItem, record: dict[str, Any]) -> list[d
             "last_modified": v.last_modified,
             "rule": item.rule,
             "hold_check": record.get("hold_check"),
-            "outcome": record["outcome"],
+            "outcome": record.get("version_outcomes", {}).get(v.version_id, record["outcome"]),
             "deleted_at": record.get("deleted_at"),
         }
         for v in item.versions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.models import Finding, Period, to_utc
 from tasks.common.s3 import iter_objects
 from tasks.common.settings import AppConfig
+from tasks.retention.concurrency import pmap
 from tasks.retention.config import (
     RedactionConfig,
     RetentionConfig,
@@ -21,15 +23,10 @@ from tasks.retention.config import (
     parse_retention,
     redaction_key,
 )
-from tasks.retention.deleter import (
-    hash_versions,
-    load_journal,
-    prepare_raw,
-    unfinished_runs,
-    write_journal,
-)
-from tasks.retention.engine import thread_redactor
-from tasks.retention.planner import PlanItem, plan_prefix, redacted_key
+from tasks.retention.deleter import load_journal, unfinished_runs, write_journal
+from tasks.retention.engine import Redactor, thread_redactor
+from tasks.retention.planner import PlanItem, PrefixWork, plan_prefix, redacted_key
+from tasks.retention.prepare import hash_versions, newest_live, prepare_raw
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +53,54 @@ def plan_and_prepare(
     *,
     now: datetime | None = None,
     dry_run: bool = False,
+    work: PrefixWork | None = None,
 ) -> dict[str, Any]:
-    """One prefix: decide, then (unless dry run) redact copies, re-scan and hash versions."""
-    items = plan_prefix(client, bucket, prefix, ret, now)
-    created, problems = 0, []
-    redactor = thread_redactor(red_cfg, key) if not dry_run else None
-    copies: set[str] | None = None  # redacted copies already there (one listing, not a HEAD each)
-    for item in items:
-        if item.decision != "delete" or dry_run:
-            continue
-        if item.data_class == "raw":
-            if copies is None:
-                copies = existing_keys(client, bucket, redacted_key(prefix))
-            problem, made = prepare_raw(client, item, redactor, copies)
-            created += int(made)
-            if problem:
-                item.decision, item.reason = "keep", problem
-                problems.append(item.key)
-                continue
-        hash_versions(client, item)
+    """One prefix: decide, then (unless dry run) redact copies, re-scan and hash versions.
+
+    The objects due go through the S3 pool (`retention.s3_concurrency` at once); their S3
+    holds come from the GETs that hash and copy them (a dry run HEADs each version).
+    """
+    now = to_utc(now or datetime.now(UTC))
+    listing = work.listing if work else None
+    items = plan_prefix(client, bucket, prefix, ret, now, s3_holds=dry_run, listing=listing)
+    due = [i for i in items if i.decision == "delete"] if not dry_run else []
+    copies: set[str] = work.copies if work else set()  # redacted copies known to exist
+    if work is None and any(i.data_class == "raw" for i in due):
+        copies = existing_keys(client, bucket, redacted_key(prefix))
+    redactor, lock = shared_redactor(red_cfg, key) if due else (None, None)
+
+    def prepare(item: PlanItem) -> bool:
+        """Copy and hash one object; False when it must be kept (hold or unclean copy)."""
+        newest = newest_live(item)
+        fresh = item.data_class == "raw" and redacted_key(item.key) not in copies
+        # older versions first: a hold on any of them keeps the object before a copy is made
+        problem = hash_versions(client, item, now, skip=newest if fresh else None)
+        made = False
+        if not problem and item.data_class == "raw":
+            problem, made = prepare_raw(client, item, redactor, copies, now=now, lock=lock)
+        if not problem:
+            problem = hash_versions(client, item, now)  # the raw behind a listed copy
+        if problem:
+            item.decision, item.reason = "keep", problem
+        return made
+
+    created = sum(pmap(prepare, due, ret.s3_concurrency))
     return {"items": [i.as_dict() for i in items], "redacted_created": created}
+
+
+_SHARED: dict[tuple[str, bytes], tuple[Redactor, threading.Lock]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_redactor(red_cfg: RedactionConfig, key: bytes) -> tuple[Redactor, threading.Lock]:
+    """One compiled Redactor per process and config (compiling costs ~0.3 s), used under
+    its lock by every pool thread: redaction holds the GIL anyway, the S3 I/O overlaps."""
+    ident = (red_cfg.model_dump_json(), key)
+    with _SHARED_LOCK:
+        if ident not in _SHARED:
+            # the engine's public entry point, as before; the pool's threads share it
+            _SHARED[ident] = (thread_redactor(red_cfg, key), threading.Lock())
+        return _SHARED[ident]
 
 
 def existing_keys(client, bucket: str, prefix: str) -> set[str]:
@@ -149,8 +174,8 @@ def manifest_files(rows: list[dict[str, Any]], items: list[PlanItem]) -> dict[st
     writer.writeheader()
     writer.writerows(rows)
     plan = b"".join(
-        orjson.dumps({k: i.as_dict()[k] for k in ("key", "data_class", "decision", "reason",
-                                                   "rule", "age_days")}) + b"\n"
+        orjson.dumps({k: getattr(i, k) for k in ("key", "data_class", "decision", "reason",
+                                                  "rule", "age_days")}) + b"\n"
         for i in items
     )  # fmt: skip
     return {

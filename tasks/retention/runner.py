@@ -32,13 +32,14 @@ from tasks.retention.job import (
     resume_journals,
     summarize,
 )
-from tasks.retention.planner import PlanItem, user_prefixes
+from tasks.retention.planner import PlanItem, PrefixWork, listed_work, user_prefixes
 
-Mapper = Callable[[Callable[[str], dict[str, Any]], Sequence[str]], list[dict[str, Any]]]
+# fn(unit) over the units (a prefix, or a PrefixWork carrying its listing)
+Mapper = Callable[[Callable[[Any], dict[str, Any]], Sequence[Any]], list[dict[str, Any]]]
 
 
 def thread_mapper(workers: int) -> Mapper:
-    def mapper(fn: Callable[[str], dict[str, Any]], args: Sequence[str]) -> list[dict[str, Any]]:
+    def mapper(fn: Callable[[Any], dict[str, Any]], args: Sequence[Any]) -> list[dict[str, Any]]:
         with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(fn, args))
 
@@ -62,12 +63,15 @@ class PrefixPlanner:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "client": None}
 
-    def __call__(self, prefix: str) -> dict[str, Any]:
+    def __call__(self, work: str | PrefixWork) -> dict[str, Any]:
+        """A prefix (listed here), or a PrefixWork listed by the runner."""
         if self.client is None:
             self.client = s3_client(self.settings)
+        unit = work if isinstance(work, PrefixWork) else None
+        prefix = unit.prefix if unit else str(work)
         return plan_and_prepare(
             self.client, self.bucket, prefix, self.ret, self.red_cfg, self.key,
-            now=self.now, dry_run=self.dry_run,
+            now=self.now, dry_run=self.dry_run, work=unit,
         )  # fmt: skip
 
 
@@ -100,7 +104,9 @@ def run_retention(
         )
 
     one = PrefixPlanner(settings, bucket, ret, red_cfg, key, now, dry_run, client)
-    results = mapper(one, user_prefixes(client, bucket, users))
+    prefixes = user_prefixes(client, bucket, users)
+    # listed per root, one page at a time, then handed out one user prefix per task
+    results = mapper(one, listed_work(client, bucket, prefixes) if not users else prefixes)
     items = [PlanItem.from_dict(d) for r in results for d in r["items"]]
     created = sum(r["redacted_created"] for r in results)
     log_plan(items, dry_run)
@@ -113,7 +119,9 @@ def run_retention(
                 "log-retention-deletions", "deleting expired raw objects", len(todo)
             )
             report = on_delete or progress.update
-            rows += execute_journal(client, bucket, run_id, todo, ret, now=now, on_delete=report)
+            rows += execute_journal(
+                client, bucket, run_id, todo, ret, now=now, on_delete=report, recheck_s3=False
+            )
             progress.update(len(todo), force=True)
     summary = summarize(items, rows, created, [r for r, _ in resumed])
     summary["dry_run"] = dry_run

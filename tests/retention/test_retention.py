@@ -265,10 +265,10 @@ def test_redacted_and_quarantine_classes_follow_their_own_days(buckets, s3) -> N
 
 
 def test_a_listed_copy_that_is_gone_is_made_again_and_the_raw_version_hashed(env, s3) -> None:
-    from tasks.retention.deleter import prepare_raw
     from tasks.retention.engine import thread_redactor
     from tasks.retention.job import load_sections
     from tasks.retention.planner import redacted_key
+    from tasks.retention.prepare import prepare_raw
 
     config, data = env
     ret, red_cfg, key = load_sections(config)
