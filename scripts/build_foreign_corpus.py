@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import random
 import re
@@ -80,7 +81,9 @@ def generate(pattern: str, rng: random.Random) -> str:
             elif op is c.CATEGORY:
                 out += {
                     c.CATEGORY_DIGIT: list("0123456789"),
-                    c.CATEGORY_WORD: list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"),  # fmt: skip
+                    c.CATEGORY_WORD: list(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+                    ),  # fmt: skip
                     c.CATEGORY_SPACE: [" "],
                 }.get(av, ["x"])
         if negate:
@@ -269,7 +272,9 @@ def gitleaks_helpers(repo: str, commit: str) -> tuple[list[str], dict[str, str]]
     pat = git(repo, "show", f"{commit}:cmd/generate/config/utils/patterns.go")
     helpers = {
         m.group(1): m.group(2)
-        for m in re.finditer(r"func (\w+)\([^)]*\) string \{\s*return (?:fmt\.Sprintf\()?`([^`]*)`", pat)  # fmt: skip
+        for m in re.finditer(
+            r"func (\w+)\([^)]*\) string \{\s*return (?:fmt\.Sprintf\()?`([^`]*)`", pat
+        )  # fmt: skip
     }
     return templates, helpers
 
@@ -281,7 +286,9 @@ def go_regex(rx: str) -> regex.Pattern | None:
         return None
 
 
-def secret_in(rx: regex.Pattern | None, sample: str, group: int, generated: list[str]) -> str | None:
+def secret_in(
+    rx: regex.Pattern | None, sample: str, group: int, generated: list[str]
+) -> str | None:
     if rx is not None:
         try:
             m = rx.search(sample, timeout=2)
@@ -444,10 +451,8 @@ def rule_judges(gl: str, gl_commit: str, np_: str, np_commit: str) -> list:
     for path in git(np_, "ls-tree", "--name-only", np_commit, f"{NP_RULES}/").split():
         if path.endswith(".yml"):
             for rule in (yaml.safe_load(git(np_, "show", f"{np_commit}:{path}")) or {}).get("rules", []):  # fmt: skip
-                try:
+                with contextlib.suppress(regex.error):
                     judges.append(_judge(regex.compile(rule["pattern"]), 0.0, 0))
-                except regex.error:
-                    pass
     return judges
 
 

@@ -88,7 +88,13 @@ def score(out: Path, corpus: Path = CORPUS) -> dict[str, Any]:
         "recall_holdout": hit["holdout"] / max(total["holdout"], 1),
         "by_carrier": {
             k: round(hit[k] / total[k], 4)
-            for k in ("command_output", "tool_json", "mcp_arguments", "api_history", "command_file")  # fmt: skip
+            for k in (
+                "command_output",
+                "tool_json",
+                "mcp_arguments",
+                "api_history",
+                "command_file",
+            )  # fmt: skip
             if total[k]
         },
         "positives": total["all"],
