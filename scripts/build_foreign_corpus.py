@@ -352,6 +352,29 @@ def gitleaks_strings(repo: str, commit: str) -> list[dict[str, Any]]:
     return out
 
 
+_SECRETISH = re.compile(r"(?i)secret|passw|token|key|credential|hash")
+_NOT_SECRET = re.compile(r"(?i)host|user|name|port|\bid\b|domain|url|account")
+
+
+def secret_group(pattern: str, m: regex.Match) -> int:
+    """Nosey Parker marks groups with comments (`(?# password)`): take the secret one,
+    else the last group that is not a host, user name or port."""
+    notes: dict[int, str] = {}
+    n = 0
+    for line in pattern.splitlines():
+        bare = re.sub(r"\[(?:\\.|[^\]])*\]", "", line)  # `(` inside a class opens nothing
+        n += len(re.findall(r"(?<!\\)\((?!\?)", bare))
+        note = re.search(r"\(\?#([^)]*)\)", line)
+        if note and n:
+            notes[n] = note.group(1)
+    groups = [i for i in range(1, (m.re.groups or 0) + 1) if m.group(i)]
+    for i in groups:
+        if _SECRETISH.search(notes.get(i, "")):
+            return i
+    rest = [i for i in groups if not _NOT_SECRET.search(notes.get(i, ""))]
+    return rest[-1] if rest else 0
+
+
 def noseyparker_strings(repo: str, commit: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     paths = [p for p in git(repo, "ls-tree", "--name-only", commit, f"{NP_RULES}/").split() if p.endswith(".yml")]  # fmt: skip
@@ -370,14 +393,17 @@ def noseyparker_strings(repo: str, commit: str) -> list[dict[str, Any]]:
                         "label": label, "text": sample,
                     }  # fmt: skip
                     if label == "positive":
+                        cats = set(rule.get("categories") or [])
+                        if "identifier" in cats and "secret" not in cats:
+                            continue  # bucket names, ARNs, ids: not secrets to remove
                         try:
                             m = rx.search(sample, timeout=2) if rx else None
                         except TimeoutError:
                             m = None
-                        groups = [g for g in (m.groups() if m else ()) if g]
-                        if not groups:
+                        value = m.group(secret_group(rule["pattern"], m)) if m else None
+                        if not value:
                             continue
-                        item["value"] = groups[-1]
+                        item["value"] = value
                     out.append(item)
     return out
 

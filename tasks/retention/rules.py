@@ -28,6 +28,7 @@ class RuleSpec(BaseModel):
     validator: str | None = None
     window: int = 400  # bytes around a prefilter hit the precise pattern may span
     hs_prefilter_mode: bool = False  # compile `prefilter` with HS_FLAG_PREFILTER
+    source: str = "compliance-jobs"  # who wrote the rule: us, or an installed package==version
 
     @field_validator("pattern")
     @classmethod
@@ -66,8 +67,8 @@ register(
     kind="private_key",
     pattern=(
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]{16,12000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"|(?:(?:\s|\\[nr])*[A-Za-z0-9+/=:\-, ]{16,})+)"
+        r"(?:(?:[A-Za-z0-9+/=:,. \t\r\n-]|\\[nrt]){40,12000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+        r"|(?:(?:[ \t\r\n]|\\[nr])+[A-Za-z0-9+/=]{40,})+)"
     ),
     prefilter=r"PRIVATE KEY",
     window=12400,
@@ -211,27 +212,11 @@ register(
 register(
     name="bearer_token",
     kind="bearer_token",
-    pattern=r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)",
-    prefilter=r"(?i)bearer\s",
+    pattern=r"(?i)\bbearer[:\s]\s*([A-Za-z0-9._~+/-]{16,}=*)",
+    prefilter=r"(?i)bearer[:\s]",
     group=1,
     validator="entropy3",
 )
-register(
-    name="generic_secret",
-    kind="generic_secret",
-    pattern=(
-        r"(?i)(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key"
-        r"|private[_-]?key|token|credentials?)[\s'\"\\]{0,3}(?:=|:=|=>|:)[\s'\"\\]{0,5}"
-        r"(?!\\)([^\s'\"\\,;]{8,200})"
-    ),
-    prefilter=(
-        r"(?i)(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key"
-        r"|private[_-]?key|token|credentials?)[\s'\"\\]{0,3}(?:=|:)"
-    ),
-    group=1,
-    validator="secret_value",
-)
-
 # --- personal data ---------------------------------------------------------------------
 register(
     name="email",
@@ -303,3 +288,6 @@ DEFAULT_ALLOW_VALUES = frozenset(
     }
 )
 DEFAULT_ALLOW_REGEXES = (r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{9,}EXAMPLE", r".*EXAMPLEKEY")
+
+# keyword-context credentials live in their own module; importing it registers them
+from tasks.retention import keywords  # noqa: E402,F401

@@ -13,9 +13,9 @@ from tasks.retention.foreign import CORPUS, load, score
 from tasks.retention.redact_io import redact_path
 
 # Floors this branch holds (the targets are recall >= 0.95, <= 2% benign destroyed).
-RECALL_FLOOR = 0.68
-HOLDOUT_FLOOR = 0.68
-FP_CEILING = 0.15
+RECALL_FLOOR = 0.93
+HOLDOUT_FLOOR = 0.93
+FP_CEILING = 0.11
 
 
 @pytest.fixture(scope="module")
