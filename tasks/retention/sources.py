@@ -68,7 +68,7 @@ def loaded_rules() -> tuple[RuleSpec, ...]:
             continue
         if rule.get("confidence") == "weak" and not keyword:
             continue
-        regex = rule["values"][0]
+        regex = bound_repeats(rule["values"][0])
         try:
             compiled = re.compile(regex.encode())
         except re.error:
@@ -93,6 +93,48 @@ def loaded_rules() -> tuple[RuleSpec, ...]:
             )
         )
     return tuple(out)
+
+
+# --- linear confirmation: every repeat bounded --------------------------------------
+OPEN_BOUND = 256  # `*` / `+` / `{n,}` become `{0,256}` / `{1,256}` / `{n,256}`
+MAX_BOUND = 1024  # and `{a,8000}` becomes `{a,1024}`: per start position the work is bounded
+
+
+def bound_repeats(regex: str) -> str:
+    """The same regex with bounded repeats. Python's `re` backtracks: an open `.*` in a
+    window holding many starts (a 62 KB line of near misses) costs start x line, so the
+    cost of a window grows with its square; with every repeat bounded it grows linearly."""
+    out: list[str] = []
+    i, n, in_class = 0, len(regex), False
+    while i < n:
+        ch = regex[i]
+        if ch == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if regex[i + 1 : i + 2] == "]" or regex[i + 1 : i + 3] == "^]":
+                out.append(regex[i : i + 2 + (regex[i + 1] == "^")])
+                i += 2 + (regex[i + 1] == "^")
+                continue
+        elif ch in "*+" and out and out[-1] not in ("(", "|") and not out[-1].endswith("(?"):
+            out.append(f"{{{0 if ch == '*' else 1},{OPEN_BOUND}}}")
+            i += 1
+            continue
+        elif ch == "{":
+            m = re.match(r"\{(\d+),(\d*)\}", regex[i:])
+            if m:
+                lo, hi = int(m.group(1)), m.group(2)
+                top = OPEN_BOUND if not hi else min(int(hi), max(MAX_BOUND, lo))
+                out.append(f"{{{lo},{max(top, lo)}}}")
+                i += m.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 # --- prefilter derivation: Python regex -> a looser Hyperscan expression ----------------

@@ -1,0 +1,60 @@
+"""Linear time: doubling an adversarial input at most ~doubles the cost, and a 62 KB
+message of any of these shapes redacts in < 0.5 s. Costs are best-of-N wall times at
+sizes where one run takes >= 20 ms, so scheduler noise on a shared machine stays small.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from tasks.retention.adversarial import SHAPES, api_req_started
+from tasks.retention.engine import Redactor
+
+
+@pytest.fixture(scope="module")
+def red() -> Redactor:
+    return Redactor(key=b"linear")
+
+
+def _best(red: Redactor, data: bytes, n: int = 5) -> float:
+    fn = red.redact_json if data[:1] in b"[{" else red.redact_text
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn(data)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_doubling_costs_at_most_2_5x(red: Redactor, shape: str) -> None:
+    make = SHAPES[shape]
+    size = 50_000
+    while _best(red, make(size), 1) < 0.02 and size < 4_000_000:
+        size *= 2
+    small, large = _best(red, make(size)), _best(red, make(2 * size))
+    assert large / small <= 2.5, (shape, size, small, large)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_62_kb_message_redacts_under_half_a_second(red: Redactor, shape: str) -> None:
+    data = SHAPES[shape](62_000)
+    if shape == "nested":  # 6 levels of escaping multiply the bytes: size the whole message
+        data = SHAPES[shape](62_000 // 24)
+    assert len(data) >= 55_000
+    assert _best(red, data, 3) < 0.5
+
+
+def test_real_shaped_message_still_redacts_and_stays_json(red: Redactor) -> None:
+    secret = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2"
+    msg = orjson.loads(api_req_started(62_000))
+    inner = orjson.loads(msg[0]["text"])
+    inner["request"] += f"\ntoken {secret}\n"
+    msg[0]["text"] = orjson.dumps(inner).decode()
+    out = red.redact_json(orjson.dumps(msg))
+    assert secret.encode() not in out
+    back = orjson.loads(out)
+    assert set(orjson.loads(back[0]["text"])) == {"request", "apiProtocol", "tokensIn"}
