@@ -20,6 +20,7 @@ from typing import Any
 from tasks.common.s3 import S3Uri, is_s3, iter_objects
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
+from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 
 _proc_redactor: Redactor | None = None
@@ -83,6 +84,7 @@ class Summary:
             "mb_per_s": round(self.bytes_in / 1e6 / secs, 1) if secs > 0 else None,
             "counts": dict(sorted(self.counts.items())),
             "redactions": sum(self.counts.values()),
+            "rule_sources": rule_sources(),
         }
 
 

@@ -52,6 +52,13 @@ def provenance() -> dict[str, Any]:
     return {"source": SOURCE, "version": source_version(), "rules": len(loaded_rules())}
 
 
+def rule_sources() -> list[dict[str, Any]]:
+    """What every redaction summary/manifest records: who wrote the rules, which version."""
+    from tasks.retention.rules import REGISTRY  # noqa: PLC0415
+
+    return [provenance(), {"source": "compliance-jobs", "version": "registry", "rules": len(REGISTRY)}]  # fmt: skip
+
+
 def _slug(name: str) -> str:
     return "cs_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
