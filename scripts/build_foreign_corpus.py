@@ -453,9 +453,14 @@ def plant(strings: list[dict[str, Any]], out: Path, seed: int = 14) -> dict[str,
 
 
 def is_placeholder(value: str) -> bool:
-    """Values the issue says to keep (item 5): repeated characters, xxxx, EXAMPLE."""
+    """Values the issue says to keep (item 5): repeated characters, xxxx, EXAMPLE, and
+    typed sequences (1234567…, abcdefg…: `12345678-ABCD-ABCD-…`, `abc12fake-456def789ghij`)."""
     low = value.lower()
-    return len(set(value)) <= 4 or "xxxx" in low or "example" in low or "****" in value
+    run = best = 1
+    for a, b in zip(value, value[1:], strict=False):
+        run = run + 1 if ord(b) == ord(a) + 1 and a.isalnum() and b.isalnum() else 1
+        best = max(best, run)
+    return len(set(value)) <= 4 or "xxxx" in low or "example" in low or "****" in value or best >= 7
 
 
 def _entropy(value: str) -> float:

@@ -64,7 +64,7 @@ register(
     kind="password",
     pattern=(
         r"(?i:curl|wget|http|https|git|svn)\b[^\n]{0,300}?[ \t](?:-u|--user|--http-user|--proxy-user)"
-        r"[ \t=]*[\"']?[^\s:\"'<>]{1,100}:(?P<value>[^\s\"'@\\<>]{3,200})"
+        r"[ \t=]*[\"']?[^\s:\"'<>\[\]]{1,100}:(?P<value>[^\s\"'@\\<>\[\]]{3,200})"
     ),
     prefilter=r"(?i:curl|wget|http|git|svn)[^\n]{0,300}[ \t](?:-u|--user|--http-user|--proxy-user)",
     group=1,

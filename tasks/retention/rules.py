@@ -124,6 +124,7 @@ register(
     kind="slack_token",
     pattern=r"\b(?:xox[abposre]|xapp)-[0-9A-Za-z-]{10,250}" + _END,
     prefilter=r"xox[abposre]-|xapp-",
+    validator="slack",
 )
 register(
     name="slack_webhook",

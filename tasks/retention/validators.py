@@ -142,10 +142,28 @@ def is_placeholder(value: str) -> bool:
     low = value.lower()
     if "xxxx" in low or "****" in value or "example" in low or "your" in low and "-" in low:
         return True
+    if value.endswith(("..", "\u2026")) or _ascending_run(value) >= 7:
+        return True  # truncated for display; 1234567…, abcdefg… typed by a person
     if len(value) < 8:
         return False
     counts = Counter(value)
     return len(counts) <= 3 or counts.most_common(1)[0][1] > 0.6 * len(value)
+
+
+def _ascending_run(value: str) -> int:
+    best = run = 1
+    for a, b in zip(value, value[1:], strict=False):
+        run = run + 1 if ord(b) == ord(a) + 1 and a.isalnum() and b.isalnum() else 1
+        best = max(best, run)
+    return best
+
+
+@validator("slack")
+def slack_ok(value: str) -> bool:
+    """Slack tokens carry 10+ digit team/user ids, or are long random configuration tokens."""
+    if is_placeholder(value):
+        return False
+    return bool(re.search(r"\d{10}", value)) or len(value) >= 40 and shannon_entropy(value) >= 4.0
 
 
 @validator("password_value")
@@ -208,7 +226,7 @@ def aws_secret_ok(value: str) -> bool:
 
 
 REFERENCE = re.compile(
-    r"^(?:\$|%|@|#\{|\{\{|<|&|\*|process\.env|os\.environ|os\.getenv|env\.|ENV\[|getenv"
+    r"^(?:\$|%|@|#\{|#[\w-]+$|\{\{|<|&|\*|process\.env|os\.environ|os\.getenv|env\.|ENV\[|getenv"
     r"|secrets\.|vars\.|self\.|this\.|args\.|params\.|props\.|settings\.|config\.|options\.)"
     r"|^(?i:string|str|bytes|int|bool|boolean|number|undefined|nil|optional|required|none|null"
     r"|true|false|text|varchar|password|secret|token|hidden|input|empty|default|dummy|sample"

@@ -15,7 +15,7 @@ from tasks.retention.redact_io import redact_path
 # Floors this branch holds (the targets are recall >= 0.95, <= 2% benign destroyed).
 RECALL_FLOOR = 0.93
 HOLDOUT_FLOOR = 0.93
-FP_CEILING = 0.11
+FP_CEILING = 0.075
 
 
 @pytest.fixture(scope="module")
