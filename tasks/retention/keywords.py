@@ -23,12 +23,12 @@ _SECRET = (
 # name rest, closing quote of a quoted name, operator, opening quote of the value
 _OPERATOR = (
     r"[A-Za-z0-9_.\-]{0,30}(?:\\?[\"'`\]])?[ \t]{0,3}"
-    r"(?:[:?+!.]{0,3}=>?|:(?![:/])|,[ \t]*(?=\\?[\"'`])|[ \t]+(?:is|are|was)[ \t]+)"
+    r"(?:[:?+!.=]{0,3}=>?|:(?![:/])|,[ \t]*(?=\\?[\"'`])|[ \t]+(?:is|are|was)[ \t]+)"
     r"[ \t]{0,5}(?:\\?[\"'`]){0,2}[ \t]{0,2}"
 )
 _VALUE = r"(?P<value>[^\s\"'`\\,;<>(){}\[\]]{4,200})"
 # up to 8 quote/backslash bytes: a JSON key escaped three times (MCP arguments in a message)
-_PREFILTER_OP = r"[A-Za-z0-9_.\-]{0,30}[\"'`\]\\]{0,8}[ \t]{0,3}(?:[:?+!.]{0,3}=|:|,[ \t]*[\"'`\\]|[ \t]is[ \t])"
+_PREFILTER_OP = r"[A-Za-z0-9_.\-]{0,30}[\"'`\]\\]{0,8}[ \t]{0,3}(?:[:?+!.=]{0,3}=|:|,[ \t]*[\"'`\\]|[ \t]is[ \t])"
 
 register(
     name="password_assignment",
@@ -63,10 +63,10 @@ register(
     name="cli_user_password",
     kind="password",
     pattern=(
-        r"(?i:curl|wget|http|https|git|svn)\b[^\n]{0,300}?[ \t](?:-u|--user|--http-user|--proxy-user)"
+        r"(?i:curl|wget|http|https|git|svn)\b(?:[^\n]|\\\n){0,300}?[ \t](?:-u|--user|--http-user|--proxy-user)"
         r"[ \t=]*[\"']?[^\s:\"'<>\[\]]{1,100}:(?P<value>[^\s\"'@\\<>\[\]]{3,200})"
     ),
-    prefilter=r"(?i:curl|wget|http|git|svn)[^\n]{0,300}[ \t](?:-u|--user|--http-user|--proxy-user)",
+    prefilter=r"(?i:curl|wget|http|git|svn)(?:[^\n]|\\\n){0,300}[ \t](?:-u|--user|--http-user|--proxy-user)",
     group=1,
     validator="password_value",
     window=700,
@@ -106,4 +106,24 @@ register(
     prefilter=r"[A-Za-z]{2}[_-](?:[A-Za-z0-9]{1,12}[_-]){0,2}[A-Za-z0-9]{20}",
     group=1,
     validator="random_tail",
+)
+register(
+    name="netrc_password",
+    kind="password",
+    pattern=r"\blogin[ \t]+\S+\s+password[ \t]+(?P<value>[^\s\"']{4,200})",
+    prefilter=r"login[ \t]+\S+\s+password[ \t]",
+    group=1,
+    validator="password_value",
+)
+register(
+    name="xml_key_value",
+    kind="generic_secret",
+    # .NET appSettings: <add key="SmtpPassword" value="…"/>
+    pattern=(
+        r"(?i)key=\\?[\"'][^\"'\\]{0,60}(?:passw|secret|token|apikey|api_key)[^\"'\\]{0,60}"
+        r"\\?[\"'][ \t]+value=\\?[\"'](?P<value>[^\"'\\]{4,200})"
+    ),
+    prefilter=r"(?i)key=\\?[\"'][^\"'\\]{0,60}(?:passw|secret|token|apikey|api_key)",
+    group=1,
+    validator="password_value",
 )

@@ -213,7 +213,7 @@ register(
 register(
     name="bearer_token",
     kind="bearer_token",
-    pattern=r"(?i)\bbearer[:\s]\s*([A-Za-z0-9._~+/-]{16,}=*)",
+    pattern=r"(?i)\bbearer[:\s]\s*([A-Za-z0-9._~+/-]{12,}=*)",
     prefilter=r"(?i)bearer[:\s]",
     group=1,
     validator="entropy3",

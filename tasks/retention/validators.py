@@ -182,7 +182,13 @@ def secret_value_ok(value: str) -> bool:
     if value.isdigit():
         return len(value) >= 15  # client ids, account numbers; not timestamps
     ent = shannon_entropy(value)
-    return (has_digit and has_alpha and ent >= 3.0) or ent >= 3.5 and not value.isalpha()
+    if (has_digit and has_alpha and ent >= 3.0) or ent >= 3.5 and not value.isalpha():
+        return True
+    # letters only: random when both cases are mixed through it (no word-like lowercase run)
+    runs = re.findall(r"[a-z]+", value)
+    upper = sum(c.isupper() for c in value)
+    words = sum(len(r) >= 3 for r in runs)  # getUserNameById has three
+    return len(value) >= 12 and ent >= 3.5 and upper >= 3 and words <= 1
 
 
 @validator("random_tail")

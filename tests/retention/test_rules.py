@@ -86,6 +86,16 @@ CASES: dict[str, tuple[str, str, str]] = {
         "$6$rounds=5000$GX7BopJZJxPc/KEK$le16UF8I2Anb.rOrn22AUPWvzUETDGefUmAV8AZkGcD",
         "echo $1$2",
     ),
+    "netrc_password": (
+        "machine api.corp.example\n  login deploy\n  password {v}\n",
+        "7cc938e45e63e9014f88",
+        "login screen\n the password field is empty",
+    ),
+    "xml_key_value": (
+        '<add key="SmtpPassword" value="{v}"/>',
+        "Prestigitariu$",
+        '<add key="SmtpPassword" value="$(SMTP_PASSWORD)"/>',
+    ),
     "prefixed_token": (
         "IO_KEY {v}",
         "aio_NrZCb67VvzSaM7fr3nMXrfZ1uMPH",
