@@ -117,8 +117,22 @@ def ipv6_ok(value: str) -> bool:
 
 @validator("phone")
 def phone_ok(value: str) -> bool:
+    """A number libphonenumber calls valid (`+…` in its own country's plan, else read as a
+    NANP number: the rule takes bare 3-3-4 groups only), or any well-formed NANP number."""
+    import phonenumbers  # noqa: PLC0415  (loads its metadata on first use only)
+
     digits = sum(c.isdigit() for c in value)
-    return 10 <= digits <= 15
+    if not 8 <= digits <= 15:
+        return False
+    try:
+        num = phonenumbers.parse(value, None if value.startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return False
+    if phonenumbers.is_valid_number(num):
+        return True
+    # NANP numbers from ranges the library does not list yet: still somebody's number
+    national = str(num.national_number)
+    return num.country_code == 1 and bool(re.fullmatch(r"[2-9]\d{2}[2-9]\d{6}", national))
 
 
 @validator("entropy3")
