@@ -76,12 +76,18 @@ class Redactor:
         self.allow_regexes = [re.compile(x.encode()) for x in allow_rx]
         self.counts: Counter[str] = Counter()
         # one multi-pattern database: a single pass over the bytes for every rule
+        self.escape_id = len(rules)  # hits of the JSON-escape trigger (not a rule)
         self.db = self._compile(list(range(len(rules))))
 
     def _compile(self, ids: list[int]) -> tuple[hyperscan.Database, hyperscan.Scratch]:
         rules = [self.rules[i] for i in ids]
         flags = [hyperscan.HS_FLAG_PREFILTER if r.hs_prefilter_mode else 0 for r in rules]
-        exprs = tuple(r.prefilter.encode() for r in rules)
+        # one more expression: an escaped digit or letter (`\u0067`) in a JSON string.
+        # Encoders do not write those, so such a string may hide a secret from the raw-byte
+        # prefilters: the hit makes json_pieces decode the string and scan its text.
+        exprs = tuple(r.prefilter.encode() for r in rules) + (rb"\\u00(?:3[0-9]|[4-7][0-9A-Fa-f])",)
+        flags = [*flags, 0]
+        ids = [*ids, self.escape_id]
         key = (exprs, tuple(flags), tuple(ids))
         db = _DATABASES.get(key)
         if db is None:  # compiling ~150 expressions takes ~1 s: once per process
@@ -115,6 +121,8 @@ class Redactor:
         """Confirm hits with the precise pattern in a window; merge overlaps (union)."""
         windows: dict[int, list[list[int]]] = {}
         for end, rid in sorted(hits, key=lambda h: (h[1], h[0])):
+            if rid == self.escape_id:
+                continue
             w = self.rules[rid].window
             lo, hi = max(0, end - w), min(len(data), end + w)
             ws = windows.setdefault(rid, [])

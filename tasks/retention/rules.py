@@ -265,7 +265,11 @@ register(
     name="ipv4",
     kind="ipv4",
     category="pii",
-    pattern=r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)",
+    # a version is not an address: `v4.2.0.1`, `pip==23.0.1.2`, `node@18.17.1.0`, `version 1.2.3.4`
+    pattern=(
+        r"(?<![\w.=@])(?<![vV]\.)(?<!(?i:version) )(?<!(?i:version): )"
+        r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)"
+    ),
     prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
     validator="ipv4",
 )
