@@ -6,7 +6,7 @@ Data sets:
   Roo Code task logs, tests/retention/corpus/foreign);
 - fleet: many small task folders (files of a few KB);
 - large: real-shaped task logs with big messages (file contents, long requests).
-Env: BENCH_REDACT_FLEET_TASKS (default 150), BENCH_REDACT_LARGE_MB (default 6),
+Env: BENCH_REDACT_FLEET_TASKS (default 400), BENCH_REDACT_LARGE_MB (default 6),
 BENCH_REDACT_WORKERS (our processes, default 2). Peers run single process, as they ship.
 """
 
@@ -190,13 +190,31 @@ def _datasets(base: Path, fleet_tasks: int, large_mb: float) -> dict[str, Path]:
     foreign = base / "foreign"
     shutil.copytree(CORPUS, foreign)
     fleet = base / "fleet"
-    truth = write_storage(fleet, fleet_tasks, seed=1, messages=12)
+    truth = _fleet(fleet, fleet_tasks)
     (fleet / "truth.json").write_text(json.dumps(_rel(truth)))
     large = base / "large"
     tasks = max(1, int(large_mb * 1e6 / 1_400_000))
     truth = write_storage(large, tasks, seed=2, messages=300, pad=4000)
     (large / "truth.json").write_text(json.dumps(_rel(truth)))
     return {"foreign": foreign / "tasks", "fleet": fleet / "tasks", "large": large / "tasks"}
+
+
+def _fleet(root: Path, tasks: int) -> dict[str, Any]:
+    """Many small task folders (files of a few KB); like real logs, most hold no secret:
+    one task in ten carries the generator's 35 planted values."""
+    import random
+    import uuid
+
+    from tasks.retention.synth import write_task
+
+    rng = random.Random(1)
+    truth: dict[str, Any] = {"secrets": [], "decoys": []}
+    for i in range(tasks):
+        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        t = write_task(root / "tasks" / task_id, rng, messages=14, plant=i % 10 == 0)
+        truth["secrets"] += [s | {"file": f"tasks/{task_id}/{s['file']}"} for s in t["secrets"]]
+        truth["decoys"] += t["decoys"]
+    return truth
 
 
 def _rel(truth: dict[str, Any]) -> dict[str, Any]:
@@ -207,7 +225,7 @@ def _rel(truth: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    fleet_tasks = int(os.environ.get("BENCH_REDACT_FLEET_TASKS", "150"))
+    fleet_tasks = int(os.environ.get("BENCH_REDACT_FLEET_TASKS", "400"))
     large_mb = float(os.environ.get("BENCH_REDACT_LARGE_MB", "6"))
     workers = int(os.environ.get("BENCH_REDACT_WORKERS", "2"))
     with tempfile.TemporaryDirectory(prefix="bench-redact-") as tmp:
