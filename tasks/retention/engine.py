@@ -69,6 +69,7 @@ class Redactor:
         self.patterns = [re.compile(r.pattern.encode()) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
         self.is_secret = [r.category == "secret" for r in rules]
+        self.unbounded = [r.source != "compliance-jobs" and r.category == "secret" for r in rules]
         self.assignment = {i for i, r in enumerate(rules) if r.name in _ASSIGNMENT_RULES}
         self.key = key or b"compliance-jobs-default"
         self.allow_values = {v.encode() for v in DEFAULT_ALLOW_VALUES | set(cfg.allowlist.values)}
@@ -131,7 +132,7 @@ class Redactor:
             else:
                 ws.append([lo, hi])
         found: set[Span] = set()
-        secret = self.is_secret
+        secret, loose = self.is_secret, self.unbounded
         for rid, ranges in windows.items():
             pattern, group, check = self.patterns[rid], self.rules[rid].group, self.validators[rid]
             for lo, hi in ranges:
@@ -149,6 +150,8 @@ class Redactor:
                             value = data[s:e]
                     if secret[rid] and is_placeholder(value.decode("utf-8", "replace")):
                         continue
+                    if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
+                        continue  # a source regex without boundaries matched inside a word
                     if self.allowed(value) or _inside_marker(data, m.start()):
                         continue
                     found.add(Span(s, e, rid))
@@ -296,6 +299,13 @@ def thread_redactor(config: RedactionConfig | None = None, key: bytes = b"") -> 
     if ident not in cache:
         cache[ident] = Redactor(config, key)
     return cache[ident]
+
+
+def _alnum_at(data: bytes, i: int) -> bool:
+    return 0 <= i < len(data) and (data[i] in _ALNUM)
+
+
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _inside_marker(data: bytes, i: int) -> bool:

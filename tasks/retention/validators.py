@@ -157,6 +157,8 @@ def is_placeholder(value: str) -> bool:
     if "xxxx" in low or "****" in value or "example" in low or "your" in low and "-" in low:
         return True
     if value.endswith(("..", "\u2026")) or any(run in value for run in _TYPED_RUNS):
+        return True
+    if _MASKED.search(value):
         return True  # truncated for display; 1234567…, abcdefg… typed by a person
     if len(value) < 8:
         return False
@@ -164,6 +166,7 @@ def is_placeholder(value: str) -> bool:
     return len(counts) <= 3 or counts.most_common(1)[0][1] > 0.6 * len(value)
 
 
+_MASKED = re.compile(r"([^A-Za-z0-9])\1{5}")  # ######, ------: a masked stretch (AAAAAA is base64)
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # every 7-character slice of a typed sequence (44 substring tests in C beat a regex)
 _TYPED_RUNS = tuple(sorted({q[i : i + 7] for q in _SEQUENCES for i in range(len(q) - 6)}))

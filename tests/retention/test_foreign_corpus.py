@@ -13,9 +13,9 @@ from tasks.retention.foreign import CORPUS, load, score
 from tasks.retention.redact_io import redact_path
 
 # Floors this branch holds (the targets are recall >= 0.95, <= 2% benign destroyed).
-RECALL_FLOOR = 0.945
-HOLDOUT_FLOOR = 0.94
-FP_CEILING = 0.051
+RECALL_FLOOR = 0.944
+HOLDOUT_FLOOR = 0.938
+FP_CEILING = 0.041
 
 
 @pytest.fixture(scope="module")
