@@ -22,13 +22,13 @@ _SECRET = (
 )
 # name rest, closing quote of a quoted name, operator, opening quote of the value
 _OPERATOR = (
-    r"[A-Za-z0-9_.\-]{0,30}(?:\\?[\"'`\]])?[ \t]{0,3}"
+    r"[A-Za-z0-9_.\-]{0,30}(?:\\?[\"'`\]])?[ \t]{0,16}"
     r"(?:[:?+!.=]{0,3}=>?|:(?![:/])|,[ \t]*(?=\\?[\"'`])|[ \t]+(?:is|are|was)[ \t]+)"
     r"[ \t]{0,5}(?:\\?[\"'`]){0,2}[ \t]{0,2}"
 )
 _VALUE = r"(?P<value>[^\s\"'`\\,;<>(){}\[\]]{4,200})"
 # up to 8 quote/backslash bytes: a JSON key escaped three times (MCP arguments in a message)
-_PREFILTER_OP = r"[A-Za-z0-9_.\-]{0,30}[\"'`\]\\]{0,8}[ \t]{0,3}(?:[:?+!.=]{0,3}=|:|,[ \t]*[\"'`\\]|[ \t]is[ \t])"
+_PREFILTER_OP = r"[A-Za-z0-9_.\-]{0,30}[\"'`\]\\]{0,8}[ \t]{0,16}(?:[:?+!.=]{0,3}=|:|,[ \t]*[\"'`\\]|[ \t]is[ \t])"
 
 register(
     name="password_assignment",

@@ -13,7 +13,7 @@ from tasks.retention.foreign import CORPUS, load, score
 from tasks.retention.redact_io import redact_path
 
 # Floors this branch holds (the targets are recall >= 0.95, <= 2% benign destroyed).
-RECALL_FLOOR = 0.944
+RECALL_FLOOR = 0.945
 HOLDOUT_FLOOR = 0.938
 FP_CEILING = 0.041
 
