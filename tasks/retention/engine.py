@@ -205,6 +205,8 @@ class Redactor:
             p = max(end - 1, 0)
             if p < last or p < done:
                 continue
+            if rid in self.assignment and _COUNT_VALUE.match(data, end):
+                continue  # `"tokensIn\": 1234`: a count, not a secret; no need to decode
             s = _string_start(data, p)
             if s >= 0:  # inside a string token [s, e]
                 e = p if data[p] == 0x22 and not _escaped(data, p) else _next_quote(data, p)
@@ -305,6 +307,8 @@ def _alnum_at(data: bytes, i: int) -> bool:
     return 0 <= i < len(data) and (data[i] in _ALNUM)
 
 
+# after an assignment's operator: quotes/escapes, then a short number and its end
+_COUNT_VALUE = re.compile(rb"[\s\\\"']{0,8}-?[0-9][0-9.eE+-]{0,13}(?![0-9A-Za-z])")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
