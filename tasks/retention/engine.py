@@ -307,8 +307,8 @@ def _alnum_at(data: bytes, i: int) -> bool:
     return 0 <= i < len(data) and (data[i] in _ALNUM)
 
 
-# after an assignment's operator: quotes/escapes, then a short number and its end
-_COUNT_VALUE = re.compile(rb"[\s\\\"']{0,8}-?[0-9][0-9.eE+-]{0,13}(?![0-9A-Za-z])")
+# after an assignment's operator: an unquoted JSON number (short) and a delimiter
+_COUNT_VALUE = re.compile(rb"[ \t]{0,4}-?[0-9]{1,14}(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?=[,}\]\s\\]|$)")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
