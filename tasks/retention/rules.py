@@ -3,7 +3,9 @@
 Each rule has a *prefilter* (a Hyperscan regex: loose, no look-arounds, found in raw bytes
 at GB/s) and a *pattern* (a precise Python regex run only in a window around a prefilter
 hit), plus an optional validator (Luhn, IBAN mod-97, entropy, address parsing).
-Secret rules follow gitleaks' config/gitleaks.toml where it has one.
+Most vendor token rules come from an installed rule source at run time (sources.py); this
+registry keeps what no source covers or what we check more strictly, and keywords.py adds
+the credentials found by context.
 """
 
 from __future__ import annotations

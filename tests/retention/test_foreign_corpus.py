@@ -53,3 +53,19 @@ def test_benign_negatives_kept(scored) -> None:
 def test_every_carrier_and_json_shape(scored) -> None:
     assert set(scored["by_carrier"]) == {"command_output", "tool_json", "mcp_arguments", "api_history", "command_file"}  # fmt: skip
     assert scored["structure_broken"] == 0
+
+
+def test_rules_load_from_the_installed_source_and_are_recorded(tmp_path: Path) -> None:
+    import importlib.metadata as md
+
+    from tasks.retention.sources import loaded_rules
+
+    rules = loaded_rules()
+    assert len(rules) > 100
+    assert {r.source for r in rules} == {f"credsweeper=={md.version('credsweeper')}"}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("key ya29.a0AfB_byC8Zq3vLm2Pw7rT4yKbN9sD1fXc5YgH6jQ0\n")
+    summary = redact_path(str(tmp_path / "in"), str(tmp_path / "out"), RedactionConfig(), b"k", workers=1)  # fmt: skip
+    sources = {s["source"]: s for s in summary["rule_sources"]}
+    assert sources["credsweeper"]["version"] == md.version("credsweeper")
+    assert summary["redactions"] == 1
