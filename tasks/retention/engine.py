@@ -308,7 +308,9 @@ def _alnum_at(data: bytes, i: int) -> bool:
 
 
 # after an assignment's operator: an unquoted JSON number (short) and a delimiter
-_COUNT_VALUE = re.compile(rb"[ \t]{0,4}-?[0-9]{1,14}(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?=[,}\]\s\\]|$)")
+_COUNT_VALUE = re.compile(
+    rb"[ \t]{0,4}-?[0-9]{1,14}(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?=[,}\]\s\\]|$)"
+)
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
