@@ -1,9 +1,13 @@
-"""Redaction benchmark: our engine vs detect-secrets vs Presidio (pattern recognizers only).
+"""Redaction benchmark: our engine vs detect-secrets vs credsweeper (and gitleaks when the
+OS packages it), one run, the same data, each tool in its own subprocess (peak RSS is its own).
 
-Env: BENCH_REDACT_MB (corpus size, default 200), BENCH_REDACT_SAMPLE_MB (the sample the
-slow peers scan, default 5), BENCH_REDACT_WORKERS (default 2). Every tool runs in its own
-subprocess, so peak RSS is its own. Peers run on a sample and their throughput is
-extrapolated, which the output says.
+Data sets:
+- foreign: the committed foreign corpus (gitleaks' and Nosey Parker's rule-test strings in
+  Roo Code task logs, tests/retention/corpus/foreign);
+- fleet: many small task folders (files of a few KB);
+- large: real-shaped task logs with big messages (file contents, long requests).
+Env: BENCH_REDACT_FLEET_TASKS (default 400), BENCH_REDACT_LARGE_MB (default 6),
+BENCH_REDACT_WORKERS (our processes, default 2). Peers run single process, as they ship.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-TASK_MESSAGES, TASK_PAD = 300, 4000  # ~1.4 MB per task: 35 planted values + 8 decoys
+TOOLS = ("ours", "detect-secrets", "credsweeper", "gitleaks")
 
 
 def _peak_rss_mb() -> float:
@@ -31,152 +37,140 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def _forms(value: str) -> set[str]:
-    once = json.dumps(value)[1:-1]
-    return {value, once}
-
-
-# --- workers (run in subprocesses) ------------------------------------------------------
-
-
-def _raw(root: Path) -> dict[str, Any]:
-    total = 0
-    for p in _files(root):
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 20):
-                total += len(chunk)
-    return {"bytes": total}
-
-
-def _ours(root: Path, out: Path, truth: dict, workers: int) -> dict[str, Any]:
-    from tasks.retention.config import RedactionConfig
-    from tasks.retention.redact_io import redact_path
-
-    t0, c0 = time.perf_counter(), _cpu_seconds()
-    summary = redact_path(str(root), str(out), RedactionConfig(), b"bench", workers=workers)
-    seconds = time.perf_counter() - t0  # recall checking below is not redaction time
-    cpu = _cpu_seconds() - c0
-    by_file: dict[str, list[str]] = {}
-    for s in truth["secrets"]:
-        by_file.setdefault(s["file"], []).append(s["value"])
-    missed = 0
-    for rel, values in by_file.items():
-        text = (out / rel).read_text(errors="replace")
-        missed += sum(any(f in text for f in _forms(v)) for v in values)
-    found = len(truth["secrets"]) - missed
-    blob = "".join(p.read_text(errors="replace") for p in _files(out) if "cmd-" in p.name or p.name == "ui_messages.json")  # fmt: skip
-    lost = sum(d not in blob for d in set(truth["decoys"]))
-    total = len(truth["secrets"])
-    return {
-        "bytes": summary["bytes_in"],
-        "found": found,
-        "total": total,
-        "found_scope": found,
-        "in_scope": total,
-        "fp": max(0, summary["redactions"] - found) + lost,
-        "redact_seconds": seconds,
-        "redact_cpu": cpu,
-    }
-
-
 def _overlap(a: str, b: str) -> bool:
     return len(a) >= 6 and len(b) >= 6 and (a in b or b in a)
 
 
-def _score(reported: list[str], planted: list[dict], scope: set[str] | None) -> dict[str, Any]:
-    found = sum(any(_overlap(r, s["value"]) for r in reported) for s in planted)
-    in_scope = [s for s in planted if scope is None or s["kind"] in scope]
-    found_scope = sum(any(_overlap(r, s["value"]) for r in reported) for s in in_scope)
-    fp = sum(not any(_overlap(r, s["value"]) for s in planted) for r in reported)
-    return {
-        "found": found,
-        "total": len(planted),
-        "found_scope": found_scope,
-        "in_scope": len(in_scope),
-        "fp": fp,
-    }
-
-
-def _detect_secrets(root: Path, truth: dict) -> dict[str, Any]:
+# --- what each peer reports: {relative file: [values]} ------------------------------------
+def _detect_secrets(root: Path) -> dict[str, list[str]]:
     from detect_secrets import SecretsCollection
     from detect_secrets.settings import default_settings
 
-    files = _files(root)
+    found: dict[str, list[str]] = defaultdict(list)
     with default_settings():
         collection = SecretsCollection()
-        for p in files:
+        for p in _files(root):
             collection.scan_file(str(p))
-    reported = [s.secret_value for _, s in collection if s.secret_value]
-    pii = {"email", "phone", "ipv4", "ipv6", "card_number", "iban", "us_ssn"}
-    secrets_kinds = {s["kind"] for s in truth["secrets"]} - pii
-    res = _score(reported, truth["secrets"], secrets_kinds)
-    return {"bytes": sum(p.stat().st_size for p in files), **res}
+    for filename, secret in collection:
+        if secret.secret_value:
+            found[str(Path(filename).relative_to(root))].append(secret.secret_value)
+    return found
 
 
-def _presidio(root: Path, truth: dict) -> dict[str, Any]:
-    import logging
-
-    logging.getLogger("tldextract").setLevel(logging.CRITICAL)  # no network for the suffix list
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        EmailRecognizer,
-        IbanRecognizer,
-        IpRecognizer,
-        PhoneRecognizer,
-        UsSsnRecognizer,
-    )
-
-    recognizers = [
-        cls()
-        for cls in (
-            EmailRecognizer,
-            CreditCardRecognizer,
-            IpRecognizer,
-            IbanRecognizer,
-            UsSsnRecognizer,
-            PhoneRecognizer,
-        )  # fmt: skip
-    ]
-    files = _files(root)
-    reported: list[str] = []
-    for p in files:
-        text = p.read_text(errors="replace")
-        for rec in recognizers:
-            for r in rec.analyze(text, entities=rec.supported_entities, nlp_artifacts=None):
-                reported.append(text[r.start : r.end])
-    pii = {"email", "phone", "ipv4", "ipv6", "card_number", "iban", "us_ssn"}
-    res = _score(reported, truth["secrets"], pii)
-    return {"bytes": sum(p.stat().st_size for p in files), **res}
+def _credsweeper(root: Path) -> dict[str, list[str]]:
+    out = root.parent / "credsweeper.json"
+    cmd = [sys.executable, "-m", "credsweeper", "--path", str(root), "--save-json", str(out)]
+    subprocess.run(cmd, capture_output=True, check=True)
+    found: dict[str, list[str]] = defaultdict(list)
+    for cand in json.loads(out.read_text()):
+        for line in cand["line_data_list"]:
+            if line.get("value"):
+                found[str(Path(line["path"]).relative_to(root))].append(line["value"])
+    return found
 
 
-def _cpu_seconds() -> float:
+def _gitleaks(root: Path) -> dict[str, list[str]]:
+    out = root.parent / "gitleaks.json"
+    cmd = ["gitleaks", "dir", str(root), "--report-format", "json", "--report-path", str(out), "--exit-code", "0"]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, check=True)
+    found: dict[str, list[str]] = defaultdict(list)
+    for f in json.loads(out.read_text() or "[]"):
+        found[str(Path(f["File"]).resolve().relative_to(root.resolve()))].append(f["Secret"])
+    return found
+
+
+# --- scoring ------------------------------------------------------------------------------
+def _score_reported(found: dict[str, list[str]], data: str, root: Path) -> dict[str, Any]:
+    if data == "foreign":
+        from tasks.retention.foreign import load
+
+        strings, plants = load(root.parent)
+        by_id = {s["id"]: s for s in strings}
+        hit = total = bad = benign = 0
+        for plant in plants:
+            item = by_id[plant["id"]]
+            reported = found.get(plant["file"].removeprefix("tasks/"), [])
+            if item["label"] == "positive" and not item.get("placeholder"):
+                total += 1
+                hit += any(_overlap(r, item["value"]) for r in reported)
+            elif item["label"] == "negative" and item.get("benign"):
+                benign += 1
+                bad += any(len(r) >= 6 and r in item["text"] for r in reported)
+        return {"recall": hit / max(total, 1), "fp_rate": bad / max(benign, 1)}
+    truth = json.loads((root.parent / "truth.json").read_text())
+    hit = total = 0
+    for s in truth["secrets"]:
+        total += 1
+        hit += any(_overlap(r, s["value"]) for r in found.get(s["file"], []))
+    decoys = _present_decoys(root, truth)
+    lost = sum(any(r in d for rs in found.values() for r in rs if len(r) >= 6) for d in decoys)
+    return {"recall": hit / max(total, 1), "fp_rate": lost / max(len(decoys), 1)}
+
+
+def _ours(root: Path, out: Path, data: str, workers: int) -> dict[str, Any]:
+    from tasks.retention.config import RedactionConfig
+    from tasks.retention.redact_io import redact_path
+
+    t0, c0 = time.perf_counter(), _cpu()
+    summary = redact_path(str(root), str(out), RedactionConfig(), b"bench", workers=workers)
+    res: dict[str, Any] = {"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0}
+    res["rule_sources"] = summary["rule_sources"]
+    if data == "foreign":
+        from tasks.retention.foreign import score
+
+        sc = score(out.parent, root.parent)
+        return res | {"recall": sc["recall"], "fp_rate": sc["fp_rate"], "json_broken": sc["structure_broken"]}  # fmt: skip
+    truth = json.loads((root.parent / "truth.json").read_text())
+    missed = 0
+    for s in truth["secrets"]:
+        text = (out / s["file"]).read_text(errors="replace")
+        missed += s["value"] in text or json.dumps(s["value"])[1:-1] in text
+    blob = "".join(p.read_text(errors="replace") for p in _files(out))
+    decoys = _present_decoys(root, truth)
+    lost = sum(d not in blob for d in decoys)
+    return res | {"recall": 1 - missed / max(len(truth["secrets"]), 1), "fp_rate": lost / max(len(decoys), 1)}  # fmt: skip
+
+
+def _present_decoys(root: Path, truth: dict[str, Any]) -> set[str]:
+    """Decoys the generator actually wrote (small tasks hold only some of them)."""
+    raw = "".join(p.read_text(errors="replace") for p in _files(root))
+    return {d for d in set(truth["decoys"]) if d in raw}
+
+
+def _cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _worker(tool: str, root: str, out: str, truth_path: str, workers: int) -> None:
-    truth = json.loads(Path(truth_path).read_text())
-    t0 = time.perf_counter()
-    c0 = _cpu_seconds()
-    if tool == "raw":
-        res = _raw(Path(root))
-    elif tool == "ours":
-        res = _ours(Path(root), Path(out), truth, workers)
-    elif tool == "detect-secrets":
-        res = _detect_secrets(Path(root), truth)
+def _worker(tool: str, root: str, data: str, workers: int) -> None:
+    rootp = Path(root)
+    files = _files(rootp)
+    res: dict[str, Any] = {"bytes": sum(p.stat().st_size for p in files), "files": len(files)}
+    if tool == "ours":
+        res |= _ours(rootp, rootp.parent / "out" / "tasks", data, workers)
     else:
-        res = _presidio(Path(root), truth)
-    res["seconds"] = res.pop("redact_seconds", time.perf_counter() - t0)
-    res["cpu"] = res.pop("redact_cpu", _cpu_seconds() - c0)
+        t0, c0 = time.perf_counter(), _cpu()
+        found = {"detect-secrets": _detect_secrets, "credsweeper": _credsweeper, "gitleaks": _gitleaks}[tool](rootp)  # fmt: skip
+        res |= {"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0}
+        res |= _score_reported(found, data, rootp)
     res["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(res))
 
 
-def _run(tool: str, root: Path, out: Path, truth_path: Path, workers: int) -> dict[str, Any]:
-    code = "import sys; from bench.redaction import _worker; _worker(*sys.argv[1:5], int(sys.argv[5]))"  # fmt: skip
+def _run(tool: str, root: Path, data: str, workers: int) -> dict[str, Any]:
+    if tool == "gitleaks" and shutil.which("gitleaks") is None:
+        return {"error": "not installed (Debian ships no gitleaks package here: apt-cache policy gitleaks is empty)"}  # fmt: skip
+    if tool != "ours":
+        import importlib.util
+
+        mod = {"detect-secrets": "detect_secrets", "credsweeper": "credsweeper"}.get(tool)
+        if mod and importlib.util.find_spec(mod) is None:
+            return {"error": f"not installed (pip install the bench extra: {tool})"}
+    shutil.rmtree(root.parent / "out", ignore_errors=True)
+    code = "import sys; from bench.redaction import _worker; _worker(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))"  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", code, tool, str(root), str(out), str(truth_path), str(workers)],
+        [sys.executable, "-c", code, tool, str(root), data, str(workers)],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
@@ -188,82 +182,83 @@ def _run(tool: str, root: Path, out: Path, truth_path: Path, workers: int) -> di
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _write_corpus(root: Path, mb: float, seed: int) -> dict[str, Any]:
+# --- data sets ----------------------------------------------------------------------------
+def _datasets(base: Path, fleet_tasks: int, large_mb: float) -> dict[str, Path]:
+    from tasks.retention.foreign import CORPUS
     from tasks.retention.synth import write_storage
 
-    per_task = 1_400_000
-    tasks = max(1, int(mb * 1e6 / per_task))
-    return write_storage(root, tasks, seed=seed, messages=TASK_MESSAGES, pad=TASK_PAD)
+    foreign = base / "foreign"
+    shutil.copytree(CORPUS, foreign)
+    fleet = base / "fleet"
+    truth = _fleet(fleet, fleet_tasks)
+    (fleet / "truth.json").write_text(json.dumps(_rel(truth)))
+    large = base / "large"
+    tasks = max(1, int(large_mb * 1e6 / 1_400_000))
+    truth = write_storage(large, tasks, seed=2, messages=300, pad=4000)
+    (large / "truth.json").write_text(json.dumps(_rel(truth)))
+    return {"foreign": foreign / "tasks", "fleet": fleet / "tasks", "large": large / "tasks"}
+
+
+def _fleet(root: Path, tasks: int) -> dict[str, Any]:
+    """Many small task folders (files of a few KB); like real logs, most hold no secret:
+    one task in ten carries the generator's 35 planted values."""
+    import random
+    import uuid
+
+    from tasks.retention.synth import write_task
+
+    rng = random.Random(1)
+    truth: dict[str, Any] = {"secrets": [], "decoys": []}
+    for i in range(tasks):
+        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        t = write_task(root / "tasks" / task_id, rng, messages=14, plant=i % 10 == 0)
+        truth["secrets"] += [s | {"file": f"tasks/{task_id}/{s['file']}"} for s in t["secrets"]]
+        truth["decoys"] += t["decoys"]
+    return truth
+
+
+def _rel(truth: dict[str, Any]) -> dict[str, Any]:
+    """Truth paths relative to the scanned root (`tasks/<id>/…` -> `<id>/…`)."""
+    for s in truth["secrets"]:
+        s["file"] = s["file"].removeprefix("tasks/")
+    return truth
 
 
 def main() -> None:
-    mb = float(os.environ.get("BENCH_REDACT_MB", "200"))
-    sample_mb = float(os.environ.get("BENCH_REDACT_SAMPLE_MB", "5"))
+    fleet_tasks = int(os.environ.get("BENCH_REDACT_FLEET_TASKS", "400"))
+    large_mb = float(os.environ.get("BENCH_REDACT_LARGE_MB", "6"))
     workers = int(os.environ.get("BENCH_REDACT_WORKERS", "2"))
     with tempfile.TemporaryDirectory(prefix="bench-redact-") as tmp:
-        base = Path(tmp)
-        t0 = time.perf_counter()
-        truth = _write_corpus(base / "full", mb, seed=1)
-        sample_truth = _write_corpus(base / "sample", min(sample_mb, mb), seed=2)
-        for name, tr in (("full", truth), ("sample", sample_truth)):
-            (base / f"{name}.json").write_text(json.dumps(tr))
-        print(f"corpus: {mb:.0f} MB target, written in {time.perf_counter() - t0:.1f} s; "
-              f"{len(truth['secrets'])} planted secrets/PII, {len(truth['decoys'])} decoys")  # fmt: skip
-        rows = {
-            "raw read (floor)": _run("raw", base / "full", base / "o", base / "full.json", 1),
-            f"ours ({workers} procs)": _run(
-                "ours", base / "full", base / "out-full", base / "full.json", workers
-            ),  # fmt: skip
-            "ours (sample)": _run("ours", base / "sample", base / "out-s", base / "sample.json", 1),
-            "detect-secrets (sample)": _run(
-                "detect-secrets", base / "sample", base / "o", base / "sample.json", 1
-            ),  # fmt: skip
-            "presidio patterns (sample)": _run(
-                "presidio", base / "sample", base / "o", base / "sample.json", 1
-            ),  # fmt: skip
-        }
+        sets = _datasets(Path(tmp), fleet_tasks, large_mb)
+        rows = {(d, t): _run(t, root, d, workers) for d, root in sets.items() for t in TOOLS}
     print_table(rows, workers)
 
 
-def print_table(rows: dict[str, dict[str, Any]], workers: int) -> None:
-    ours = rows[f"ours ({workers} procs)"]
-    ours_1 = rows["ours (sample)"]
-    for r in rows.values():
-        if "bytes" in r and r.get("seconds"):
-            r["mbps"] = r["bytes"] / 1e6 / r["seconds"]
-            r["mb_cpu"] = r["bytes"] / 1e6 / max(r["cpu"], 1e-9)
-    head = f"{'tool':28} {'MB':>7} {'sec':>8} {'MB/s':>8} {'MB/cpu-s':>9} {'ours/x':>7} {'recall':>7} {'in-scope':>9} {'FP':>5} {'RSS MB':>7}"  # fmt: skip
+def print_table(rows: dict[tuple[str, str], dict[str, Any]], workers: int) -> None:
+    head = f"{'data':8} {'tool':15} {'MB':>6} {'files':>6} {'sec':>7} {'MB/s':>7} {'files/s':>8} {'recall':>7} {'FP':>6} {'RSS MB':>7} {'recall/ours':>11}"  # fmt: skip
     print(head)
     print("-" * len(head))
-    for name, r in rows.items():
+    for (data, tool), r in rows.items():
+        name = f"ours ({workers} procs)" if tool == "ours" else tool
         if "error" in r:
-            print(f"{name:28} error: {r['error']}")
+            print(f"{data:8} {name:15} error: {r['error']}")
             continue
-        ratio = ours["mbps"] / r["mbps"] if r.get("mbps") and ours.get("mbps") else float("nan")
-        recall = f"{r['found'] / r['total']:.3f}" if r.get("total") else "-"
-        scope = f"{r['found_scope'] / r['in_scope']:.3f}" if r.get("in_scope") else "-"
+        secs = max(r["seconds"], 1e-9)
+        ours = rows[(data, "ours")]
+        ratio = ours.get("recall", 0) / r["recall"] if r.get("recall") else float("inf")
         print(
-            f"{name:28} {r['bytes'] / 1e6:7.1f} {r['seconds']:8.2f} {r.get('mbps', 0):8.1f} "
-            f"{r.get('mb_cpu', 0):9.1f} "
-            f"{ratio:7.1f} {recall:>7} {scope:>9} {r.get('fp', '-')!s:>5} {r['peak_rss_mb']:7.1f}"
+            f"{data:8} {name:15} {r['bytes'] / 1e6:6.1f} {r['files']:6d} {secs:7.2f} "
+            f"{r['bytes'] / 1e6 / secs:7.1f} {r['files'] / secs:8.0f} {r['recall']:7.3f} "
+            f"{r['fp_rate']:6.3f} {r['peak_rss_mb']:7.1f} {ratio:11.2f}"
         )
+    src = next((r.get("rule_sources") for (d, t), r in rows.items() if t == "ours" and "rule_sources" in r), None)  # fmt: skip
     print()
-    load = os.getloadavg()[0]
-    print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores (MB/s is wall")
-    print("clock and suffers from other load; MB/cpu-s is per CPU-second actually used).")
-    print("ours/x = our wall-clock MB/s over the tool's.")
-    print("recall = planted values removed (ours) or reported (peers) / all planted values;")
-    print("in-scope = the same over the kinds the tool claims to cover (detect-secrets: secrets,")
-    print("presidio: personal data). FP = reported values matching no planted value, plus")
-    print("decoys that were redacted (ours). Peers ran on the sample only; their MB/s is")
-    print("measured there and the time for the full corpus is extrapolated:")
-    full_mb = ours["bytes"] / 1e6 if "bytes" in ours else 0
-    for name in ("detect-secrets (sample)", "presidio patterns (sample)"):
-        r = rows[name]
-        if r.get("mbps"):
-            print(f"  {name}: ~{full_mb / r['mbps']:.0f} s for {full_mb:.0f} MB (extrapolated) vs ours {ours.get('seconds', 0):.1f} s")  # fmt: skip
-    if ours_1.get("mbps"):
-        print(f"  ours single process on the sample: {ours_1['mbps']:.1f} MB/s")
+    print(f"our rule sources: {src}")
+    print("recall = must-remove values removed (ours) or reported (peers); FP = benign negatives")
+    print("(foreign) or decoys (fleet, large) destroyed/reported; recall/ours = our recall over")
+    print(
+        f"the tool's. load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (MB/s is wall clock)."
+    )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,12 @@ from tasks.retention.rules import (
     REGISTRY,
     RuleSpec,
 )
-from tasks.retention.validators import VALIDATORS
+from tasks.retention.sources import loaded_rules, provenance
+from tasks.retention.validators import VALIDATORS, is_placeholder
 
 MAX_DEPTH = 4  # JSON-in-JSON nesting we decode
+_ASSIGNMENT_RULES = frozenset({"generic_secret", "password_assignment"})
+_DATABASES: dict[tuple, hyperscan.Database] = {}  # read-only once compiled: shared by threads
 _WS = b" \t\r\n"
 
 
@@ -56,33 +59,46 @@ class Redactor:
 
     def __init__(self, config: RedactionConfig | None = None, key: bytes = b"") -> None:
         cfg = config or RedactionConfig()
-        rules = [r for n, r in REGISTRY.items() if n not in set(cfg.disabled_rules)]
+        off = set(cfg.disabled_rules)
+        # our own rules first (they win overlaps), then the installed rule source's
+        rules = [r for n, r in REGISTRY.items() if n not in off]
+        rules += [r for r in loaded_rules() if r.name not in off]
         rules += [custom_rule_spec(c) for c in cfg.custom_rules]
+        self.provenance = provenance()
         self.rules: list[RuleSpec] = rules
         self.patterns = [re.compile(r.pattern.encode()) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
+        self.is_secret = [r.category == "secret" for r in rules]
+        self.unbounded = [r.source != "compliance-jobs" and r.category == "secret" for r in rules]
+        self.assignment = {i for i, r in enumerate(rules) if r.name in _ASSIGNMENT_RULES}
         self.key = key or b"compliance-jobs-default"
         self.allow_values = {v.encode() for v in DEFAULT_ALLOW_VALUES | set(cfg.allowlist.values)}
         allow_rx = list(DEFAULT_ALLOW_REGEXES) + list(cfg.allowlist.regexes)
         self.allow_regexes = [re.compile(x.encode()) for x in allow_rx]
         self.counts: Counter[str] = Counter()
         # one multi-pattern database: a single pass over the bytes for every rule
+        self.escape_id = len(rules)  # hits of the JSON-escape trigger (not a rule)
         self.db = self._compile(list(range(len(rules))))
 
     def _compile(self, ids: list[int]) -> tuple[hyperscan.Database, hyperscan.Scratch]:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         rules = [self.rules[i] for i in ids]
         flags = [hyperscan.HS_FLAG_PREFILTER if r.hs_prefilter_mode else 0 for r in rules]
-        try:
-            db.compile(
-                expressions=[r.prefilter.encode() for r in rules],
-                ids=ids,
-                elements=len(ids),
-                flags=flags,
-            )
-        except hyperscan.error as exc:  # one line, names the offending rules
-            names = ", ".join(r.name for r in rules)
-            raise ValueError(f"redaction prefilter does not compile ({names}): {exc}") from None
+        # one more expression: an escaped digit or letter (`\u0067`) in a JSON string.
+        # Encoders do not write those, so such a string may hide a secret from the raw-byte
+        # prefilters: the hit makes json_pieces decode the string and scan its text.
+        exprs = tuple(r.prefilter.encode() for r in rules) + (rb"\\u00(?:3[0-9]|[4-7][0-9A-Fa-f])",)
+        flags = [*flags, 0]
+        ids = [*ids, self.escape_id]
+        key = (exprs, tuple(flags), tuple(ids))
+        db = _DATABASES.get(key)
+        if db is None:  # compiling ~150 expressions takes ~1 s: once per process
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            try:
+                db.compile(expressions=list(exprs), ids=ids, elements=len(ids), flags=flags)
+            except hyperscan.error as exc:  # one line, names the offending rules
+                names = ", ".join(r.name for r in rules)
+                raise ValueError(f"redaction prefilter does not compile ({names}): {exc}") from None
+            _DATABASES[key] = db
         return db, hyperscan.Scratch(db)
 
     # --- detection ---------------------------------------------------------------------
@@ -106,6 +122,8 @@ class Redactor:
         """Confirm hits with the precise pattern in a window; merge overlaps (union)."""
         windows: dict[int, list[list[int]]] = {}
         for end, rid in sorted(hits, key=lambda h: (h[1], h[0])):
+            if rid == self.escape_id:
+                continue
             w = self.rules[rid].window
             lo, hi = max(0, end - w), min(len(data), end + w)
             ws = windows.setdefault(rid, [])
@@ -114,6 +132,7 @@ class Redactor:
             else:
                 ws.append([lo, hi])
         found: set[Span] = set()
+        secret, loose = self.is_secret, self.unbounded
         for rid, ranges in windows.items():
             pattern, group, check = self.patterns[rid], self.rules[rid].group, self.validators[rid]
             for lo, hi in ranges:
@@ -129,6 +148,10 @@ class Redactor:
                         if verdict is not True:  # validator trimmed the value
                             e = s + int(verdict)
                             value = data[s:e]
+                    if secret[rid] and is_placeholder(value.decode("utf-8", "replace")):
+                        continue
+                    if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
+                        continue  # a source regex without boundaries matched inside a word
                     if self.allowed(value) or _inside_marker(data, m.start()):
                         continue
                     found.add(Span(s, e, rid))
@@ -177,22 +200,26 @@ class Redactor:
         hits.sort()
         out: list[bytes] = []
         last = 0  # bytes before `last` are already in `out`
+        done = 0  # tokens before `done` were looked at (each string is decoded once)
         for end, rid in hits:
             p = max(end - 1, 0)
-            if p < last:
+            if p < last or p < done:
                 continue
+            if rid in self.assignment and _COUNT_VALUE.match(data, end):
+                continue  # `"tokensIn\": 1234`: a count, not a secret; no need to decode
             s = _string_start(data, p)
             if s >= 0:  # inside a string token [s, e]
                 e = p if data[p] == 0x22 and not _escaped(data, p) else _next_quote(data, p)
                 if e < 0:  # unterminated: the rest is text
                     out += [data[last:s], self.redact_text(data[s:])]
                     return out
+                done = e + 1
                 if _next_char(data, e + 1) != b":":  # keys are left alone
                     red = self._redact_string(data[s : e + 1], depth)
                     if red is not None:
                         out += [data[last:s], red]
                         last = e + 1
-            elif data[p] in b":=" and self.rules[rid].name == "generic_secret":
+            elif data[p] in b":=" and rid in self.assignment:
                 vs = _skip_ws(data, p + 1)
                 if data[vs : vs + 1] != b'"' or vs < last:
                     continue
@@ -201,7 +228,7 @@ class Redactor:
                     continue
                 kq = _prev_quote(data, p)
                 key = data[max(_prev_quote(data, kq), 0) : kq]
-                red = self._redact_value(key, data[vs : ve + 1], depth)
+                red = self._redact_value(key, data[vs : ve + 1], depth, rid)
                 if red is not None:
                     out += [data[last:vs], red]
                     last = ve + 1
@@ -241,7 +268,7 @@ class Redactor:
             return self.redact_json(inner, depth + 1)
         return self.redact_text(inner)
 
-    def _redact_value(self, key: bytes, token: bytes, depth: int) -> bytes | None:
+    def _redact_value(self, key: bytes, token: bytes, depth: int, rid: int) -> bytes | None:
         """`"password": "<value>"`: the whole value is the secret if it looks like one."""
         try:
             value = orjson.loads(token)
@@ -253,10 +280,11 @@ class Redactor:
         red = self._redact_inner(raw, depth)
         if red != raw:  # a specific rule (openai_key, …) names it better
             return _dump_str(red)
-        if VALIDATORS["secret_value"](value) and not self.allowed(raw):
+        check = self.validators[rid] or VALIDATORS["secret_value"]
+        if check(value) and not self.allowed(raw):
             lowered = key.lower()
             aws = b"aws" in lowered and b"secret" in lowered
-            kind = "aws_secret_access_key" if aws else "generic_secret"
+            kind = "aws_secret_access_key" if aws else self.rules[rid].kind
             return orjson.dumps(self.marker(kind, raw).decode())
         return None
 
@@ -273,6 +301,17 @@ def thread_redactor(config: RedactionConfig | None = None, key: bytes = b"") -> 
     if ident not in cache:
         cache[ident] = Redactor(config, key)
     return cache[ident]
+
+
+def _alnum_at(data: bytes, i: int) -> bool:
+    return 0 <= i < len(data) and (data[i] in _ALNUM)
+
+
+# after an assignment's operator: an unquoted JSON number (short) and a delimiter
+_COUNT_VALUE = re.compile(
+    rb"[ \t]{0,4}-?[0-9]{1,14}(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?=[,}\]\s\\]|$)"
+)
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _inside_marker(data: bytes, i: int) -> bool:

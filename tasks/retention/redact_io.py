@@ -26,6 +26,7 @@ from tasks.common.s3 import S3Uri, is_s3, iter_objects
 from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
+from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 
 _proc_redactor: Redactor | None = None
@@ -112,6 +113,7 @@ class Summary:
             "redactions": sum(self.counts.values()),
             "refused": len(self.problems),
             "problems": self.problems[:MAX_PROBLEM_LINES],
+            "rule_sources": rule_sources(),
         }
 
 

@@ -3,7 +3,9 @@
 Each rule has a *prefilter* (a Hyperscan regex: loose, no look-arounds, found in raw bytes
 at GB/s) and a *pattern* (a precise Python regex run only in a window around a prefilter
 hit), plus an optional validator (Luhn, IBAN mod-97, entropy, address parsing).
-Secret rules follow gitleaks' config/gitleaks.toml where it has one.
+Most vendor token rules come from an installed rule source at run time (sources.py); this
+registry keeps what no source covers or what we check more strictly, and keywords.py adds
+the credentials found by context.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class RuleSpec(BaseModel):
     validator: str | None = None
     window: int = 400  # bytes around a prefilter hit the precise pattern may span
     hs_prefilter_mode: bool = False  # compile `prefilter` with HS_FLAG_PREFILTER
+    source: str = "compliance-jobs"  # who wrote the rule: us, or an installed package==version
 
     @field_validator("pattern")
     @classmethod
@@ -66,8 +69,8 @@ register(
     kind="private_key",
     pattern=(
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]{16,12000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"|(?:(?:\s|\\[nr])*[A-Za-z0-9+/=:\-, ]{16,})+)"
+        r"(?:(?:[A-Za-z0-9+/=:,. \t\r\n-]|\\[nrt]){40,12000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+        r"|(?:(?:[ \t\r\n]|\\[nr])+[A-Za-z0-9+/=]{40,})+)"
     ),
     prefilter=r"PRIVATE KEY",
     window=12400,
@@ -123,6 +126,7 @@ register(
     kind="slack_token",
     pattern=r"\b(?:xox[abposre]|xapp)-[0-9A-Za-z-]{10,250}" + _END,
     prefilter=r"xox[abposre]-|xapp-",
+    validator="slack",
 )
 register(
     name="slack_webhook",
@@ -211,27 +215,11 @@ register(
 register(
     name="bearer_token",
     kind="bearer_token",
-    pattern=r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)",
-    prefilter=r"(?i)bearer\s",
+    pattern=r"(?i)\bbearer[:\s]\s*([A-Za-z0-9._~+/-]{12,}=*)",
+    prefilter=r"(?i)bearer[:\s]",
     group=1,
     validator="entropy3",
 )
-register(
-    name="generic_secret",
-    kind="generic_secret",
-    pattern=(
-        r"(?i)(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key"
-        r"|private[_-]?key|token|credentials?)[\s'\"\\]{0,3}(?:=|:=|=>|:)[\s'\"\\]{0,5}"
-        r"(?!\\)([^\s'\"\\,;]{8,200})"
-    ),
-    prefilter=(
-        r"(?i)(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key"
-        r"|private[_-]?key|token|credentials?)[\s'\"\\]{0,3}(?:=|:)"
-    ),
-    group=1,
-    validator="secret_value",
-)
-
 # --- personal data ---------------------------------------------------------------------
 register(
     name="email",
@@ -270,16 +258,20 @@ register(
     category="pii",
     pattern=(
         r"(?<![\w+.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?![\w])"
-        r"|(?<![\w+])\+\d{1,3}(?:[ .-]?\d{2,5}){2,5}(?![\w])"
+        r"|(?<![\w+])\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?){2,6}(?![\w])"
     ),
-    prefilter=r"\d{3}[ .-]\d{4}|\+\d{1,3}[ .-]?\d{2,5}",
+    prefilter=r"\d{3}[ .-]\d{4}|\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?\(?\d{1,5}[ .)-]",
     validator="phone",
 )
 register(
     name="ipv4",
     kind="ipv4",
     category="pii",
-    pattern=r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)",
+    # a version is not an address: `v4.2.0.1`, `pip==23.0.1.2`, `node@18.17.1.0`, `version 1.2.3.4`
+    pattern=(
+        r"(?<![\w.=@])(?<![vV]\.)(?<!(?i:version) )(?<!(?i:version): )"
+        r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)"
+    ),
     prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
     validator="ipv4",
 )
@@ -303,3 +295,6 @@ DEFAULT_ALLOW_VALUES = frozenset(
     }
 )
 DEFAULT_ALLOW_REGEXES = (r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{9,}EXAMPLE", r".*EXAMPLEKEY")
+
+# keyword-context credentials live in their own module; importing it registers them
+from tasks.retention import keywords  # noqa: E402,F401

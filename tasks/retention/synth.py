@@ -67,7 +67,7 @@ def planted(rng: random.Random) -> list[tuple[str, str, str]]:
     db_pw = _r(rng, ALNUM, 18)
     card = luhn_complete("4" + _r(rng, string.digits, 14))
     card_spaced = " ".join(card[i : i + 4] for i in range(0, 16, 4))
-    ip6 = "2001:db8:" + ":".join(f"{rng.randint(1, 0xFFFF):x}" for _ in range(6))
+    ip6 = "2600:1f18:" + ":".join(f"{rng.randint(1, 0xFFFF):x}" for _ in range(6))
     ssn = f"{rng.randint(100, 665):03d}-{rng.randint(10, 99):02d}-{rng.randint(1000, 9999):04d}"
     email = f"{_r(rng, string.ascii_lowercase, 6)}.{_r(rng, string.ascii_lowercase, 7)}@corp-{rng.randint(1, 99)}.com"
     items = [

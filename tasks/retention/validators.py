@@ -99,6 +99,9 @@ def ipv4_ok(value: str) -> bool:
     return not (addr.is_loopback or addr.is_unspecified or value == "255.255.255.255")
 
 
+_DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
+
+
 @validator("ipv6")
 def ipv6_ok(value: str) -> bool:
     if sum(c.isalnum() for c in value) < 4:
@@ -107,13 +110,29 @@ def ipv6_ok(value: str) -> bool:
         addr = ipaddress.IPv6Address(value)
     except ValueError:
         return False
+    if addr in _DOC_V6:
+        return False  # RFC 3849 documentation prefix: an example, nobody's address
     return not (addr.is_loopback or addr.is_unspecified)
 
 
 @validator("phone")
 def phone_ok(value: str) -> bool:
+    """A number libphonenumber calls valid (`+…` in its own country's plan, else read as a
+    NANP number: the rule takes bare 3-3-4 groups only), or any well-formed NANP number."""
+    import phonenumbers  # noqa: PLC0415  (loads its metadata on first use only)
+
     digits = sum(c.isdigit() for c in value)
-    return 10 <= digits <= 15
+    if not 8 <= digits <= 15:
+        return False
+    try:
+        num = phonenumbers.parse(value, None if value.startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return False
+    if phonenumbers.is_valid_number(num):
+        return True
+    # NANP numbers from ranges the library does not list yet: still somebody's number
+    national = str(num.national_number)
+    return num.country_code == 1 and bool(re.fullmatch(r"[2-9]\d{2}[2-9]\d{6}", national))
 
 
 @validator("entropy3")
@@ -121,22 +140,122 @@ def entropy3(value: str) -> bool:
     return len(value) >= 8 and shannon_entropy(value) >= 3.0
 
 
+def is_reference(value: str) -> bool:
+    """Code and template references, type names, identifiers naming a credential."""
+    v = value.strip("\"'`:")
+    if REFERENCE.match(v) or PLACEHOLDER.match(v):
+        return True
+    if DOTTED.match(v) and not any(sum(c.isdigit() for c in seg) >= 3 for seg in v.split(".")):
+        return True  # request.form.get, config.db.password, process.env.X
+    # SUMO_ACCESS_KEY, access_token, hashedPassword
+    return bool(ENV_NAME.match(v) or CREDENTIAL_NAME.search(v) and IDENT.match(v))
+
+
+def is_placeholder(value: str) -> bool:
+    """xxxx…, ****, aaaa…, EXAMPLE, your-api-key: values that stand in for a secret."""
+    low = value.lower()
+    if "xxxx" in low or "****" in value or "example" in low or "your" in low and "-" in low:
+        return True
+    if value.endswith(("..", "\u2026")) or any(run in value for run in _TYPED_RUNS):
+        return True
+    if _MASKED.search(value):
+        return True  # truncated for display; 1234567…, abcdefg… typed by a person
+    if len(value) < 8:
+        return False
+    counts = Counter(value)
+    return len(counts) <= 3 or counts.most_common(1)[0][1] > 0.6 * len(value)
+
+
+_MASKED = re.compile(r"([^A-Za-z0-9])\1{5}")  # ######, ------: a masked stretch (AAAAAA is base64)
+_SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# every 7-character slice of a typed sequence (44 substring tests in C beat a regex)
+_TYPED_RUNS = tuple(sorted({q[i : i + 7] for q in _SEQUENCES for i in range(len(q) - 6)}))
+
+
+@validator("slack")
+def slack_ok(value: str) -> bool:
+    """Slack tokens carry 10+ digit team/user ids, or are long random configuration tokens."""
+    if is_placeholder(value):
+        return False
+    return bool(re.search(r"\d{10}", value)) or len(value) >= 40 and shannon_entropy(value) >= 4.0
+
+
+@validator("password_value")
+def password_value_ok(value: str) -> bool:
+    """After a password keyword anything literal of 6+ characters is the password."""
+    return len(value) >= 6 and not is_reference(value) and not is_placeholder(value)
+
+
 @validator("secret_value")
 def secret_value_ok(value: str) -> bool:
-    """Generic assignment values: high entropy, not a placeholder or a variable reference."""
-    if len(value) < 8 or PLACEHOLDER.match(value):
+    """Generic assignment values: high entropy, not a placeholder or a reference."""
+    if len(value) < 8 or is_reference(value) or is_placeholder(value):
         return False
-    return (
-        shannon_entropy(value) >= 3.0
-        and any(c.isdigit() for c in value)
-        or (shannon_entropy(value) >= 3.5)
-    )
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    if value.isdigit():
+        return len(value) >= 15  # client ids, account numbers; not timestamps
+    ent = shannon_entropy(value)
+    if (has_digit and has_alpha and ent >= 3.0) or ent >= 3.5 and not value.isalpha():
+        return True
+    # letters only: random when both cases are mixed through it (no word-like lowercase run)
+    runs = re.findall(r"[a-z]+", value)
+    upper = sum(c.isupper() for c in value)
+    words = sum(len(r) >= 3 for r in runs)  # getUserNameById has three
+    return len(value) >= 12 and ent >= 3.5 and upper >= 3 and words <= 1
+
+
+@validator("random_tail")
+def random_tail_ok(value: str) -> bool:
+    """The part after the last `_`/`-` of a prefixed token is random: mixed case, digits."""
+    tail = re.split(r"[_-]", value)[-1]
+    if len(tail) < 20 or is_placeholder(value):
+        return False
+    digits = sum(c.isdigit() for c in tail)
+    upper = sum(c.isupper() for c in tail)
+    lower = sum(c.islower() for c in tail)
+    return digits >= 2 and upper >= 2 and lower >= 2 and shannon_entropy(tail) >= 4.0
+
+
+@validator("base64_text")
+def base64_text_ok(value: str) -> bool:
+    """A base64 value that decodes to text (a Kubernetes Secret's password, user:pass…)."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return len(raw) >= 16  # binary key material
+    return len(text) >= 3 and text.isprintable() and not is_placeholder(text)
+
+
+@validator("not_placeholder")
+def not_placeholder(value: str) -> bool:
+    """Fixed-format tokens from a rule source: anything but a placeholder or repeats."""
+    return not (len(set(value)) <= 4 or is_placeholder(value) or PLACEHOLDER.match(value))
 
 
 @validator("aws_secret")
 def aws_secret_ok(value: str) -> bool:
     return len(value) == 40 and shannon_entropy(value) >= 4.0
 
+
+REFERENCE = re.compile(
+    r"^(?:\$|%|@|#\{|#[\w-]+$|\{\{|<|&|\*|process\.env|os\.environ|os\.getenv|env\.|ENV\[|getenv"
+    r"|secrets\.|vars\.|self\.|this\.|args\.|params\.|props\.|settings\.|config\.|options\.)"
+    r"|^(?i:string|str|bytes|int|bool|boolean|number|undefined|nil|optional|required|none|null"
+    r"|true|false|text|varchar|password|secret|token|hidden|input|empty|default|dummy|sample"
+    r"|placeholder|changeme|change_me|redacted|masked|test|foo|bar|baz|abc123|123456|admin)$"
+)
+DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$-]*)+$")
+ENV_NAME = re.compile(r"^[A-Z][A-Z_]*_[A-Z_]*$")
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z_]*[0-9]?$")
+CREDENTIAL_NAME = re.compile(r"(?i)pass(?:word|wd)?|secret|token|key|credential|auth")
 
 # placeholders gitleaks' global allowlist also skips: $VAR, ${VAR}, {{ x }}, %VAR%, <...>, ***
 PLACEHOLDER = re.compile(
