@@ -17,6 +17,7 @@ from tasks.access.snapshot import UserSettings
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.policy.schema import PolicyDoc, profile_model
 from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig
+from tasks.reports.summary import fmt  # values as a person reads them
 
 # Roo Code splits a command line at these operators and checks every part.
 _CHAIN = re.compile(r"&&|\|\||;|\||\n")
@@ -60,7 +61,7 @@ class _Collector:
         self.findings.append(
             Finding.make(
                 "policy.drift", sev, FindingStatus.fail, f"user/{user}/{setting}",
-                f"{user}: {setting}: {actual} (the policy expects {expected})",
+                f"{user}: {setting}: {fmt(actual)} (the policy expects {fmt(expected)})",
                 user=user, setting=setting, expected=expected, actual=actual, first_seen=when,
                 source=source, **extra,
             )

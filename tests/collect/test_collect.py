@@ -129,7 +129,9 @@ def test_dry_run_sends_nothing(home, s3, buckets, tmp_path):
 def test_redact_runs_the_engine_before_upload(home, s3, buckets, tmp_path):
     storage = home / ".config/Code/User/globalStorage/rooveterinaryinc.roo-cline"
     t = add_task(storage, "0190f3c2-0000-7000-8000-0000000secret", home)
-    leak = "ghp_" + "Z" * 36
+    leak = (
+        "ghp_" + "q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5Gp0Ae2Ku"
+    )  # a repeated-character token is a placeholder, kept
     (t / "ui_messages.json").write_text(
         json.dumps([{"ts": 1, "type": "say", "say": "text", "text": f"token {leak}"}])
     )

@@ -19,7 +19,7 @@ from tasks.runbooks.drills import load_drills, publish_drill, undrilled
 
 BOOKS = load_runbooks()
 NOW = datetime(2026, 12, 4, 9, tzinfo=UTC)
-SECRET = "sk-ant-api03-" + "Q" * 93 + "AA"
+SECRET = "sk-ant-api03-HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8UziJdi0Y4mj4TIJZ9RnvIh4TOetAfG82EOMjRZA0G6vbBxKd5WVwd9ExLXa3zpAA"  # random-looking: a run of one letter is a placeholder
 
 
 @click.group()
