@@ -61,6 +61,26 @@ def _base(value: Any) -> float:
 
 
 @cache
+def canonical_model(model: str | None) -> str | None:
+    """One name per model for reports: the price table's id where it knows the model
+    (`anthropic/claude-sonnet-4.5` and `claude-sonnet-4-5-20250929` are both
+    `claude-sonnet-4-5`), else the name as given. Data files keep the name as recorded."""
+    if not model:
+        return model
+    from genai_prices import data_snapshot
+
+    snap = data_snapshot.get_snapshot()
+    bare = model.split("/", 1)[1] if "/" in model else model  # behind a gateway
+    for ref in (model, bare):
+        try:
+            _, info = snap.find_provider_model(ref.lower(), None, None, None)
+        except LookupError:
+            continue
+        return str(info.id)
+    return model
+
+
+@cache
 def table_version() -> str:
     """genai-prices version plus a digest of its bundled data (the pinned table)."""
     import genai_prices

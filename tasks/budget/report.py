@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from tasks.budget.job import Analysis
+from tasks.budget.prices import canonical_model
 from tasks.budget.spend import cost_per_completed
 from tasks.common.csvsafe import SafeWriter
 from tasks.reports import Chart, Table, bar_chart, line_chart
@@ -43,7 +44,9 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
             "$",
         )
     )
-    per = cost_per_completed({k: t for k, t in a.tasks.items() if t.first_day in days})
+    per = _by_canonical_model(
+        cost_per_completed({k: t for k, t in a.tasks.items() if t.first_day in days})
+    )
     charts.append(bar_chart(
         "Cost per completed task by mode and model",
         [(f"{mode} / {model}", cost) for (mode, model), (cost, _) in per.items()], "$",
@@ -63,7 +66,7 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
         "Reported vs recomputed cost by provider and model",
         ["provider", "model", "requests", "spend $", "reported $", "recomputed $", "unpriced"],
         [[r["provider"], r["model"], r["eff_count"], round(r["eff_sum"], 2), round(r["rep_sum"], 2),
-          round(r["rec_sum"], 2), r["unpriced_sum"]] for r in sorted(a.provider_rows, key=lambda r: -r["eff_sum"])],
+          round(r["rec_sum"], 2), r["unpriced_sum"]] for r in _provider_rows(a.provider_rows)],
     ))  # fmt: skip
     return charts, tables
 
@@ -89,7 +92,31 @@ def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
 
 
 def _model(t) -> str | None:
-    """The model as shown: an inferred one says so."""
-    if t.model and t.model_source in ("inferred", "settings"):
-        return f"{t.model} ({t.model_source})"
-    return t.model
+    """The model as shown (one name per model): an inferred one says so."""
+    name = canonical_model(t.model)
+    if name and t.model_source in ("inferred", "settings"):
+        return f"{name} ({t.model_source})"
+    return name
+
+
+def _by_canonical_model(
+    per: dict[tuple[str, str], tuple[float, int]],
+) -> dict[tuple[str, str], tuple[float, int]]:
+    """(mode, model) -> (mean, n) with one row per model whatever name the data used."""
+    acc: dict[tuple[str, str], tuple[float, int]] = {}
+    for (mode, model), (mean, n) in per.items():
+        key = (mode, canonical_model(model) or model)
+        total, count = acc.get(key, (0.0, 0))
+        acc[key] = (total + mean * n, count + n)
+    return {k: (total / n, n) for k, (total, n) in acc.items()}
+
+
+def _provider_rows(rows: list[dict]) -> list[dict]:
+    """The provider table with one row per (provider, model), biggest spend first."""
+    merged: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        key = (r["provider"], canonical_model(r["model"]) or r["model"])
+        m = merged.setdefault(key, {"provider": key[0], "model": key[1]})
+        for k in ("eff_count", "eff_sum", "rep_sum", "rec_sum", "unpriced_sum"):
+            m[k] = m.get(k, 0) + r.get(k, 0)
+    return sorted(merged.values(), key=lambda r: -r["eff_sum"])

@@ -61,3 +61,22 @@ def test_task_costs_csv_says_how_each_model_was_named():
     assert {r["task_id"]: r["model_source"] for r in rows} == {
         "a": "inferred", "b": "telemetry", "c": "unknown"
     }  # fmt: skip
+
+
+def test_one_model_is_one_row_whatever_name_the_data_used():
+    from tasks.budget.prices import canonical_model
+    from tasks.budget.report import _by_canonical_model, _provider_rows
+
+    names = ["anthropic/claude-sonnet-4.5", "claude-sonnet-4-5-20250929", "claude-sonnet-4.5"]
+    assert {canonical_model(n) for n in names} == {"claude-sonnet-4-5"}
+    assert canonical_model("my-private-model") == "my-private-model"
+    per = _by_canonical_model({("code", names[0]): (1.0, 1), ("code", names[1]): (4.0, 3)})
+    assert per == {("code", "claude-sonnet-4-5"): (3.25, 4)}
+    rows = _provider_rows([
+        {"provider": "anthropic", "model": names[0], "eff_count": 2, "eff_sum": 1.0,
+         "rep_sum": 1.0, "rec_sum": 1.0, "unpriced_sum": 0},
+        {"provider": "anthropic", "model": names[1], "eff_count": 3, "eff_sum": 2.0,
+         "rep_sum": 2.0, "rec_sum": 2.5, "unpriced_sum": 1},
+    ])  # fmt: skip
+    assert rows == [{"provider": "anthropic", "model": "claude-sonnet-4-5", "eff_count": 5,
+                     "eff_sum": 3.0, "rep_sum": 3.0, "rec_sum": 3.5, "unpriced_sum": 1}]  # fmt: skip
