@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
+import numpy as np
+import pyarrow as pa
 
-from tasks.telemetry.schema import EVENTS_SCHEMA, SCHEMA_VERSION, TASKS_SCHEMA  # noqa: E402
+from tasks.telemetry.schema import EVENTS_SCHEMA, SCHEMA_VERSION, TASKS_SCHEMA
 
 DAY_MS = 86_400_000
 START = datetime(2026, 11, 20, tzinfo=UTC)

@@ -55,8 +55,8 @@ def git(repo: str, *args: str) -> str:
 
 # --- a random string from a regex (what gitleaks' secrets.NewSecret does) ---------------
 def _sre():
-    import re._constants as c  # noqa: PLC0415
-    import re._parser as p  # noqa: PLC0415
+    import re._constants as c
+    import re._parser as p
 
     return c, p
 
@@ -464,8 +464,8 @@ def is_placeholder(value: str) -> bool:
 
 
 def _entropy(value: str) -> float:
-    from collections import Counter  # noqa: PLC0415
-    from math import log2  # noqa: PLC0415
+    from collections import Counter
+    from math import log2
 
     n = len(value)
     return -sum(c / n * log2(c / n) for c in Counter(value).values()) if n else 0.0
@@ -527,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             item["benign"] = not any(judge(item["text"]) for judge in judges)
     out = Path(args.out)
     if (out / "tasks").exists():
-        import shutil  # noqa: PLC0415
+        import shutil
 
         shutil.rmtree(out / "tasks")
     out.mkdir(parents=True, exist_ok=True)

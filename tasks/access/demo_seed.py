@@ -95,7 +95,7 @@ def seed_iam(
         )
         iam.add_user_to_group(GroupName="developers", UserName=name)
         problem, checks = PROBLEMS[n] if plant and n < len(PROBLEMS) else (None, [])
-        iam.create_login_profile(UserName=name, Password="Demo-Passw0rd!x")  # noqa: S106 - moto only
+        iam.create_login_profile(UserName=name, Password="Demo-Passw0rd!x")
         if problem not in ("console_without_mfa", "admin_policy"):
             _mfa(iam, name)
         iam.create_access_key(UserName=name)

@@ -78,7 +78,7 @@ def profile_models(client: Any, bucket: str, users: list[str]) -> dict[tuple[str
         try:
             body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
             configs = orjson.loads(body)["providerProfiles"]["apiConfigs"]
-        except Exception:  # noqa: BLE001 - absent or malformed: fall through to inference
+        except Exception:
             continue
         for name, cfg in configs.items() if isinstance(configs, dict) else ():
             model = _model_id(cfg) if isinstance(cfg, dict) else None
@@ -132,7 +132,7 @@ def _table_models(at_key: str, table: PriceTable) -> list[tuple[str, str, Price]
         for model in prov.models:
             try:
                 mp = model.get_prices(table.at)
-            except Exception:  # noqa: BLE001 - a model without prices at that time
+            except Exception:
                 continue
             if mp.input_mtok is None or mp.output_mtok is None:
                 continue

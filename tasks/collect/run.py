@@ -275,7 +275,7 @@ class _Sender:
                 sha, n = hashlib.sha256(data).hexdigest(), len(data)
                 version = put_bytes(self.client, self.bucket, key, data)
             st = os.lstat(it.src)
-        except Exception as exc:  # noqa: BLE001 - one line per file; the run goes on
+        except Exception as exc:
             self._fail(str(it.src), exc)
             return
         if (st.st_size, st.st_mtime_ns) != (it.size, it.mtime_ns):
@@ -294,7 +294,7 @@ class _Sender:
     def generated(self, g: Generated) -> None:
         try:
             version = put_bytes(self.client, self.bucket, self.prefix + g.key, g.data)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.failed_generated = True
             self._fail(g.key, exc)
             return

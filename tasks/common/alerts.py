@@ -276,7 +276,7 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             if not 200 <= resp.status < 300:
                 raise StorageError(f"webhook POST failed: HTTP {resp.status}")
     except urllib.error.HTTPError as exc:

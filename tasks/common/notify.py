@@ -199,7 +199,7 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 5.0) -> bool:
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError) as exc:
         log.warning("webhook notification failed: %s", type(exc).__name__)

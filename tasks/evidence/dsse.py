@@ -92,7 +92,7 @@ class _Signature(BaseModel):
 
 class _Envelope(BaseModel):
     model_config = _STRICT
-    payloadType: str  # noqa: N815 - DSSE's field name
+    payloadType: str
     payload: str
     signatures: list[_Signature] = Field(min_length=1)
 
@@ -139,7 +139,7 @@ class _Statement(BaseModel):
     model_config = _STRICT
     type_: str = Field(alias="_type")
     subject: list[_Subject]
-    predicateType: str  # noqa: N815 - in-toto's field name
+    predicateType: str
     predicate: _Predicate
 
 

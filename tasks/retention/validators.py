@@ -119,7 +119,7 @@ def ipv6_ok(value: str) -> bool:
 def phone_ok(value: str) -> bool:
     """A number libphonenumber calls valid (`+…` in its own country's plan, else read as a
     NANP number: the rule takes bare 3-3-4 groups only), or any well-formed NANP number."""
-    import phonenumbers  # noqa: PLC0415  (loads its metadata on first use only)
+    import phonenumbers
 
     digits = sum(c.isdigit() for c in value)
     if not 8 <= digits <= 15:
@@ -220,8 +220,8 @@ def random_tail_ok(value: str) -> bool:
 @validator("base64_text")
 def base64_text_ok(value: str) -> bool:
     """A base64 value that decodes to text (a Kubernetes Secret's password, user:pass…)."""
-    import base64  # noqa: PLC0415
-    import binascii  # noqa: PLC0415
+    import base64
+    import binascii
 
     try:
         raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)

@@ -63,13 +63,13 @@ class _Request(msgspec.Struct, gc=False):
     (`typeof true !== "number"`, a string protocol, …) and sends the batch to the
     reference parser."""
 
-    tokensIn: int | float | None = None  # noqa: N815 (Roo Code's field names)
-    tokensOut: int | float | None = None  # noqa: N815
-    cacheWrites: int | float | None = None  # noqa: N815
-    cacheReads: int | float | None = None  # noqa: N815
+    tokensIn: int | float | None = None
+    tokensOut: int | float | None = None
+    cacheWrites: int | float | None = None
+    cacheReads: int | float | None = None
     cost: int | float | None = None
-    apiProtocol: str | None = None  # noqa: N815
-    cancelReason: str | None = None  # noqa: N815
+    apiProtocol: str | None = None
+    cancelReason: str | None = None
     request: msgspec.Raw = msgspec.Raw(b"")  # only its presence matters (pre-v3.28.18)
 
 

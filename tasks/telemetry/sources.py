@@ -111,7 +111,7 @@ class Store:
     def open(self, rel: str) -> BinaryIO:
         if self.s3:
             return self.client.get_object(Bucket=self.bucket, Key=self.base + rel)["Body"]
-        return open(os.path.join(self.base, rel), "rb")  # noqa: SIM115 - caller closes
+        return open(os.path.join(self.base, rel), "rb")
 
 
 def _walk_local(path: str, reldir: str) -> Iterator[tuple[str, int]]:

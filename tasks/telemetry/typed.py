@@ -23,8 +23,8 @@ class _Message(msgspec.Struct, gc=False, tag_field="type", kw_only=True):
     ts: Annotated[int, msgspec.Meta(ge=0, lt=TS_MAX)]
     kind: str  # the value under the "say" or "ask" key
     text: str | None = None
-    apiProtocol: str | None = None  # noqa: N815 (Roo Code's field name)
-    contextCondense: Any = None  # noqa: N815
+    apiProtocol: str | None = None
+    contextCondense: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         """The message as the row parser's dict (for the few rows read in Python)."""

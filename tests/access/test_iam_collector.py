@@ -142,14 +142,14 @@ def test_aws_managed_policy_documents_fetched_once():
     calls: list[str] = []
 
     class Fake:
-        class exceptions:  # noqa: N801 - mirrors boto3's attribute
+        class exceptions:
             NoSuchEntityException = KeyError
 
-        def get_policy(self, PolicyArn):  # noqa: N803
+        def get_policy(self, PolicyArn):
             calls.append(PolicyArn)
             return {"Policy": {"DefaultVersionId": "v1"}}
 
-        def get_policy_version(self, PolicyArn, VersionId):  # noqa: N803
+        def get_policy_version(self, PolicyArn, VersionId):
             return {"PolicyVersion": {"Document": "%7B%22Statement%22%3A%5B%5D%7D"}}  # URL-encoded
 
     details = {
@@ -170,7 +170,7 @@ def test_key_ids_matched_to_report_rows_by_creation_time():
     user = IamUser(name="u", access_keys=[AccessKey(slot=2, active=True, last_rotated=created)])
 
     class Pager:
-        def paginate(self, UserName):  # noqa: N803
+        def paginate(self, UserName):
             return [
                 {
                     "AccessKeyMetadata": [
@@ -183,7 +183,7 @@ def test_key_ids_matched_to_report_rows_by_creation_time():
         def get_paginator(self, name):
             return Pager()
 
-        def get_access_key_last_used(self, AccessKeyId):  # noqa: N803
+        def get_access_key_last_used(self, AccessKeyId):
             return {"AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
 
     _keys_detail(Fake(), user)

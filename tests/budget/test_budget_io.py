@@ -69,7 +69,7 @@ class _Hook(BaseHTTPRequestHandler):
     received: list = []
     code = 204
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.path, self.headers["Content-Type"], json.loads(body)))
         self.send_response(type(self).code)

@@ -28,7 +28,7 @@ class WebhookListener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 listener.received.append(json.loads(self.rfile.read(length)))
                 listener.event.set()
@@ -90,7 +90,7 @@ class TlsWebhookProxy:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_CONNECT(self) -> None:  # noqa: N802
+            def do_CONNECT(self) -> None:
                 outer.connects.append(self.path)
                 self.tunnel_host = self.path.rsplit(":", 1)[0]
                 self.send_response(200, "Connection established")
@@ -101,7 +101,7 @@ class TlsWebhookProxy:
                 self.wfile = self.connection.makefile("wb")
                 self.close_connection = False
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 path, _, query = self.path.partition("?")
@@ -149,7 +149,7 @@ class SmtpSink:
         outer = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            async def handle_DATA(self, server, session, envelope):
                 msg = message_from_bytes(envelope.content, policy=policy.default)
                 outer.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
                 return "250 Message accepted for delivery"
