@@ -63,7 +63,7 @@ class _Request(msgspec.Struct, gc=False):
     (`typeof true !== "number"`, a string protocol, …) and sends the batch to the
     reference parser."""
 
-    tokensIn: int | float | None = None
+    tokensIn: int | float | None = None  # camelCase: Roo Code's own field names
     tokensOut: int | float | None = None
     cacheWrites: int | float | None = None
     cacheReads: int | float | None = None

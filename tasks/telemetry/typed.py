@@ -23,7 +23,7 @@ class _Message(msgspec.Struct, gc=False, tag_field="type", kw_only=True):
     ts: Annotated[int, msgspec.Meta(ge=0, lt=TS_MAX)]
     kind: str  # the value under the "say" or "ask" key
     text: str | None = None
-    apiProtocol: str | None = None
+    apiProtocol: str | None = None  # camelCase: Roo Code's own field names
     contextCondense: Any = None
 
     def as_dict(self) -> dict[str, Any]:
