@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from tasks.audit import model as m
 from tasks.common.csvsafe import SafeWriter
+from tasks.telemetry.schema import EVENTS_SCHEMA
 
 READ_COLUMNS = (
     "user",
@@ -55,6 +56,7 @@ READ_COLUMNS = (
     "workspace",
     "auto_approved",
 )
+_READ_FIELDS = {f.name: f for f in EVENTS_SCHEMA}
 _CANDIDATE_KINDS = [
     "tool",
     "command",
@@ -109,12 +111,14 @@ def classify(row: dict[str, Any], edit_modes: frozenset[str]) -> tuple[str, str]
     return None
 
 
-def _candidates(table: pa.Table) -> pa.Table:
+def _candidates(table: pa.Table | pa.RecordBatch) -> pa.Table:
     """Rows that may be actions (vectorised pre-filter, so Python only sees those)."""
     missing = [c for c in READ_COLUMNS if c not in table.column_names]
     if missing:
         raise ValueError(f"events table lacks columns: {', '.join(missing)}")
     t = table.select(list(READ_COLUMNS))
+    if isinstance(t, pa.RecordBatch):
+        t = pa.Table.from_batches([t])
     mask = pc.or_kleene(
         pc.fill_null(pc.equal(t["mutates"], True), False),
         pc.fill_null(pc.is_in(t["kind"], pa.array(_CANDIDATE_KINDS)), False),
@@ -126,7 +130,35 @@ def _candidates(table: pa.Table) -> pa.Table:
     )
 
 
-def count_mutating_rows(table: pa.Table, edit_modes: frozenset[str]) -> int:
+@dataclass
+class Candidates:
+    """What the ledger needs of a day's events, gathered batch by batch: the candidate
+    rows only (the read-only majority and every other column are dropped as read), the
+    row count and the completeness reference (count_mutating_rows)."""
+
+    table: pa.Table
+    rows_in: int
+    mutating_rows: int
+
+
+def gather_candidates(
+    batches: Iterable[pa.RecordBatch | pa.Table], edit_modes: Iterable[str]
+) -> Candidates:
+    """Candidates of a stream of event batches; equal to those of their concatenation."""
+    modes = frozenset(edit_modes)
+    parts: list[pa.Table] = []
+    rows_in = mutating = 0
+    for batch in batches:
+        rows_in += batch.num_rows
+        mutating += count_mutating_rows(batch, modes)
+        parts.append(_candidates(batch))
+    if not parts:
+        empty = pa.schema([_READ_FIELDS[c] for c in READ_COLUMNS])
+        return Candidates(_candidates(empty.empty_table()), 0, 0)
+    return Candidates(pa.concat_tables(parts), rows_in, mutating)
+
+
+def count_mutating_rows(table: pa.Table | pa.RecordBatch, edit_modes: frozenset[str]) -> int:
     """The completeness reference, computed apart from `classify`: rows the validated
     table flags `mutates`, plus switches into an edit-capable mode."""
     flagged = pc.fill_null(pc.equal(table["mutates"], True), False)
@@ -217,7 +249,7 @@ def task_workspaces(tasks: pa.Table | None) -> dict[str, str]:
 
 
 def build_ledger(
-    events: pa.Table,
+    events: pa.Table | Candidates,
     *,
     edit_modes: Iterable[str],
     redact_command: Callable[[str], str],
@@ -229,7 +261,10 @@ def build_ledger(
     Deny patterns are matched against the raw command (before redaction); only the
     entry id and the pattern are kept, so the finding never needs the raw text."""
     modes = frozenset(edit_modes)
-    candidates = _candidates(events)
+    if isinstance(events, Candidates):
+        candidates, rows_in = events.table, events.rows_in
+    else:
+        candidates, rows_in = _candidates(events), events.num_rows
     seen: dict[str, tuple[str, str | None]] = {}
     entries: list[dict[str, Any]] = []
     levels: list[bool] = []  # True: a Tool Used / Mode Switched / Checkpoint Restored event
@@ -264,7 +299,7 @@ def build_ledger(
     for seq, entry in enumerate(kept, start=1):
         entry["seq"] = seq
     stats = {
-        "rows_in": events.num_rows,
+        "rows_in": rows_in,
         "classified_rows": classified,
         "exact_duplicates": exact_duplicates,
         "telemetry_duplicates": telemetry_duplicates,
