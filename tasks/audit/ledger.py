@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -231,10 +232,35 @@ def _drop_telemetry_duplicates(
     return kept, dropped
 
 
+# Columns whose values repeat across a day's rows: each distinct value becomes one Python
+# string shared by every entry that holds it (a ledger of 1 M entries otherwise carries
+# ~10 M separate small strings; the values, and so the bytes written, are the same).
+_SHARED = frozenset(
+    {"user", "team", "task_id", "ts", "source", "type", "kind", "category", "tool", "path",
+     "mcp_server", "mcp_tool", "target_mode", "workspace"}
+)  # fmt: skip
+
+
+def _column(col: pa.Array, memo: dict[str, str]) -> list[Any] | np.ndarray:
+    if col.null_count == len(col) or not pa.types.is_string(col.type):
+        return col.to_pylist()
+    enc = pc.dictionary_encode(col)
+    values = [memo.setdefault(v, v) for v in enc.dictionary.to_pylist()] + [None]
+    idx = pc.fill_null(enc.indices, len(values) - 1).to_numpy(zero_copy_only=False)
+    return np.array(values, dtype=object)[idx]
+
+
 def _rows(table: pa.Table, workspaces: dict[str, str]) -> Iterator[dict[str, Any]]:
     """Row dicts batch by batch (memory stays bounded), workspaces filled from tasks."""
+    memo: dict[str, str] = {}
     for batch in table.to_batches(max_chunksize=65_536):
-        for row in batch.to_pylist():
+        names = batch.schema.names
+        cols = [
+            _column(batch.column(i), memo) if n in _SHARED else batch.column(i).to_pylist()
+            for i, n in enumerate(names)
+        ]
+        for values in zip(*cols, strict=True):
+            row = dict(zip(names, values, strict=True))
             if not row["workspace"] and row["task_id"] in workspaces:
                 row["workspace"] = workspaces[row["task_id"]]
             yield row
