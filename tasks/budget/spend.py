@@ -104,7 +104,7 @@ def daily_by(req: pa.Table, scope: str) -> dict[str, dict[date, float]]:
         return {}
     keys = key_column(req[scope], "(unknown)")
     t = pa.table({"k": keys, "day": req["day"], "c": req["effective_cost"]})
-    g = t.group_by(["k", "day"]).aggregate([("c", "sum")])
+    g = t.group_by(["k", "day"], use_threads=False).aggregate([("c", "sum")])
     out: dict[str, dict[date, float]] = defaultdict(dict)
     for k, d, c in zip(
         g["k"].to_pylist(), g["day"].to_pylist(), g["c_sum"].to_pylist(), strict=True
@@ -172,7 +172,7 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
         cols["tid"] = task_id
         cols["self"] = pc.equal(task_id, root).cast(pa.int64())
         aggs += [("tid", "count_distinct"), ("self", "max")]
-    g = pa.table(cols).group_by("root").aggregate(aggs)
+    g = pa.table(cols).group_by("root", use_threads=False).aggregate(aggs)
     # Attributes: the root's task row when loaded, else the group's first request.
     keep = ["user", "team", "mode", "model", "provider"]
     keep += ["model_source"] if "model_source" in req.column_names else []
