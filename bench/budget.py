@@ -28,12 +28,12 @@ from tasks.budget.config import parse_config
 from tasks.budget.cost import api_protocol, tokens_in_includes_cache
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import (
-    DICT_COLUMNS,
     EVENT_COLUMNS,
     DayStatus,
     LoadedData,
     conform,
     empty_tasks,
+    read_parquet,
 )
 from tasks.budget.spend import daily_by, prepare
 from tasks.telemetry.schema import EVENTS_SCHEMA
@@ -109,11 +109,7 @@ def config():
 
 def ours_full(path: str) -> tuple[float, dict]:
     t = time.perf_counter()
-    req = conform(
-        pq.read_table(path, columns=EVENT_COLUMNS, read_dictionary=DICT_COLUMNS),
-        EVENTS_SCHEMA,
-        EVENT_COLUMNS,
-    )
+    req = read_parquet(path, EVENT_COLUMNS, EVENTS_SCHEMA, cost_only=True)  # as load_days
     days = [START + timedelta(days=i) for i in range(DAYS)]
     data = LoadedData(req, empty_tasks(), [DayStatus(d, "pass", True) for d in days], [])
     last = days[-1]
@@ -130,11 +126,8 @@ CORE_COLUMNS = ["team", "ts", "source", "category", "api_protocol", "tokens_in",
 def ours_core(path: str) -> tuple[float, dict]:
     """read + conform + recompute + per-team-per-day sums + team budgets with forecasts."""
     t = time.perf_counter()
-    req = conform(
-        pq.read_table(path, columns=CORE_COLUMNS, read_dictionary=DICT_COLUMNS),
-        EVENTS_SCHEMA,
-        EVENT_COLUMNS,
-    )
+    req = read_parquet(path, CORE_COLUMNS, EVENTS_SCHEMA, cost_only=True)
+    req = conform(req, EVENTS_SCHEMA, EVENT_COLUMNS)
     prepared = prepare(req, empty_tasks(), PriceTable(), ZoneInfo("UTC"))
     daily = daily_by(prepared, "team")
     days = [START + timedelta(days=i) for i in range(DAYS)]

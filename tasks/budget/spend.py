@@ -76,7 +76,11 @@ def prepare_fitted(
     else:
         day = pc.local_timestamp(out["ts"].cast(pa.timestamp("ms", tz=str(tz)))).cast(pa.date32())
     out = out.append_column("day", day)
-    out = out.append_column("org", pa.repeat(pa.scalar(ORG, pa.string()), out.num_rows))
+    # One dictionary value for the whole fleet: 4 bytes a row, not a string per row.
+    org = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(out.num_rows, np.int32)), pa.array([ORG], pa.string())
+    )
+    out = out.append_column("org", org)
     return out, fits
 
 
