@@ -1,14 +1,17 @@
-"""Benchmark: cost-budget aggregation on BENCH_BUDGET_ROWS API requests (default 10M).
+"""Benchmark: cost-budget aggregation on BENCH_BUDGET_ROWS API requests (default 1 M;
+BENCH_BUDGET_ROWS=100000000 is the issue's 10x month).
 
 One Parquet file of validated API-request events (29 days, 500 users, 20 teams, six
 provider/model pairs, Roo Code versions on both sides of 3.29.5, half the rows with a
-provider-reported cost). Ours: read + conform + the job's whole analysis (cost
-recomputation, drift, subtask roll-up, team budgets with forecasts, anomalies per org,
-team and user), and separately the core (recompute + per-team-per-day sums + budgets).
-Peer: DuckDB computing the same per-team-per-day effective-cost sums in SQL on the same
-file (prices joined from a small table) -- the sums are checked to agree.
-Run: `.venv/bin/python -c "from bench.budget import main; main()"` (BENCH_BUDGET_ROWS=200000
-for a quick run).
+provider-reported cost), written by its own process first (BENCH_TMP picks the folder).
+Ours, read through the job's reader (row group by row group, cost events only): the
+core (recompute + per-team-per-day sums + budgets) and the job's whole analysis (cost
+recomputation, model fits, drift, subtask roll-up, team budgets with forecasts,
+anomalies per org, team and user). Peer: DuckDB computing the same per-team-per-day
+effective-cost sums in SQL on the same file (prices joined from a small table) -- the
+sums are checked to agree. Each step runs in its own process (bench.child), so each
+peak RSS printed is that step's own.
+Run: `.venv/bin/python -c "from bench.budget import main; main()"`.
 """
 
 from __future__ import annotations
