@@ -93,3 +93,22 @@ def test_gathered_candidates_equal_the_whole_tables():
     assert (batched.rows_in, batched.mutating_rows) == (t.num_rows, count_mutating_rows(t, modes))
     empty = gather_candidates([], modes)
     assert (empty.table.num_rows, empty.rows_in, empty.mutating_rows) == (0, 0, 0)
+
+
+def test_a_bad_part_is_named_in_one_line_whatever_row_group_it_is_in():
+    import pytest
+
+    from tasks.common.errors import InputError
+    from tests.audit.conftest import sample_rows, table
+
+    t = table(sample_rows())
+    lacking = _parquet(t.drop_columns(["mutates"]), 4)
+    with pytest.raises(InputError, match=r"^s3://b/k1.parquet: lacks columns mutates$"):
+        list(event_batches([("s3://b/k1.parquet", lacking)]))
+    # a column that cannot take the contract's type (a timestamp written as text)
+    bad_ts = t.set_column(t.schema.get_field_index("ts"), "ts", pa.array(["soon"] * t.num_rows))
+    with pytest.raises(InputError, match=r"^s3://b/k2.parquet: not a readable parquet file"):
+        list(event_batches([("s3://b/k2.parquet", _parquet(bad_ts, 4))]))
+    good = _parquet(t, 4)
+    with pytest.raises(InputError, match=r"^s3://b/k3.parquet: not a readable parquet file"):
+        list(event_batches([("s3://b/k3.parquet", good[: len(good) // 2])]))  # truncated
