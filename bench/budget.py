@@ -1,20 +1,22 @@
-"""Benchmark: cost-budget aggregation on BENCH_BUDGET_ROWS API requests (default 10M).
+"""Benchmark: cost-budget aggregation on BENCH_BUDGET_ROWS API requests (default 1 M;
+BENCH_BUDGET_ROWS=100000000 is the issue's 10x month).
 
 One Parquet file of validated API-request events (29 days, 500 users, 20 teams, six
 provider/model pairs, Roo Code versions on both sides of 3.29.5, half the rows with a
-provider-reported cost). Ours: read + conform + the job's whole analysis (cost
-recomputation, drift, subtask roll-up, team budgets with forecasts, anomalies per org,
-team and user), and separately the core (recompute + per-team-per-day sums + budgets).
-Peer: DuckDB computing the same per-team-per-day effective-cost sums in SQL on the same
-file (prices joined from a small table) -- the sums are checked to agree.
-Run: `.venv/bin/python -c "from bench.budget import main; main()"` (BENCH_BUDGET_ROWS=200000
-for a quick run).
+provider-reported cost), written by its own process first (BENCH_TMP picks the folder).
+Ours, read through the job's reader (row group by row group, cost events only): the
+core (recompute + per-team-per-day sums + budgets) and the job's whole analysis (cost
+recomputation, model fits, drift, subtask roll-up, team budgets with forecasts,
+anomalies per org, team and user). Peer: DuckDB computing the same per-team-per-day
+effective-cost sums in SQL on the same file (prices joined from a small table) -- the
+sums are checked to agree. Each step runs in its own process (bench.child), so each
+peak RSS printed is that step's own.
+Run: `.venv/bin/python -c "from bench.budget import main; main()"`.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -29,17 +31,17 @@ from tasks.budget.config import parse_config
 from tasks.budget.cost import api_protocol, tokens_in_includes_cache
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import (
-    DICT_COLUMNS,
     EVENT_COLUMNS,
     DayStatus,
     LoadedData,
     conform,
     empty_tasks,
+    read_parquet,
 )
 from tasks.budget.spend import daily_by, prepare
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
-DEFAULT_ROWS = 10_000_000
+DEFAULT_ROWS = 1_000_000  # BENCH_BUDGET_ROWS=100000000: the issue's 10x size
 START, DAYS = date(2026, 11, 1), 29
 PAIRS = [
     ("anthropic", "claude-sonnet-4-5-20250929"),
@@ -110,11 +112,7 @@ def config():
 
 def ours_full(path: str) -> tuple[float, dict]:
     t = time.perf_counter()
-    req = conform(
-        pq.read_table(path, columns=EVENT_COLUMNS, read_dictionary=DICT_COLUMNS),
-        EVENTS_SCHEMA,
-        EVENT_COLUMNS,
-    )
+    req = read_parquet(path, EVENT_COLUMNS, EVENTS_SCHEMA, cost_only=True)  # as load_days
     days = [START + timedelta(days=i) for i in range(DAYS)]
     data = LoadedData(req, empty_tasks(), [DayStatus(d, "pass", True) for d in days], [])
     last = days[-1]
@@ -131,11 +129,8 @@ CORE_COLUMNS = ["team", "ts", "source", "category", "api_protocol", "tokens_in",
 def ours_core(path: str) -> tuple[float, dict]:
     """read + conform + recompute + per-team-per-day sums + team budgets with forecasts."""
     t = time.perf_counter()
-    req = conform(
-        pq.read_table(path, columns=CORE_COLUMNS, read_dictionary=DICT_COLUMNS),
-        EVENTS_SCHEMA,
-        EVENT_COLUMNS,
-    )
+    req = read_parquet(path, CORE_COLUMNS, EVENTS_SCHEMA, cost_only=True)
+    req = conform(req, EVENTS_SCHEMA, EVENT_COLUMNS)
     prepared = prepare(req, empty_tasks(), PriceTable(), ZoneInfo("UTC"))
     daily = daily_by(prepared, "team")
     days = [START + timedelta(days=i) for i in range(DAYS)]
@@ -191,38 +186,67 @@ def _max_diff(a: dict, b: dict) -> float:
     return max(abs(a.get(t, {}).get(d, 0.0) - b.get(t, {}).get(d, 0.0)) for t, d in keys)
 
 
-def main() -> None:
-    n = int(os.environ.get("BENCH_BUDGET_ROWS", DEFAULT_ROWS))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "requests.parquet")
-        t = time.perf_counter()
-        write_requests(path, n)
-        print(
-            f"wrote {n:,} API requests to Parquet ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
-        )
-        # One-off module imports stay out of the timings (duckdb's import is outside too):
-        # genai-prices' table, and pyarrow.dataset/pandas that pq.read_table pulls in.
-        PriceTable().lookup("anthropic", PAIRS[0][1])
-        import pandas  # noqa: F401
-        import pyarrow.dataset  # noqa: F401
+def gen(path: str, n: int) -> dict:
+    t = time.perf_counter()
+    write_requests(path, n)
+    return {"seconds": time.perf_counter() - t, "mb": os.path.getsize(path) / 1e6}
 
-        t_duck, duck = duckdb_sums(path)
-        t_core, core = ours_core(path)
-        t_full, info = ours_full(path)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    diff = _max_diff(core, duck)
-    print(f"{'step':58} {'seconds':>8} {'vs DuckDB':>9}")
-    print(f"{'DuckDB: per-team-per-day effective cost sums (SQL)':58} {t_duck:8.2f} {1.0:8.2f}x")
+
+def _warm() -> None:
+    """One-off imports stay out of the timings: genai-prices' table, and the
+    pyarrow.dataset/pandas that pq.read_table pulls in."""
+    PriceTable().lookup("anthropic", PAIRS[0][1])
+    import pandas  # noqa: F401
+    import pyarrow.dataset  # noqa: F401
+
+
+def step(name: str, path: str) -> dict:
+    """One timed step, run in its own process by bench.child (so its RSS is its own)."""
+    if name == "duckdb":
+        import duckdb  # noqa: F401  (its import is outside the timing)
+
+        seconds, sums = duckdb_sums(path)
+        return {"seconds": seconds, "sums": _jsonable(sums)}
+    _warm()
+    if name == "core":
+        seconds, sums = ours_core(path)
+        return {"seconds": seconds, "sums": _jsonable(sums)}
+    seconds, info = ours_full(path)
+    return {"seconds": seconds, **info}
+
+
+def _jsonable(sums: dict) -> dict:
+    return {t: {str(d): v for d, v in s.items()} for t, s in sums.items()}
+
+
+def main() -> None:
+    from bench.child import run
+
+    n = int(os.environ.get("BENCH_BUDGET_ROWS", DEFAULT_ROWS))
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        path = os.path.join(tmp, "requests.parquet")
+        g = run("bench.budget", "gen", path, n)
+        print(f"wrote {n:,} API requests to Parquet ({g['mb']:.0f} MB) in {g['seconds']:.1f} s")
+        duck = run("bench.budget", "step", "duckdb", path)
+        core = run("bench.budget", "step", "core", path)
+        full = run("bench.budget", "step", "full", path)
+    diff = _max_diff(core["sums"], duck["sums"])
+    t_duck = duck["seconds"]
     print(
-        f"{'ours core: read, recompute, team/day sums, budgets':58} {t_core:8.2f} {t_core / t_duck:8.2f}x"
+        f"{'step (each in its own process)':52} {'seconds':>8} {'vs DuckDB':>9} {'peak RSS MB':>12}"
     )
-    print(
-        f"{'ours full job analysis (+drift, roll-up, anomalies)':58} {t_full:8.2f} {t_full / t_duck:8.2f}x"
-    )
-    print(
-        f"team/day sums agree with DuckDB: max abs diff ${diff:.2e} ({'ok' if diff < 1e-6 else 'MISMATCH'})"
-    )
-    print(
-        f"full analysis: {info['findings']} findings, {info['tasks']:,} root tasks; target <= 3x (core)"
-    )
-    print(f"peak RSS: {rss:,.0f} MB")
+    for label, r in (
+        ("DuckDB: per-team-per-day effective cost sums (SQL)", duck),
+        ("ours core: read, recompute, team/day sums, budgets", core),
+        ("ours full job analysis (+drift, roll-up, anomalies)", full),
+    ):
+        ratio = r["seconds"] / t_duck
+        print(f"{label:52} {r['seconds']:8.2f} {ratio:8.2f}x {r['rss_mb']:12,.0f}")
+    ok = "ok" if diff < 1e-6 else "MISMATCH"
+    print(f"team/day sums agree with DuckDB: max abs diff ${diff:.2e} ({ok})")
+    print(f"full analysis: {full['findings']} findings, {full['tasks']:,} root tasks")
+    ratio = core["seconds"] / t_duck
+    print(f"core time {ratio:.2f}x DuckDB (target <= 3x): {'ok' if ratio <= 3 else 'MISSED'}")
+    peak = max(core["rss_mb"], full["rss_mb"])
+    print(f"peak RSS: {peak:,.0f} MB (the job, full analysis; target < 2048 MB: "
+          f"{'ok' if peak < 2048 else 'MISSED'})")  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,10 +28,12 @@ from tasks.audit.bundles import (
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
 from tasks.audit.ledger import (
+    READ_COLUMNS,
+    Candidates,
     Ledger,
     build_ledger,
     count_ledger_lines,
-    count_mutating_rows,
+    gather_candidates,
     ledger_csv,
     ledger_jsonl_gz,
     task_workspaces,
@@ -84,35 +87,76 @@ def days_of(period: Period) -> list[date]:
     return out
 
 
-def read_table(
-    client: Any, bucket: str, table: str, day: date, schema: pa.Schema | None = None
-) -> tuple[pa.Table | None, list[dict[str, Any]]]:
-    """All parquet parts of validated/<table>/date=<day>/, and their digests as inputs."""
+def _day_keys(client: Any, bucket: str, table: str, day: date) -> list[str]:
     prefix = f"{VALIDATED}{table}/date={day.isoformat()}/"
-    keys = sorted(
+    return sorted(
         o["Key"] for o in iter_objects(client, bucket, prefix) if o["Key"].endswith(".parquet")
     )
+
+
+def _get(client: Any, bucket: str, key: str, inputs: list[dict[str, Any]]) -> bytes:
+    data = get_bytes(client, bucket, key)
+    inputs.append(
+        {"uri": f"s3://{bucket}/{key}", "digest": {"sha256": hashlib.sha256(data).hexdigest()}}
+    )
+    return data
+
+
+def _unreadable(uri: str, exc: Exception) -> InputError:
+    return InputError(f"{uri}: not a readable parquet file ({type(exc).__name__})")
+
+
+def read_table(
+    client: Any, bucket: str, table: str, day: date
+) -> tuple[pa.Table | None, list[dict[str, Any]]]:
+    """All parquet parts of validated/<table>/date=<day>/, and their digests as inputs
+    (the tasks table: one row per task, small beside the events)."""
     parts, inputs = [], []
-    for key in keys:
-        data = get_bytes(client, bucket, key)
-        inputs.append(
-            {"uri": f"s3://{bucket}/{key}", "digest": {"sha256": hashlib.sha256(data).hexdigest()}}
-        )
+    for key in _day_keys(client, bucket, table, day):
+        data = _get(client, bucket, key, inputs)
         try:
-            part = pq.read_table(io.BytesIO(data))
+            parts.append(pq.read_table(io.BytesIO(data)))
         except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(
-                f"s3://{bucket}/{key}: not a readable parquet file ({type(exc).__name__})"
-            ) from None
-        if schema is not None:
-            missing = [f.name for f in schema if f.name not in part.column_names]
-            if missing:
-                raise InputError(f"s3://{bucket}/{key}: lacks columns {', '.join(missing)}")
-            part = part.select(schema.names).cast(schema)
-        parts.append(part)
+            raise _unreadable(f"s3://{bucket}/{key}", exc) from None
     if not parts:
         return None, inputs
     return pa.concat_tables(parts), inputs
+
+
+# The event columns the ledger reads; the others (message text, figures) are never decoded.
+_LEDGER_SCHEMA = pa.schema([EVENTS_SCHEMA.field(c) for c in READ_COLUMNS])
+
+
+def event_batches(
+    parts: Iterable[tuple[str, bytes]], team: str | None = None, user: str | None = None
+) -> Iterator[pa.Table]:
+    """The ledger's columns of each Parquet part (uri, bytes), row group by row group, in
+    the contract's types and scoped: the events are never held whole."""
+    for uri, data in parts:
+        try:
+            f = pq.ParquetFile(io.BytesIO(data))
+            missing = [n for n in EVENTS_SCHEMA.names if n not in f.schema_arrow.names]
+            if missing:
+                raise InputError(f"{uri}: lacks columns {', '.join(missing)}")
+            for i in range(f.num_row_groups):
+                t = f.read_row_group(i, columns=list(READ_COLUMNS))
+                yield scope(t.cast(_LEDGER_SCHEMA), team, user)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+            raise _unreadable(uri, exc) from None
+
+
+def read_events(
+    client: Any, bucket: str, day: date, edit_modes: Iterable[str],
+    team: str | None = None, user: str | None = None,
+) -> tuple[Candidates, list[dict[str, Any]]]:  # fmt: skip
+    """The day's candidate actions and completeness figures, one Parquet part (object)
+    in memory at a time, and the parts' digests as inputs."""
+    inputs: list[dict[str, Any]] = []
+    parts = (
+        (f"s3://{bucket}/{key}", _get(client, bucket, key, inputs))
+        for key in _day_keys(client, bucket, "events", day)
+    )
+    return gather_candidates(event_batches(parts, team, user), edit_modes), inputs
 
 
 def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
@@ -124,10 +168,10 @@ def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
 
 
 def completeness(
-    events: pa.Table, ledger: Ledger, ledger_gz: bytes, cfg: AuditConfig
+    rows: int, ledger: Ledger, ledger_gz: bytes
 ) -> tuple[dict[str, Any], list[Finding]]:
-    """Ledger entries (read back from the written bytes) against the table's mutating rows."""
-    rows = count_mutating_rows(events, cfg.all_edit_modes())
+    """Ledger entries (read back from the written bytes) against the events' mutating rows
+    (`rows`: count_mutating_rows, gathered as the events were read)."""
     dup = ledger.stats["exact_duplicates"] + ledger.stats["telemetry_duplicates"]
     written = count_ledger_lines(ledger_gz)
     figures = {
@@ -223,15 +267,15 @@ def run_day(
     redaction: dict[str, Any] | None = None,
 ) -> DayResult:
     """Build, check and compare one day's ledger; publishing is the caller's."""
-    events, inputs = read_table(client, data_bucket, "events", day, EVENTS_SCHEMA)
     tasks, task_inputs = read_table(client, data_bucket, "tasks", day)
-    events = scope(events if events is not None else EVENTS_SCHEMA.empty_table(), team, user)
     workspaces = task_workspaces(
         tasks if tasks is not None and "workspace" in tasks.column_names else None
     )
     custom, unreadable = custom_edit_modes(client, data_bucket)
     cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
     redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
+    # Needs the edit modes (custom ones included) to count mutating rows as it reads.
+    events, inputs = read_events(client, data_bucket, day, cfg.all_edit_modes(), team, user)
     ledger = build_ledger(
         events,
         edit_modes=cfg.all_edit_modes(),
@@ -268,7 +312,7 @@ def run_day(
     findings += checks.write_burst_findings(
         ledger.entries, cfg.burst_writes, cfg.burst_window_seconds
     )
-    figures, missing = completeness(events, ledger, gz, cfg)
+    figures, missing = completeness(events.mutating_rows, ledger, gz)
     findings += missing
     scoped = bool(team or user)
     previous: list[LedgerBundle] = []

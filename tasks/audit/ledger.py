@@ -28,12 +28,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.audit import model as m
 from tasks.common.csvsafe import SafeWriter
+from tasks.telemetry.schema import EVENTS_SCHEMA
 
 READ_COLUMNS = (
     "user",
@@ -55,6 +57,7 @@ READ_COLUMNS = (
     "workspace",
     "auto_approved",
 )
+_READ_FIELDS = {f.name: f for f in EVENTS_SCHEMA}
 _CANDIDATE_KINDS = [
     "tool",
     "command",
@@ -109,12 +112,14 @@ def classify(row: dict[str, Any], edit_modes: frozenset[str]) -> tuple[str, str]
     return None
 
 
-def _candidates(table: pa.Table) -> pa.Table:
+def _candidates(table: pa.Table | pa.RecordBatch) -> pa.Table:
     """Rows that may be actions (vectorised pre-filter, so Python only sees those)."""
     missing = [c for c in READ_COLUMNS if c not in table.column_names]
     if missing:
         raise ValueError(f"events table lacks columns: {', '.join(missing)}")
     t = table.select(list(READ_COLUMNS))
+    if isinstance(t, pa.RecordBatch):
+        t = pa.Table.from_batches([t])
     mask = pc.or_kleene(
         pc.fill_null(pc.equal(t["mutates"], True), False),
         pc.fill_null(pc.is_in(t["kind"], pa.array(_CANDIDATE_KINDS)), False),
@@ -126,7 +131,35 @@ def _candidates(table: pa.Table) -> pa.Table:
     )
 
 
-def count_mutating_rows(table: pa.Table, edit_modes: frozenset[str]) -> int:
+@dataclass
+class Candidates:
+    """What the ledger needs of a day's events, gathered batch by batch: the candidate
+    rows only (the read-only majority and every other column are dropped as read), the
+    row count and the completeness reference (count_mutating_rows)."""
+
+    table: pa.Table
+    rows_in: int
+    mutating_rows: int
+
+
+def gather_candidates(
+    batches: Iterable[pa.RecordBatch | pa.Table], edit_modes: Iterable[str]
+) -> Candidates:
+    """Candidates of a stream of event batches; equal to those of their concatenation."""
+    modes = frozenset(edit_modes)
+    parts: list[pa.Table] = []
+    rows_in = mutating = 0
+    for batch in batches:
+        rows_in += batch.num_rows
+        mutating += count_mutating_rows(batch, modes)
+        parts.append(_candidates(batch))
+    if not parts:
+        empty = pa.schema([_READ_FIELDS[c] for c in READ_COLUMNS])
+        return Candidates(_candidates(empty.empty_table()), 0, 0)
+    return Candidates(pa.concat_tables(parts), rows_in, mutating)
+
+
+def count_mutating_rows(table: pa.Table | pa.RecordBatch, edit_modes: frozenset[str]) -> int:
     """The completeness reference, computed apart from `classify`: rows the validated
     table flags `mutates`, plus switches into an edit-capable mode."""
     flagged = pc.fill_null(pc.equal(table["mutates"], True), False)
@@ -199,10 +232,35 @@ def _drop_telemetry_duplicates(
     return kept, dropped
 
 
+# Columns whose values repeat across a day's rows: each distinct value becomes one Python
+# string shared by every entry that holds it (a ledger of 1 M entries otherwise carries
+# ~10 M separate small strings; the values, and so the bytes written, are the same).
+_SHARED = frozenset(
+    {"user", "team", "task_id", "ts", "source", "type", "kind", "category", "tool", "path",
+     "mcp_server", "mcp_tool", "target_mode", "workspace"}
+)  # fmt: skip
+
+
+def _column(col: pa.Array, memo: dict[str, str]) -> list[Any] | np.ndarray:
+    if col.null_count == len(col) or not pa.types.is_string(col.type):
+        return col.to_pylist()
+    enc = pc.dictionary_encode(col)
+    values = [memo.setdefault(v, v) for v in enc.dictionary.to_pylist()] + [None]
+    idx = pc.fill_null(enc.indices, len(values) - 1).to_numpy(zero_copy_only=False)
+    return np.array(values, dtype=object)[idx]
+
+
 def _rows(table: pa.Table, workspaces: dict[str, str]) -> Iterator[dict[str, Any]]:
     """Row dicts batch by batch (memory stays bounded), workspaces filled from tasks."""
+    memo: dict[str, str] = {}
     for batch in table.to_batches(max_chunksize=65_536):
-        for row in batch.to_pylist():
+        names = batch.schema.names
+        cols = [
+            _column(batch.column(i), memo) if n in _SHARED else batch.column(i).to_pylist()
+            for i, n in enumerate(names)
+        ]
+        for values in zip(*cols, strict=True):
+            row = dict(zip(names, values, strict=True))
             if not row["workspace"] and row["task_id"] in workspaces:
                 row["workspace"] = workspaces[row["task_id"]]
             yield row
@@ -217,7 +275,7 @@ def task_workspaces(tasks: pa.Table | None) -> dict[str, str]:
 
 
 def build_ledger(
-    events: pa.Table,
+    events: pa.Table | Candidates,
     *,
     edit_modes: Iterable[str],
     redact_command: Callable[[str], str],
@@ -229,7 +287,10 @@ def build_ledger(
     Deny patterns are matched against the raw command (before redaction); only the
     entry id and the pattern are kept, so the finding never needs the raw text."""
     modes = frozenset(edit_modes)
-    candidates = _candidates(events)
+    if isinstance(events, Candidates):
+        candidates, rows_in = events.table, events.rows_in
+    else:
+        candidates, rows_in = _candidates(events), events.num_rows
     seen: dict[str, tuple[str, str | None]] = {}
     entries: list[dict[str, Any]] = []
     levels: list[bool] = []  # True: a Tool Used / Mode Switched / Checkpoint Restored event
@@ -264,7 +325,7 @@ def build_ledger(
     for seq, entry in enumerate(kept, start=1):
         entry["seq"] = seq
     stats = {
-        "rows_in": events.num_rows,
+        "rows_in": rows_in,
         "classified_rows": classified,
         "exact_duplicates": exact_duplicates,
         "telemetry_duplicates": telemetry_duplicates,

@@ -73,7 +73,7 @@ def provider_drift(req: pa.Table, cfg: DriftSettings) -> tuple[list[Finding], li
         "unpriced": pc.invert(req["priced"]).cast(pa.int64()),
         "eff": req["effective_cost"],
     })  # fmt: skip
-    g = t.group_by(["provider", "model", "user"]).aggregate(
+    g = t.group_by(["provider", "model", "user"], use_threads=False).aggregate(
         [
             ("rep", "sum"),
             ("rec", "sum"),
@@ -121,7 +121,7 @@ def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -
         "proto": key_column(t["stored_protocol"], "(none)"),
         "model": key_column(t["model"], "(unknown)"),
         "src": key_column(t["model_source"], "(unknown)"),
-    }).group_by(["task_id", "user", "cfg", "proto", "model", "src"]).aggregate(
+    }).group_by(["task_id", "user", "cfg", "proto", "model", "src"], use_threads=False).aggregate(
         [("rep", "sum"), ("fit", "sum"), ("fit", "count"), ("day", "min")]
     )  # fmt: skip
     by_group = {(f.user, f.api_config, f.protocol): f for f in fits}

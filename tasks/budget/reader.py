@@ -123,18 +123,35 @@ def _day_objects(client, bucket: str, table: str, day: date, run_id: str | None)
     return keys[-1:]  # reruns write one file per run; run ids sort by time: take the newest
 
 
-def _read_parquet(
-    client, bucket: str, key: str, inputs: list[dict[str, Any]], columns: list[str]
+def read_parquet(
+    source: Any, columns: list[str], schema: pa.Schema, cost_only: bool = False
 ) -> pa.Table:
-    """The file's `columns` that it has (the rest — commands, paths — is never decoded)."""
+    """The file's `columns` that it has, in the contract's types (the rest — commands,
+    paths — is never decoded), read row group by row group; `cost_only` keeps only the
+    cost events of each row group as it is read, so the other events are never held."""
+    present = set(pq.read_schema(source).names)
+    wanted = [c for c in columns if c in present]
+    f = pq.ParquetFile(source, read_dictionary=[c for c in DICT_COLUMNS if c in present])
+    parts = []
+    for i in range(f.num_row_groups):
+        t = f.read_row_group(i, columns=wanted)
+        if cost_only and "category" in t.column_names:
+            t = t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES)))
+        parts.append(t)
+    table = pa.concat_tables(parts) if parts else f.schema_arrow.empty_table().select(wanted)
+    return conform(table, schema, columns)
+
+
+def _read_parquet(
+    client, bucket: str, key: str, inputs: list[dict[str, Any]], columns: list[str],
+    schema: pa.Schema, cost_only: bool = False,
+) -> pa.Table:  # fmt: skip
     body = get_bytes(client, bucket, key)
     inputs.append(
         {"uri": f"s3://{bucket}/{key}", "digest": {"sha256": hashlib.sha256(body).hexdigest()}}
     )
     try:
-        present = set(pq.read_schema(io.BytesIO(body)).names)
-        wanted = [c for c in columns if c in present]
-        return pq.read_table(io.BytesIO(body), columns=wanted, read_dictionary=DICT_COLUMNS)
+        return read_parquet(io.BytesIO(body), columns, schema, cost_only)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(
             f"s3://{bucket}/{key}: not a readable Parquet file ({type(exc).__name__})"
@@ -166,18 +183,13 @@ def load_days(
         found = 0
         for key in _day_objects(client, bucket, "events", day, run_id):
             found += 1
-            t = _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS)
-            if "category" in t.column_names:
-                t = t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES)))
-            req_parts.append(conform(t, EVENTS_SCHEMA, EVENT_COLUMNS))
+            req_parts.append(
+                _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS, EVENTS_SCHEMA, True)
+            )
         for key in _day_objects(client, bucket, "tasks", day, run_id):
             found += 1
             task_parts.append(
-                conform(
-                    _read_parquet(client, bucket, key, inputs, TASK_COLUMNS),
-                    TASKS_SCHEMA,
-                    TASK_COLUMNS,
-                )
+                _read_parquet(client, bucket, key, inputs, TASK_COLUMNS, TASKS_SCHEMA)
             )
         note = reason + (" (forced)" if reason else "")
         statuses.append(DayStatus(day, status, True, note, has_data=found > 0))

@@ -1,0 +1,101 @@
+"""cost-budget reads each validated Parquet object row group by row group, keeping only
+the cost events of each as it goes (reader.read_parquet). On a generated fleet the loaded
+tables and the whole analysis (findings, summary, team/day sums, task roll-up) must be
+exactly what reading each object whole and filtering it afterwards gives."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tasks.budget import job
+from tasks.budget.config import parse_config
+from tasks.budget.reader import (
+    COST_CATEGORIES,
+    DICT_COLUMNS,
+    EVENT_COLUMNS,
+    TASK_COLUMNS,
+    LoadedData,
+    conform,
+    gate_key,
+    load_days,
+)
+from tasks.common.layout import validated_key
+from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
+
+RUN = "20261121T000000Z-aaaaaaaa"
+
+
+def _whole(body: bytes, columns: list[str], schema: pa.Schema, cost_only: bool) -> pa.Table:
+    """The in-memory way: the whole object decoded, then filtered."""
+    t = pq.read_table(io.BytesIO(body), columns=columns, read_dictionary=DICT_COLUMNS)
+    if cost_only:
+        t = t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES)))
+    return conform(t, schema, columns)
+
+
+def _dump(a: job.Analysis) -> str:
+    return json.dumps(
+        {
+            "findings": [f.model_dump(mode="json") for f in a.findings],
+            "summary": a.summary,
+            "daily_team": {k: {str(d): v for d, v in s.items()} for k, s in a.daily_team.items()},
+            "providers": a.provider_rows,
+            "tasks": {k: vars(t) for k, t in a.tasks.items()},
+            "curves": a.curves,
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
+def test_streamed_load_gives_the_in_memory_analysis(s3, buckets):
+    from tasks.telemetry.generator import generate_fleet
+    from tasks.telemetry.ingest import ingest
+
+    bucket = buckets.data_bucket
+    truth = generate_fleet(f"s3://{bucket}/", users=6, days=4, seed=3, s3_client=s3)
+    result = ingest(f"s3://{bucket}/", s3_client=s3)
+    start = date.fromisoformat(truth["start"])
+    days = [start + timedelta(days=i) for i in range(truth["days"])]
+    ev_day = pc.strftime(result.events["ts"], format="%Y-%m-%d")
+    task_day = pc.strftime(result.tasks["started_at"], format="%Y-%m-%d")
+    ref_req, ref_tasks = [], []
+    for day in days:
+        for name, t, col in (("events", result.events, ev_day), ("tasks", result.tasks, task_day)):
+            buf = io.BytesIO()
+            # small row groups: many per object, cost events on both sides of their edges
+            pq.write_table(t.filter(pc.equal(col, day.isoformat())), buf, row_group_size=50)
+            body = buf.getvalue()
+            s3.put_object(Bucket=bucket, Key=validated_key(name, day, RUN), Body=body)
+            if name == "events":
+                ref_req.append(_whole(body, EVENT_COLUMNS, EVENTS_SCHEMA, True))
+            else:
+                ref_tasks.append(_whole(body, TASK_COLUMNS, TASKS_SCHEMA, False))
+        gate = {"status": "pass", "run_id": RUN, "reasons": []}
+        s3.put_object(Bucket=bucket, Key=gate_key(day), Body=json.dumps(gate).encode())
+
+    streamed = load_days(s3, bucket, days[-2:], days[:-2])
+    assert pq.ParquetFile(io.BytesIO(body)).num_row_groups > 1
+    reference = LoadedData(
+        pa.concat_tables(ref_req), pa.concat_tables(ref_tasks), streamed.days, streamed.inputs
+    )
+    assert streamed.requests.num_rows > 100
+    assert streamed.requests.to_pylist() == reference.requests.to_pylist()
+    assert streamed.tasks.to_pylist() == reference.tasks.to_pylist()
+    assert set(pc.unique(streamed.requests["category"]).to_pylist()) <= set(COST_CATEGORIES)
+
+    rules = [{"name": "team-month", "type": "spend", "scope": "team", "period": "month",
+              "amount": 5.0, "threshold": {"warn": "80%", "fail": "100%"}}]  # fmt: skip
+    cfg = parse_config(
+        {"anomalies": {"min_history": 3, "floor_usd": 0.01}}, {"rules": rules}, "test"
+    )
+    period = job.resolve_period(str(days[-2]), str(days[-1] + timedelta(days=1)))
+    a, b = job.analyze(streamed, period, cfg), job.analyze(reference, period, cfg)
+    assert a.findings and 0 < a.summary["api_requests"] < streamed.requests.num_rows
+    assert _dump(a) == _dump(b) == _dump(job.analyze(reference, period, cfg))
