@@ -107,17 +107,28 @@ def _unreadable(uri: str, exc: Exception) -> InputError:
 
 
 def read_table(
-    client: Any, bucket: str, table: str, day: date
+    client: Any, bucket: str, table: str, day: date, schema: pa.Schema | None = None
 ) -> tuple[pa.Table | None, list[dict[str, Any]]]:
     """All parquet parts of validated/<table>/date=<day>/, and their digests as inputs
-    (the tasks table: one row per task, small beside the events)."""
+    (the tasks table: one row per task, small beside the events); with `schema`, each part
+    in the contract's columns and types (a part lacking one is an InputError naming it)."""
     parts, inputs = [], []
     for key in _day_keys(client, bucket, table, day):
         data = _get(client, bucket, key, inputs)
+        uri = f"s3://{bucket}/{key}"
         try:
-            parts.append(pq.read_table(io.BytesIO(data)))
+            part = pq.read_table(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
-            raise _unreadable(f"s3://{bucket}/{key}", exc) from None
+            raise _unreadable(uri, exc) from None
+        if schema is not None:
+            missing = [f.name for f in schema if f.name not in part.column_names]
+            if missing:
+                raise InputError(f"{uri}: lacks columns {', '.join(missing)}")
+            try:
+                part = part.select(schema.names).cast(schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise _unreadable(uri, exc) from None
+        parts.append(part)
     if not parts:
         return None, inputs
     return pa.concat_tables(parts), inputs
