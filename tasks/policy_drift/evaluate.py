@@ -116,15 +116,17 @@ def _settings(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, d
         extra = sorted(a for a in allowed_cmds if a == "*" or not any(
             a.lower().startswith(p.lower()) for p in r.commands.allow))  # fmt: skip
         if extra:
-            c.drift(us.user, "globalSettings.allowedCommands", f"within {r.commands.allow}",
+            c.drift(us.user, "globalSettings.allowedCommands", f"within {fmt(r.commands.allow)}",
                     extra, when, src)  # fmt: skip
     denied = {x.lower() for x in _strings(g.get("deniedCommands"))}
     missing = [d for d in r.commands.deny if d.lower() not in denied]
     if missing:
-        c.drift(us.user, "globalSettings.deniedCommands", f"to include {r.commands.deny}",
-                f"missing {missing}", when, src)  # fmt: skip
+        c.drift(us.user, "globalSettings.deniedCommands", f"to include {fmt(r.commands.deny)}",
+                f"missing {fmt(missing)}", when, src)  # fmt: skip
     if r.allowedModes is not None and g.get("mode") and g["mode"] not in r.allowedModes:
-        c.drift(us.user, "globalSettings.mode", f"one of {r.allowedModes}", g["mode"], when, src)
+        c.drift(
+            us.user, "globalSettings.mode", f"one of {fmt(r.allowedModes)}", g["mode"], when, src
+        )
 
 
 def _mcp(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, datetime]) -> None:
@@ -132,7 +134,7 @@ def _mcp(c: _Collector, doc: PolicyDoc, us: UserSettings, seen: dict[str, dateti
     if r.mcpServers is not None:
         for s in sorted(us.effective_mcp(), key=lambda s: (s.name, s.source)):
             if not s.disabled and s.name not in r.mcpServers:
-                c.drift(us.user, f"mcpServers.{s.name}", f"one of {r.mcpServers}",
+                c.drift(us.user, f"mcpServers.{s.name}", f"one of {fmt(r.mcpServers)}",
                         "configured and enabled", seen.get(s.source), s.source)  # fmt: skip
 
 
@@ -148,9 +150,9 @@ def _behaviour(c: _Collector, doc: PolicyDoc, inputs: Inputs, users: set[str] | 
             if not allow.permits(provider, model):
                 c.drift(u.user, "behaviour.provider_model", "a provider/model in organization.allowList", u.shown, u.first_seen, "validated/events", **n)  # fmt: skip
         elif u.kind == "mcp_server" and r.mcpServers is not None and u.value not in r.mcpServers:
-            c.drift(u.user, "behaviour.mcp_server", f"one of {r.mcpServers}", u.shown, u.first_seen, "validated/events", **n)  # fmt: skip
+            c.drift(u.user, "behaviour.mcp_server", f"one of {fmt(r.mcpServers)}", u.shown, u.first_seen, "validated/events", **n)  # fmt: skip
         elif u.kind == "mode" and r.allowedModes is not None and u.value not in r.allowedModes:
-            c.drift(u.user, "behaviour.mode", f"one of {r.allowedModes}", u.shown, u.first_seen, "validated/events", **n)  # fmt: skip
+            c.drift(u.user, "behaviour.mode", f"one of {fmt(r.allowedModes)}", u.shown, u.first_seen, "validated/events", **n)  # fmt: skip
         elif u.kind == "command" and r.commands.deny:
             hit = prefix_match(u.value, r.commands.deny)
             if hit is not None:
