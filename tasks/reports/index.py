@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from tasks.reports.oscal import control_ids
 
 INDEX_NAME = "index.html"
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-_env.filters["url"] = lambda name: quote(str(name))  # a file name is a path segment
 _template = _env.from_string((Path(__file__).with_name("index.html.j2")).read_text())
 
 
@@ -101,7 +101,18 @@ def _control_key(cid: str) -> tuple:
     return (family, [int(p) if p.isdigit() else p for p in cid.replace("-", ".").split(".")])
 
 
-def render_index(bundles: list[dict[str, Any]], title: str = "Evidence index") -> bytes:
+def relative_link(prefix: str, name: str) -> str:
+    """A bundle file's link beside the downloaded tree (names URL-quoted)."""
+    return prefix + quote(name)
+
+
+def render_index(
+    bundles: list[dict[str, Any]],
+    title: str = "Evidence index",
+    link: Callable[[str, str], str] = relative_link,
+) -> bytes:
+    """The index page; `link(prefix, file name)` makes each file's URL (relative to the
+    downloaded tree by default, presigned GET URLs for `reports index --share`)."""
     by_control: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for b in bundles:
         for cid, state in b["controls"].items():
@@ -119,6 +130,7 @@ def render_index(bundles: list[dict[str, Any]], title: str = "Evidence index") -
         by_control=sorted(by_control.items(), key=lambda kv: _control_key(kv[0])),
         by_job=sorted(by_job.items()),
         by_month=sorted(by_month.items(), reverse=True),
+        link=link,
     )
     return html.encode()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -292,3 +293,40 @@ def test_password_protected_key_via_config(storage_settings, buckets, tmp_path):
         and "not-the-password" not in bad.output
         and "s3cret" not in bad.output
     )
+
+
+def test_index_shared_with_presigned_links_an_auditor_can_browse(env, tmp_path):
+    """`reports index --share`: the same index whose every link is a presigned GET; each
+    fetched file equals the one downloaded and verified."""
+    import re
+    from html import unescape
+
+    runner, variables, key = env
+    assert run(runner, variables, "storage", "init").exit_code == 0
+    (tmp_path / "report.json").write_text('{"status": "pass", "findings": []}\n')
+    (tmp_path / "notes.csv").write_text("x\n")
+    for _ in range(2):
+        files = ("--file", str(tmp_path / "report.json"), "--file", str(tmp_path / "notes.csv"))
+        pub = run(runner, variables, "evidence", "publish", "--job", "manual", *files)
+        assert pub.exit_code == 0, pub.output
+    dest = tmp_path / "idx"
+    pin = ("--trusted-key", key["fingerprint"])
+    res = run(
+        runner, variables, "reports", "index", "--to", str(dest), "--share", "1h", "--json", *pin
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["bundles"] == 2 and out["failed_verification"] == 0
+    links = [
+        unescape(u)
+        for u in re.findall(r'href="(http[^"]+)"', Path(out["shared_index"]).read_text())
+    ]
+    # report.json, the csv and the envelope of each bundle (listed by job and by period)
+    assert len(set(links)) == 2 * 3
+    for url in set(links):
+        key_path = urllib.parse.unquote(urllib.parse.urlparse(url).path).split("/", 2)[2]
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.read() == (dest / key_path).read_bytes()
+    no_folder = run(runner, variables, "reports", "index", "--to", str(dest), "--from-folder",
+                    "--share", "1h", *pin)  # fmt: skip
+    assert no_folder.exit_code == 2
