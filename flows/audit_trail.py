@@ -13,7 +13,6 @@ from tasks.audit.bundles import job_verifier
 from tasks.audit.config import audit_config
 from tasks.audit.model import JOB
 from tasks.audit.report import charts_and_tables, combine_results
-from tasks.common.errors import ConfigError
 from tasks.common.jobrun import finish_job
 from tasks.common.s3 import s3_client
 from tasks.common.settings import load_config
@@ -43,8 +42,7 @@ def audit_trail(
     app = load_config(config_path)
     cfg = audit_config(app.section("audit"), app.source)  # validated before any work starts
     redaction = app.section("redaction")  # commands are redacted as the log-retention job does
-    if not app.storage.data_bucket:
-        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    app.storage.require("data_bucket")
     period = job.resolve_period(since, until)
     results = []
     for day in job.days_of(period):  # one ledger, one bundle per day

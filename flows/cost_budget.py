@@ -11,7 +11,6 @@ from flows.common import job_flow
 from tasks.budget import job
 from tasks.budget.config import load_cost_budget_config
 from tasks.budget.report import charts_and_tables, task_costs_csv
-from tasks.common.errors import ConfigError
 from tasks.common.jobrun import finish_job
 from tasks.common.s3 import s3_client
 
@@ -38,8 +37,7 @@ def cost_budget(
 ) -> dict[str, Any]:
     app, cfg = load_cost_budget_config(config_path)  # validated before any work starts
     settings = app.storage
-    if not settings.data_bucket:
-        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    settings.require("data_bucket")
     period = job.resolve_period(since, until)
     data = load_inputs(settings, period, cfg, force)
     result = analyze(data, period, cfg, team, user, force)

@@ -8,7 +8,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import job_flow
-from tasks.common.errors import ConfigError
 from tasks.common.jobrun import finish_job
 from tasks.common.periods import resolve_period
 from tasks.common.settings import load_config
@@ -36,8 +35,7 @@ def policy_drift(
 ) -> dict[str, Any]:
     app = load_config(config_path)
     cfg = job.drift_config(app.section("policy_drift"), app.source)  # validated before any work
-    if not app.storage.data_bucket or not app.storage.reports_bucket:
-        raise ConfigError("COMPLIANCE_DATA_BUCKET and COMPLIANCE_REPORTS_BUCKET must be set")
+    app.storage.require("data_bucket", "reports_bucket")
     period = resolve_period(since, until)
     inputs = collect(app.storage, period, cfg, app.section("redaction"))
     findings, summary = evaluate(inputs, cfg, job.scope_users(app.storage, team, user))

@@ -9,7 +9,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import job_flow
-from tasks.common.errors import ConfigError
 from tasks.common.jobrun import finish_job
 from tasks.common.periods import resolve_period
 from tasks.common.settings import load_config
@@ -31,8 +30,7 @@ def readiness(
     config_path: str | None = None,
 ) -> dict[str, Any]:
     app = load_config(config_path)
-    if not app.storage.reports_bucket:
-        raise ConfigError("COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket) is not set")
+    app.storage.require("reports_bucket")
     period = resolve_period(since, until)
     if since is None:  # a weekly job: the week up to `until`
         period = period.model_copy(update={"start": period.end - timedelta(days=7)})

@@ -10,7 +10,6 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import job_flow
-from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
 from tasks.common.runners import make_task_runner
@@ -88,8 +87,7 @@ def telemetry_quality(
     cfg = quality_config(app.section("quality"), app.source)  # validated before any work
     suites = load_suites(cfg.suites_dir)  # a broken suite file stops the run here
     derived_redactor(app.section("redaction"), app.source or "config")  # key required, up front
-    if not app.storage.data_bucket:
-        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    app.storage.require("data_bucket")
     period = job.resolve_period(since, until)
     run_id = new_run_id()
     filtered = bool(team or user)

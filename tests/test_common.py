@@ -99,3 +99,18 @@ def test_embedded_server_in_its_own_process_serves_and_stops(monkeypatch):
         server.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), 1).close()
+
+
+def test_storage_require_names_every_missing_setting_and_its_variable():
+    import pytest
+
+    from tasks.common.errors import ConfigError
+    from tasks.common.settings import StorageSettings
+
+    s = StorageSettings(data_bucket="d")
+    s.require("data_bucket")
+    with pytest.raises(ConfigError) as err:
+        s.require("data_bucket", "reports_bucket", "signing_key")
+    msg = str(err.value)
+    assert "COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket)" in msg
+    assert "COMPLIANCE_SIGNING_KEY (storage.signing_key)" in msg and "DATA" not in msg

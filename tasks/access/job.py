@@ -54,8 +54,7 @@ def review_period(since: str | None, until: str | None, now: datetime | None = N
 def data_location(settings: StorageSettings, cfg: AccessConfig) -> str:
     if cfg.source:
         return cfg.source
-    if not settings.data_bucket:
-        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    settings.require("data_bucket")
     return f"s3://{settings.data_bucket}/"
 
 

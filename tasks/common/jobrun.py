@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.common.errors import ConfigError
 from tasks.common.ids import new_run_id
 from tasks.common.models import Finding, Period, RunStatus, overall_status, severity_counts
 from tasks.common.notify import (
@@ -165,10 +164,7 @@ def finish_job(
 def _signer(settings: StorageSettings) -> Any:
     from tasks.evidence import load_signer
 
-    if not settings.reports_bucket:
-        raise ConfigError("COMPLIANCE_REPORTS_BUCKET (storage.reports_bucket) is not set")
-    if not settings.signing_key:
-        raise ConfigError("COMPLIANCE_SIGNING_KEY (storage.signing_key) is not set")
+    settings.require("reports_bucket", "signing_key")
     return load_signer(settings.signing_key, password_env=settings.signing_key_password_env)
 
 

@@ -92,6 +92,14 @@ class StorageSettings(BaseModel):
     def configured(self) -> bool:
         return bool(self.reports_bucket and self.data_bucket)
 
+    def require(self, *fields: str) -> None:
+        """One ConfigError naming every missing setting and its variable (one check for
+        every job and command, instead of one message per caller)."""
+        var = {f: v for v, f in ENV_NAMES.items()}
+        missing = [f"{var[f]} (storage.{f})" for f in fields if not getattr(self, f)]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} not set")
+
 
 class AppConfig(BaseModel):
     storage: StorageSettings

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasks.common.errors import ConfigError, InputError, StorageError
+from tasks.common.errors import InputError, StorageError
 from tasks.common.models import Period
 from tasks.common.settings import StorageSettings
 
@@ -70,8 +70,7 @@ def listing_row(store: Any, ref: Any, trust: Any) -> dict[str, Any]:
 
 
 def reports_bucket(settings: StorageSettings) -> str:
-    if not settings.reports_bucket:
-        raise ConfigError("storage.reports_bucket is not set (COMPLIANCE_REPORTS_BUCKET)")
+    settings.require("reports_bucket")
     return settings.reports_bucket
 
 

@@ -90,10 +90,7 @@ def run_retention(
     ret, red_cfg, key = load_sections(config)
     settings = config.storage
     bucket = settings.data_bucket
-    if not bucket:
-        from tasks.common.errors import ConfigError
-
-        raise ConfigError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set")
+    settings.require("data_bucket")
     now = now or datetime.now(UTC)
     mapper = mapper or thread_mapper(ret.workers)
     rows: list[dict[str, Any]] = []
