@@ -82,6 +82,7 @@ from .claims import (
     CLAIM_BODIES,
     MAX_SEQ,
     Claim,
+    capped_get,
     chain_prefix,
     claim_key,
     claim_seq,
@@ -95,7 +96,7 @@ from .claims import (
     read_winner,
     remember,
 )
-from .dsse import ENVELOPE_NAME, sha256_hex
+from .dsse import ENVELOPE_NAME, MAX_ENVELOPE_BYTES, sha256_hex
 from .store import error_code, is_not_found, is_precondition_failed
 from .verify import BUNDLE_KEY_RE, Trust
 
@@ -155,8 +156,8 @@ def read_envelope(
     client: Any, bucket: str, prefix: str, version_id: str | None = None
 ) -> bytes | None:
     extra = {"VersionId": version_id} if version_id else {}
-    try:
-        return client.get_object(Bucket=bucket, Key=prefix + ENVELOPE_NAME, **extra)["Body"].read()
+    try:  # capped: a planted multi-GB "envelope" is never downloaded (over the cap = not one)
+        return capped_get(client, MAX_ENVELOPE_BYTES, Bucket=bucket, Key=prefix + ENVELOPE_NAME, **extra)  # fmt: skip
     except ClientError as exc:
         if is_not_found(exc):
             return None
@@ -372,17 +373,24 @@ def claim_next(
             if created:
                 remember(CLAIM_BODIES, (bucket, key, ""), body)
                 return ClaimResult(parse_claim(key, body), started)
-            if read_latest(client, bucket, key).claim_id == claim_id:  # our retried PUT
-                return ClaimResult(read_latest(client, bucket, key), started)
+            try:  # someone else's claim may be garbage: that is a lost race, not a crash
+                theirs = read_latest(client, bucket, key)
+            except ValueError:
+                theirs = None
+            if theirs is not None and theirs.claim_id == claim_id:  # our retried PUT
+                return ClaimResult(theirs, started)
         else:
             mine = key_versions(client, bucket, key)
             if not mine:
                 raise StorageError(f"s3://{bucket}/{key}: claim not visible after write")
             # Our PUT succeeded and it is the only version: it is ours, no need to read it back.
-            winner = read_winner(
-                client, bucket, key, mine, body if created and len(mine) == 1 else None
-            )
-            if winner.claim_id == claim_id:
+            try:
+                winner = read_winner(
+                    client, bucket, key, mine, body if created and len(mine) == 1 else None
+                )
+            except ValueError:
+                winner = None
+            if winner is not None and winner.claim_id == claim_id:
                 return ClaimResult(winner, started)
         # Lost the race for this link: back off (jittered, doubling), then look again.
         races += 1

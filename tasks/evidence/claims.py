@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .dsse import ENVELOPE_NAME
 from .store import Store, server_now
-from .verify import Trust, verify_bundle
+from .verify import BUNDLE_KEY_RE, Trust, verify_bundle
 
 CLAIM_NAME_RE = re.compile(r"^[0-9]{12}$")
 MAX_SEQ = 10**12 - 1
@@ -80,6 +82,11 @@ def parse_claim(key: str, data: bytes) -> Claim:
     prev = rec.get("previous")
     if prev is not None and not isinstance(prev, dict):
         raise ValueError("claim previous is neither null nor an object")
+    # A claim names a bundle prefix of its own job, or nothing anyone reads: checked before
+    # any reader turns it into an S3 key (an odd prefix must not reach a request).
+    m = BUNDLE_KEY_RE.match(rec["prefix"] + ENVELOPE_NAME)
+    if not m or m.group(1) != rec["prefix"] or f"reports/{m.group(2)}/_chain/" not in key:
+        raise ValueError("claim prefix is not a bundle prefix of its job")
     return Claim(seq, key, rec["run_id"], rec["prefix"], prev, rec["claim_id"], raw=rec)
 
 
@@ -153,6 +160,22 @@ def remember(cache: dict, key: Any, value: Any) -> None:
     cache[key] = value
 
 
+def capped_get(client: Any, limit: int, **params: Any) -> bytes:
+    """At most limit+1 bytes of an object (a ranged GET): whatever a writer planted, a reader
+    never downloads more than it will parse. Raises ClientError as get_object does."""
+
+    try:
+        body = client.get_object(Range=f"bytes=0-{limit}", **params)["Body"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidRange":  # an empty object
+            return b""
+        raise
+    try:
+        return body.read(limit + 1)
+    finally:
+        body.close()
+
+
 def read_winner(
     client: Any, bucket: str, key: str, versions: list[dict[str, Any]], body: bytes | None = None
 ) -> Claim:
@@ -161,9 +184,7 @@ def read_winner(
     cache_key = (bucket, key, first["VersionId"])
     body = body or CLAIM_BODIES.get(cache_key)
     if body is None:
-        body = client.get_object(Bucket=bucket, Key=key, VersionId=first["VersionId"])[
-            "Body"
-        ].read()
+        body = capped_get(client, MAX_CLAIM_BYTES, Bucket=bucket, Key=key, VersionId=first["VersionId"])  # fmt: skip
         remember(CLAIM_BODIES, cache_key, body)
     claim = parse_claim(key, body)
     claim.last_modified = first.get("LastModified")
@@ -177,7 +198,7 @@ def read_latest(client: Any, bucket: str, key: str, last_modified: Any = None) -
     cache_key = (bucket, key, "")
     body = CLAIM_BODIES.get(cache_key)
     if body is None:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = capped_get(client, MAX_CLAIM_BYTES, Bucket=bucket, Key=key)
         remember(CLAIM_BODIES, cache_key, body)
     claim = parse_claim(key, body)
     claim.last_modified = last_modified

@@ -9,6 +9,7 @@ is a second version of the claim key instead.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -195,3 +196,32 @@ def test_claim_naming_a_prefix_without_files_does_not_stall(world, signer):
     fourth = publish_day(client, bucket, signer, 4)
     assert time.monotonic() - t0 < 10
     assert fourth.seq == 4 and fourth.previous == link(bundles[2])
+
+
+@pytest.mark.parametrize(
+    "prefix", ["reports/j/\ud800/", "../../etc/", "reports/other-job/2026/11/01/r1/", ""]
+)
+def test_claim_naming_an_off_layout_prefix_neither_crashes_nor_counts(world, signer, prefix):
+    """A claim whose prefix is no bundle prefix of its job (a lone surrogate made the
+    writer's GET raise UnicodeEncodeError: every later publish crashed) is ignored at once."""
+    client, bucket, bundles, _ = world
+    body = json.dumps({"seq": 3, "job": JOB, "run_id": "x", "prefix": prefix,
+                       "previous": None, "claim_id": "c"}).encode()  # fmt: skip
+    plant(client, bucket, claim_key(JOB, 3), body)
+    t0 = time.monotonic()
+    fourth = publish_day(client, bucket, signer, 4)
+    assert time.monotonic() - t0 < 10
+    assert fourth.previous == link(bundles[2])
+
+
+def test_a_huge_planted_envelope_is_not_downloaded(world, signer):
+    """A claim naming a prefix whose 'envelope' is 3 MiB: read capped at the envelope
+    limit, so it is no link and no memory is spent on it."""
+    client, bucket, bundles, _ = world
+    fake = bundles[2].prefix.replace(
+        bundles[2].prefix.rstrip("/").rsplit("/", 1)[1], "20261199T000000Z-deadbeef"
+    )
+    plant(client, bucket, fake + "attestation.dsse.json", b"[" * (3 << 20))
+    plant(client, bucket, claim_key(JOB, 3), claim_body(3, fake, link(bundles[2])))
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.previous == link(bundles[2])
