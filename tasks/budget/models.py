@@ -82,13 +82,14 @@ def profile_models(client: Any, bucket: str, users: list[str]) -> dict[tuple[str
             continue
         for name, cfg in configs.items() if isinstance(configs, dict) else ():
             model = _model_id(cfg) if isinstance(cfg, dict) else None
-            if model:
-                out[(user, name)] = (cfg.get("apiProvider") or None, model)
+            if model:  # the settings file is user data: a non-string provider is no provider
+                prov = cfg.get("apiProvider")
+                out[(user, name)] = (prov if isinstance(prov, str) and prov else None, model)
     return out
 
 
 def _model_id(cfg: dict[str, Any]) -> str | None:
-    if isinstance(cfg.get("apiModelId"), str):
+    if isinstance(cfg.get("apiModelId"), str) and cfg["apiModelId"]:
         return cfg["apiModelId"]
     for k, v in cfg.items():  # openRouterModelId, openAiModelId, ollamaModelId, …
         if k.endswith("ModelId") and isinstance(v, str) and v:
@@ -106,13 +107,19 @@ def fit_prices(tokens: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.nda
         pick = np.linspace(0, len(cost) - 1, MAX_FIT_ROWS).astype(np.int64)
         tokens, cost = tokens[pick], cost[pick]
     used = (tokens > 0).sum(axis=0) >= 3
-    a = tokens[:, used] / cost[:, None] / 1e6
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        a = tokens[:, used] / cost[:, None] / 1e6
+    if not used.any() or not np.isfinite(a).all():  # nothing to fit, or costs near zero
+        return np.zeros(4), np.zeros(4, dtype=bool), float("inf")
     b = np.ones(len(cost))
-    start = np.linalg.lstsq(a, b, rcond=None)[0]  # a starting point; bounds come next
-    fit = least_squares(
-        lambda p: a @ p - b, np.maximum(start, 1e-9), bounds=(0, np.inf),
-        loss="cauchy", f_scale=FIT_SCALE,
-    )  # fmt: skip
+    try:
+        start = np.linalg.lstsq(a, b, rcond=None)[0]  # a starting point; bounds come next
+        fit = least_squares(
+            lambda p: a @ p - b, np.maximum(start, 1e-9), bounds=(0, np.inf),
+            loss="cauchy", f_scale=FIT_SCALE,
+        )  # fmt: skip
+    except (ValueError, np.linalg.LinAlgError):  # degenerate figures (e.g. costs ~1e-300)
+        return np.zeros(4), np.zeros(4, dtype=bool), float("inf")
     prices = np.zeros(4)
     prices[used] = fit.x
     share = (tokens * prices).sum(axis=0) / max(float((tokens @ prices).sum()), 1e-12)
@@ -153,7 +160,10 @@ def _speaks(provider: str, model: str, protocol: str) -> bool:
 
 def match(fit: GroupFit, table: PriceTable, tolerance: float) -> None:
     """Name the nearest table model within `tolerance` (relative, on every determined
-    price); ties (models with identical prices) are counted in `equally_near`."""
+    price); ties (models with identical prices) are counted in `equally_near`. A fit that
+    determines no price names nothing (every model would be "equally near")."""
+    if not any(fit.determined):
+        return
     best: list[tuple[float, str, str]] = []
     for provider, model, price in _table_models(table.at.isoformat(), table):
         if not _speaks(provider, model, fit.protocol):
@@ -210,6 +220,8 @@ def fit_groups(
             continue
         user, config, protocol, _model = names[idx[rows[0]]].split("\x1f")
         prices, det, residual = fit_prices(tokens[rows], cost[rows])
+        if not det.any():  # a fit that pins down no price is no basis for drift or a name
+            continue
         ntasks = len(pc.unique(pc.take(task_ids, pa.array(rows))))
         fits.append(GroupFit(user, config, protocol, len(rows), ntasks, prices.tolist(),
                              det.tolist(), residual, rows=rows, code=int(idx[rows[0]])))  # fmt: skip

@@ -153,3 +153,22 @@ def test_task_folders_only_fleet_planted_drift_is_found_with_the_model_inferred(
         groups[inc["user"]]["inferred_model"] and "sonnet" in groups[inc["user"]]["inferred_model"]
     )
     assert a.summary["models"]["requests_by_source"]["inferred"] > 0.9 * ev.num_rows
+
+
+def test_a_fit_that_pins_down_no_price_names_no_model_and_never_crashes():
+    """All-zero token counts, or costs so small that tokens/cost overflows: no price is
+    determined, so no model is named (before: the alphabetically first table model won)."""
+    import numpy as np
+
+    from tasks.budget.models import GroupFit, fit_prices, match
+    from tasks.budget.prices import PriceTable
+
+    for tokens, cost in (
+        (np.zeros((10, 4)), np.full(10, 0.01)),
+        (np.full((10, 4), 1e6), np.full(10, 1e-300)),
+    ):
+        prices, det, residual = fit_prices(tokens, cost)
+        assert not det.any() and residual == float("inf")
+        fit = GroupFit("u", "default", "anthropic", 10, 1, prices.tolist(), det.tolist(), residual)
+        match(fit, PriceTable(), 0.1)
+        assert fit.model is None
