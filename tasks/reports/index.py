@@ -41,7 +41,8 @@ def _controls(folder: Path, report: dict[str, Any]) -> dict[str, str]:
         return out
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         pass
-    for f in report.get("findings", []):
+    findings = report.get("findings") if isinstance(report.get("findings"), list) else []
+    for f in (f for f in findings if isinstance(f, dict)):
         state = "satisfied" if f.get("status") == "pass" else "not-satisfied"
         for cid, _ in control_ids(f.get("check", "")):
             out[cid] = "not-satisfied" if "not-satisfied" in (state, out.get(cid)) else state
@@ -82,8 +83,10 @@ def collect(
         except (OSError, ValueError) as exc:
             report = {"status": "unreadable", "error": f"report.json: {type(exc).__name__}"}
         verdict, problems = _verdict(rel, verification)
-        period = report.get("period") or {}
-        open_ = [f for f in report.get("findings", []) if f.get("status") != "pass"]
+        # report.json may be hostile (a bundle that failed verification is listed too)
+        period = report.get("period") if isinstance(report.get("period"), dict) else {}
+        findings = report.get("findings") if isinstance(report.get("findings"), list) else []
+        open_ = [f for f in findings if isinstance(f, dict) and f.get("status") != "pass"]
         bundles.append({
             "job": m.group(2), "run_id": m.group(6), "prefix": rel, "day": day.isoformat(),
             "status": str(report.get("status", "unknown")), "verdict": verdict, "problems": problems,
@@ -98,7 +101,11 @@ def collect(
 
 def _control_key(cid: str) -> tuple:
     family = 0 if cid.startswith("cc") else 1 if cid.startswith("cis-") else 2
-    return (family, [int(p) if p.isdigit() else p for p in cid.replace("-", ".").split(".")])
+    # (0, n) before (1, text) at each position: ids from hostile OSCAL files mix both
+    parts = [
+        (0, int(p), "") if p.isdigit() else (1, 0, p) for p in cid.replace("-", ".").split(".")
+    ]
+    return (family, parts)
 
 
 def relative_link(prefix: str, name: str) -> str:

@@ -89,3 +89,25 @@ def test_index_without_a_trust_anchor_refuses(demo_out, tmp_path, monkeypatch):
     root = _copy(demo_out, tmp_path)
     result = CliRunner().invoke(index, ["--to", str(root), "--from-folder"])
     assert result.exit_code != 0 and not (root / "index.html").exists()
+
+
+def test_hostile_report_json_and_control_ids_do_not_break_the_index(tmp_path):
+    from tasks.reports.index import _control_key
+
+    for i, body in enumerate(['{"findings": ["x"], "period": "p"}', '{"findings": 5}']):
+        bundle = (
+            tmp_path
+            / "reports"
+            / "cost-budget"
+            / "2026"
+            / "11"
+            / "20"
+            / f"20261120T06000{i}Z-abcd123{i}"
+        )
+        bundle.mkdir(parents=True)
+        (bundle / "attestation.dsse.json").write_text("{}")
+        (bundle / "report.json").write_text(body)
+    bundles = collect(tmp_path)
+    assert len(bundles) == 2 and all(b["open"] == 0 for b in bundles)
+    assert sorted(["cc6.1", "cc6.a", "om-1", "om-access"], key=_control_key)
+    assert render_index(bundles)
