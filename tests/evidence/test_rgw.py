@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tasks.evidence import publish_bundle
 from tasks.evidence.store import LocalStore, S3Store
 from tasks.evidence.verify_chain import verify_job
 
-from .conftest import day_period
-from .helpers import daily_files, download_all, race_lost_claim
+from .helpers import download_all, publish_day, race_lost_claim
 
 pytestmark = [pytest.mark.rgw, pytest.mark.xdist_group("rgw")]  # one RGW per run
 
@@ -31,23 +29,9 @@ def rgw_bucket(rgw):
     return client, name
 
 
-def publish_on(client, bucket, job, i, signer):
-    return publish_bundle(
-        client,
-        bucket,
-        job,
-        daily_files(job, i),
-        signer=signer,
-        period=day_period(i),
-        status="pass",
-        counts={"findings": i},
-        retention_days=1,
-    )
-
-
 def test_compliance_version_cannot_be_deleted_even_with_bypass(rgw_bucket, signer):
     client, bucket = rgw_bucket
-    b = publish_on(client, bucket, "access-review", 1, signer)
+    b = publish_day(client, bucket, "access-review", signer, 1)
     key = b.prefix + "report.json"
     (version,) = client.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
     with pytest.raises(ClientError) as exc:
@@ -62,7 +46,7 @@ def test_compliance_version_cannot_be_deleted_even_with_bypass(rgw_bucket, signe
 
 def test_compliance_retention_cannot_be_shortened(rgw_bucket, signer):
     client, bucket = rgw_bucket
-    b = publish_on(client, bucket, "access-review", 1, signer)
+    b = publish_day(client, bucket, "access-review", signer, 1)
     key = b.prefix + "attestation.dsse.json"
     head = client.head_object(Bucket=bucket, Key=key)
     assert head["ObjectLockMode"] == "COMPLIANCE"
@@ -87,7 +71,7 @@ def test_compliance_retention_cannot_be_shortened(rgw_bucket, signer):
 
 def test_publish_and_online_verify_on_rgw(rgw_bucket, signer, trust):
     client, bucket = rgw_bucket
-    bundles = [publish_on(client, bucket, "log-retention", i, signer) for i in (1, 2, 3)]
+    bundles = [publish_day(client, bucket, "log-retention", signer, i) for i in (1, 2, 3)]
     report = verify_job(S3Store(client, bucket), "log-retention", trust, retention_days=1)
     assert report.failures == [], [f.line() for f in report.failures]
     assert report.chain == [b.prefix for b in bundles]
@@ -109,7 +93,7 @@ def test_concurrent_publishers_on_rgw_never_fork(rgw, rgw_bucket, signer, trust,
         client = rgw.client()  # one client per publisher, as two processes would have
         try:
             for i in range(3):
-                results.append(publish_on(client, bucket, job, offset + i, signer))
+                results.append(publish_day(client, bucket, job, signer, offset + i))
         except Exception as exc:  # pragma: no cover - asserted below
             errors.append(exc)
 
@@ -155,7 +139,7 @@ def test_forged_claims_and_later_versions_on_rgw_neither_fork_nor_stall(rgw_buck
 
     client, bucket = rgw_bucket
     job = "access-review"
-    bundles = [publish_on(client, bucket, job, i, signer) for i in (1, 2, 3)]
+    bundles = [publish_day(client, bucket, job, signer, i) for i in (1, 2, 3)]
 
     def forged(seq, bundle, previous):
         return json.dumps(
@@ -183,7 +167,7 @@ def test_forged_claims_and_later_versions_on_rgw_neither_fork_nor_stall(rgw_buck
         Bucket=bucket, Key=chain_prefix(job) + "99", Body=forged(99, bundles[0], None)
     )
     t0 = time.monotonic()
-    fourth = publish_on(client, bucket, job, 4, signer)
+    fourth = publish_day(client, bucket, job, signer, 4)
     assert time.monotonic() - t0 < 30
     assert fourth.previous == _link(bundles[2]) and fourth.seq == 4
     report = verify_job(S3Store(client, bucket), job, trust, retention_days=1)
@@ -197,7 +181,7 @@ def test_download_on_rgw_takes_the_committed_version(rgw_bucket, signer, tmp_pat
     from tasks.evidence.bundles import download, iter_bundles
 
     client, bucket = rgw_bucket
-    b = publish_on(client, bucket, "cost-budget", 1, signer)
+    b = publish_day(client, bucket, "cost-budget", signer, 1)
     key = b.prefix + "report.json"
     original = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     client.put_object(Bucket=bucket, Key=key, Body=b'{"tampered": true}\n')
