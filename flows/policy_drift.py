@@ -14,12 +14,14 @@ from tasks.common.settings import load_config
 from tasks.policy_drift import job
 
 
-@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)  # reads only: safe to retry
+@task(
+    retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE, persist_result=False
+)  # reads only; raw inputs never persisted
 def collect(settings, period, cfg, redaction):
     return job.collect_inputs(settings, period, cfg, redaction)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def evaluate(inputs, cfg, users):
     return job.evaluate(inputs, cfg, users)
 

@@ -15,7 +15,9 @@ from tasks.common.settings import load_config
 from tasks.readiness import job
 
 
-@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)  # reads only: safe to retry
+@task(
+    retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE, persist_result=False
+)  # reads only; raw inputs never persisted
 def collect(settings):
     return job.collect_inputs(settings)
 

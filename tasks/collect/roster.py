@@ -112,9 +112,15 @@ def scim_pages(base: str, token: str, page_size: int = 100, http=None) -> Iterat
             page = json.loads(resp.data)
         except ValueError:
             raise RosterError(f"{url}: not JSON at startIndex={start}") from None
-        resources = page.get("Resources") or [] if isinstance(page, dict) else []
+        if not isinstance(page, dict):
+            raise RosterError(f"{url}: not a SCIM list response at startIndex={start}")
+        resources = page.get("Resources") or []
+        resources = resources if isinstance(resources, list) else []
         yield from (r for r in resources if isinstance(r, dict))
-        total = int(page.get("totalResults") or 0)
+        try:
+            total = int(page.get("totalResults") or 0)
+        except (TypeError, ValueError):
+            raise RosterError(f"{url}: totalResults is not a number") from None
         start += len(resources)
         if not resources or start > total:
             return

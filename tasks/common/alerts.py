@@ -83,6 +83,8 @@ def secret_parts(url: str) -> set[str]:
     for _, value in urllib.parse.parse_qsl(parts.query):
         found.add(value)
     found.add(parts.netloc.split("@")[0] if "@" in parts.netloc else "")
+    if parts.scheme not in ("http", "https"):  # Apprise schemes often carry the token as host
+        found |= {parts.netloc, parts.hostname or ""}
     return {f for f in found if len(f) >= 6}  # short pieces (v2, api, hook) are not secrets
 
 

@@ -84,15 +84,22 @@ def redact_object(redactor: Redactor, client, src: S3Uri, dst: S3Uri | Path) -> 
 
 
 class Summary:
-    def __init__(self) -> None:
-        self.files = self.changed = self.bytes_in = self.bytes_out = 0
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        self.files = self.changed = self.bytes_in = self.bytes_out = self.refused = 0
         self.counts: Counter[str] = Counter()
         self.problems: list[str] = []  # one line per refused key, file or symlink
         self.started = time.perf_counter()
+        # A refused key is untrusted text (a token in a name, user:pw in a path): problem
+        # lines are redacted like the data before they reach stderr or the summary.
+        self.redactor = redactor
 
     def add(self, stats: FileStats | str) -> None:
         if isinstance(stats, str):
-            self.problems.append(stats)
+            self.refused += 1
+            if len(self.problems) < MAX_PROBLEM_LINES:  # all counted, this many kept
+                line = stats.encode("utf-8", "surrogatepass")
+                line = self.redactor.redact_text(line) if self.redactor else line
+                self.problems.append(line.decode("utf-8", "replace"))
             return
         self.files += 1
         self.changed += int(stats.changed)
@@ -111,8 +118,8 @@ class Summary:
             "mb_per_s": round(self.bytes_in / 1e6 / secs, 1) if secs > 0 else None,
             "counts": dict(sorted(self.counts.items())),
             "redactions": sum(self.counts.values()),
-            "refused": len(self.problems),
-            "problems": self.problems[:MAX_PROBLEM_LINES],
+            "refused": self.refused,
+            "problems": self.problems,
             "rule_sources": rule_sources(),
         }
 
@@ -127,7 +134,7 @@ def redact_path(
     workers: int = 2,
 ) -> dict[str, Any]:
     """Redact src into dst (folder, file, '-', s3:// prefix). Returns counts, never values."""
-    summary = Summary()
+    summary = Summary(Redactor(cfg, key))
     if src == "-":
         red = Redactor(cfg, key)
         summary.add(_redact_stdio(red, dst))

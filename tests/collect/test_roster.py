@@ -201,3 +201,21 @@ def test_bad_map_and_missing_columns_are_one_line(tmp_path):
         ["--csv", str(src), "--map", "nosuch=Login", "--out", str(tmp_path / "r.csv")], tmp_path
     )
     assert out.returncode != 0 and out.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "page", [b"[]", b'{"Resources": [{"userName": "a"}], "totalResults": "lots"}', b'"x"']
+)
+def test_malformed_scim_pages_are_one_roster_error(page):
+    """An IdP (or something posing as one) answering with a list, a string or a
+    non-number totalResults: one RosterError, never an AttributeError/ValueError."""
+    from types import SimpleNamespace
+
+    from tasks.collect.roster import RosterError, scim_pages
+
+    class Pool:
+        def request(self, *args, **kwargs):
+            return SimpleNamespace(status=200, data=page)
+
+    with pytest.raises(RosterError):
+        list(scim_pages("http://idp.invalid/scim/v2", "t", http=Pool()))

@@ -321,3 +321,13 @@ def test_json_webhook_errors_name_the_status_never_the_url():
     assert hook.received == [{"a": 1}, {"a": 1}]
     with pytest.raises(ValueError):
         post_json("file:///etc/passwd", {})
+
+
+def test_tokens_carried_as_the_url_host_are_scrubbed_too():
+    from tasks.common.alerts import secret_parts
+
+    parts = secret_parts("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12345678")
+    assert "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" in parts
+    assert "o.gn5kj6nfhv736I7jC3cj3QLRiyhgl98b" in secret_parts(
+        "pbul://o.gn5kj6nfhv736I7jC3cj3QLRiyhgl98b"
+    )

@@ -161,3 +161,21 @@ def test_s3_to_folder_through_a_symlinked_out_subfolder(planted, s3, tmp_path):
                           client=s3, workers=1)  # fmt: skip
     assert list(victim.iterdir()) == []
     assert summary["files"] == 0 and summary["refused"] >= 2
+
+
+def test_a_refused_key_holding_a_secret_is_redacted_in_the_problem_line():
+    """Refused keys are echoed on stderr and in the summary: a token in the name must not be."""
+    import os
+
+    from tasks.retention.config import parse_redaction
+    from tasks.retention.engine import Redactor
+    from tasks.retention.redact_io import Summary
+
+    token = "ghp_" + "q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5Gp0Ae2Ku"
+    summary = Summary(
+        Redactor(parse_redaction({}), os.environ["COMPLIANCE_REDACTION_KEY"].encode())
+    )
+    summary.add(f"'raw/../{token}/x.json': unsafe object key (path segment '..')")
+    out = summary.as_dict()
+    assert out["refused"] == 1 and token not in out["problems"][0]
+    assert "[REDACTED:" in out["problems"][0]
