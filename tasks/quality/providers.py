@@ -34,14 +34,19 @@ def failure_mask(ev: pd.DataFrame) -> pd.Series:
     return (api | ecls.eq("streaming_failed")).fillna(False).astype(bool)
 
 
+def _named(col: pd.Series) -> pd.Series:
+    """A provider or model column with a missing name as "(unknown)": the one naming rule
+    for counting a group's buckets and for picking that group's failed rows."""
+    return col.astype(object).where(col.notna(), "(unknown)")
+
+
 def _bucket_counts(ev: pd.DataFrame, fail: pd.Series, step: str) -> pd.DataFrame:
     """(provider, model, bucket) -> failures, requests (max over sources)."""
     req = ev["category"].eq("api_request").fillna(False).astype(bool)
     sel = ev.loc[fail | req, ["source", "provider", "model", "ts"]].copy()
     sel["fail"] = fail[fail | req].to_numpy().astype("int64")
     sel["req"] = req[fail | req].to_numpy().astype("int64")
-    sel["provider"] = sel["provider"].astype(object).where(sel["provider"].notna(), "(unknown)")
-    sel["model"] = sel["model"].astype(object).where(sel["model"].notna(), "(unknown)")
+    sel["provider"], sel["model"] = _named(sel["provider"]), _named(sel["model"])
     sel["bucket"] = sel["ts"].dt.floor(step)
     per_source = sel.groupby(["provider", "model", "bucket", "source"])[["fail", "req"]].sum()
     return per_source.groupby(level=["provider", "model", "bucket"]).max()
@@ -102,9 +107,8 @@ def degradation_episodes(
         if not fire.any():
             continue
         mine = failed.loc[
-            failed["provider"].astype(object).eq(provider).fillna(False)
-            & failed["model"].astype(object).eq(model).fillna(False)
-        ] if provider != "(unknown)" else failed.loc[failed["provider"].isna()]  # fmt: skip
+            _named(failed["provider"]).eq(provider) & _named(failed["model"]).eq(model)
+        ]
         bucket_rate = (full["fail"] / (full["fail"] + full["req"]).where(lambda a: a > 0)).fillna(0)
         dense = (full["fail"] >= 2) & (bucket_rate >= threshold)
         for lo, hi in _episodes(list(rate.index[fire.to_numpy()]), window):

@@ -312,6 +312,20 @@ def test_a_burst_from_several_users_fires_with_window_and_users():
     )
 
 
+def test_a_burst_on_a_model_nobody_named_fires_with_its_own_users():
+    """Requests whose model is missing group as (unknown): their failed rows must be found
+    under the same name (they were looked up as a raw null, so no user was named)."""
+    rows, n = _requests(USERS5, DAY, 20 * 60, 120, fail_every=25)
+    burst, _ = _requests(
+        ("ann", "ben", "cat"), DAY + timedelta(hours=13), 30, 60, fail_every=1, n0=n
+    )
+    for r in rows + burst:
+        r["model"] = None
+    (sig,) = _degradations(rows + burst)
+    assert sig.details["model"] == "(unknown)"
+    assert {"ann", "ben", "cat"} <= set(sig.details["affected_users"])
+
+
 def test_one_users_own_burst_or_auth_failures_are_not_a_provider_outage():
     rows, n = _requests(USERS5, DAY, 20 * 60, 120)
     own, n = _requests(("ann",), DAY + timedelta(hours=9), 30, 30, fail_every=1, n0=n,
