@@ -55,8 +55,9 @@ def trusted_keys(settings: StorageSettings, paths: list[str]) -> Anchors:
     return job_anchors(settings, paths)
 
 
-def verify_previous(client: Any, bucket: str, prefix: str, trusted: Trusted) -> None:
-    """Raise PreviousBundleError unless the evidence verifier accepts the bundle."""
+def verify_previous(client: Any, bucket: str, prefix: str, trusted: Trusted) -> tuple[Any, Any]:
+    """(store, BundleInfo) of the bundle the evidence verifier accepted, or
+    PreviousBundleError. The store reads each object at the version that was verified."""
     from tasks.evidence.store import S3Store
     from tasks.evidence.trust import resolve_trust
     from tasks.evidence.verify import verify_bundle
@@ -67,9 +68,10 @@ def verify_previous(client: Any, bucket: str, prefix: str, trusted: Trusted) -> 
         trust, _ = resolve_trust(store, anchors)
     except ComplianceError as exc:  # no anchor at all: nothing can be trusted
         raise PreviousBundleError(str(exc)[:300]) from None
-    _, failures = verify_bundle(store, prefix, trust)
+    info, failures = verify_bundle(store, prefix, trust)
     if failures:
         raise PreviousBundleError(failures[0].line()[:300])
+    return store, info
 
 
 def load_previous(
@@ -89,11 +91,10 @@ def load_previous_at(
     client: Any, bucket: str, prefix: str, trusted: Trusted, names: tuple[str, ...]
 ) -> PreviousBundle:
     """The bundle at `prefix`, verified; `names` read and checked against its signature."""
-    from tasks.evidence.store import S3Store
-    from tasks.evidence.verify import read_capped
-
-    verify_previous(client, bucket, prefix, trusted)
-    envelope = read_capped(S3Store(client, bucket), prefix + ENVELOPE) or b""
+    # The envelope that was verified and the same store (pinned to the committed versions):
+    # a later version written over an object cannot be what is used.
+    store, info = verify_previous(client, bucket, prefix, trusted)
+    envelope = info.envelope_bytes or b""
     bundle = PreviousBundle(
         prefix=prefix,
         envelope_uri=f"s3://{bucket}/{prefix}{ENVELOPE}",
@@ -103,7 +104,7 @@ def load_previous_at(
     for name in names:
         if name not in subjects:
             continue
-        data = client.get_object(Bucket=bucket, Key=prefix + name)["Body"].read()
+        data = store.read(prefix + name) or b""
         # What we read must be what the signature covers.
         if hashlib.sha256(data).hexdigest() != subjects[name]:
             raise PreviousBundleError(f"{prefix}{name}: digest does not match the attestation")
