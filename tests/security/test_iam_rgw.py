@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from tasks.evidence.store import S3Store
 from tasks.evidence.verify_chain import verify_job
 from tests.evidence.conftest import keypair, rgw, signer, trust  # noqa: F401  (fixtures)
-from tests.evidence.test_rgw import publish_on
+from tests.evidence.helpers import publish_day
 
 pytestmark = [pytest.mark.rgw, pytest.mark.xdist_group("rgw")]  # one RGW per run
 
@@ -30,7 +30,7 @@ def test_overwrite_of_a_published_report_on_rgw_is_kept_apart_and_reported(rgw, 
     client = rgw.client()
     bucket = f"reports-{uuid.uuid4().hex[:10]}"
     client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
-    bundle = publish_on(client, bucket, "cost-budget", 1, signer)
+    bundle = publish_day(client, bucket, "cost-budget", signer, 1)
     key = bundle.prefix + "report.json"
     (original,) = client.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
     original_body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
