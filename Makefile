@@ -16,7 +16,7 @@ $(STAMP): requirements/constraints.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip==$$(grep '^pip==' requirements/constraints.txt | cut -d= -f3)"
-	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[server,dev]'
 	touch $(STAMP)
 
 run: setup

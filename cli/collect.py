@@ -110,6 +110,7 @@ def collect(
     from tasks.collect.ledger import default_path
     from tasks.collect.run import CollectError
     from tasks.collect.run import collect as run_collect
+    from tasks.collect.scrub import rule_source_problem
     from tasks.common.s3 import S3Uri, s3_client
     from tasks.retention.config import parse_redaction, redaction_key
 
@@ -124,6 +125,9 @@ def collect(
     key = redaction_key(
         parse_redaction(config.section("redaction"), config.source or "config"), target.bucket
     )
+    problem = rule_source_problem()
+    if problem:
+        fail(problem)
     client = s3_client(config.storage)
     roots = [Path(r) for r in workspace_root]
     if all_users:

@@ -11,6 +11,7 @@ references hold no secret and are kept.
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import re
 from collections import Counter
 from typing import Any
@@ -31,6 +32,21 @@ def credential_kind(name: str) -> str | None:
     if lower in {"awssecretkey", "awssessiontoken"}:
         return "aws_secret_key"
     return "api_key" if CRED_NAME.search(name) else None
+
+
+def rule_source_problem() -> str | None:
+    """One line when the redaction rules' package is missing (an endpoint installs it with
+    --no-deps: only its rule file is read, never its code), else None."""
+    from tasks.retention.sources import SOURCE
+
+    try:
+        md.distribution(SOURCE)
+    except md.PackageNotFoundError:
+        return (
+            f"the redaction rules are read from {SOURCE}'s rule file and {SOURCE} is not "
+            f"installed: pip install --no-deps -c constraints.txt {SOURCE}"
+        )
+    return None
 
 
 class Scrubber:
