@@ -6,7 +6,9 @@ values, credentials in MCP URLs (user-info, secret query parameters) become
 HMAC keyed by COMPLIANCE_REDACTION_KEY) — so the access review still sees that a
 credential is stored there, and equal secrets correlate, without the bucket holding it.
 Every other string goes through the redaction engine's rules too. `${env:…}`/`${input:…}`
-references hold no secret and are kept.
+references hold no secret and are kept. So is an AWS access key id (`AKIA…`/`ASIA…`, the
+whole value): AWS documents it as an identifier and the secret access key as the secret,
+and the access review matches ids to IAM users.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from tasks.access.secrets import AWS_KEY_ID
 
 CRED_NAME = re.compile(
     r"(api[_-]?key|secret|token|password|passwd|authorization|access[_-]?key|credential|cookie)",
@@ -81,6 +85,8 @@ class Scrubber:
             return value
         if value.startswith("[REDACTED:"):
             return value
+        if AWS_KEY_ID.match(value.strip()):  # an identifier (AWS says so), not the secret:
+            return value.strip()  # kept so the access review can match it to its IAM user
         return self.marker(kind, value)
 
     def walk(self, obj: Any) -> Any:
