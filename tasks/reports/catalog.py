@@ -58,6 +58,7 @@ _STATIC = [
     CheckInfo("input.quality_gate", "Days refused by the data quality gate", "Fix the telemetry-quality failures of those days and re-run both jobs.", ("PI1.2",), job=""),
     CheckInfo("input.quality_gate_forced", "Gate bypassed with --force", "Record why the gate was bypassed; re-run without --force once the data passes.", ("PI1.2",), job=""),
     CheckInfo("retention.redaction_verified", "Redacted copy still holds sensitive data", "Inspect the redacted copy, add a redaction rule for what was missed, then re-run log-retention.", ("C1.1", "P4.2"), job=_R),
+    CheckInfo("retention.source_mark_unconfirmed", "Log marked redacted at the source was not", "Redacted here like any raw log; find out whether the machine's collector runs older redaction rules or the object was written with a forged mark.", ("C1.1", "P4.2"), job=_R),
     CheckInfo("retention.deletion_confirmed", "Deletion not confirmed", "Check the object's versions, Object Lock and the worker's s3:DeleteObjectVersion permission; re-run log-retention.", ("C1.2", "P4.3"), job=_R),
 ]  # fmt: skip
 STATIC = {c.id: c for c in _STATIC}

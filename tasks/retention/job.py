@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from tasks.collect.mark import SOURCE_MARK, SourceMark
 from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.models import Finding, Period, to_utc
 from tasks.common.s3 import iter_objects
@@ -73,13 +74,16 @@ def plan_and_prepare(
         """Copy and hash one object; False when it must be kept (hold or unclean copy)."""
         newest = newest_live(item)
         fresh = item.data_class == "raw" and redacted_key(item.key) not in copies
+        seen = SourceMark(client, item, newest)
         # older versions first: a hold on any of them keeps the object before a copy is made
-        problem = hash_versions(client, item, now, skip=newest if fresh else None)
+        problem = hash_versions(seen, item, now, skip=newest if fresh else None)
         made = False
         if not problem and item.data_class == "raw":
-            problem, made = prepare_raw(client, item, redactor, copies, now=now, lock=lock)
+            problem, made = prepare_raw(seen, item, redactor, copies, now=now, lock=lock)
         if not problem:
-            problem = hash_versions(client, item, now)  # the raw behind a listed copy
+            problem = hash_versions(seen, item, now)  # the raw behind a listed copy
+        if seen.mark:
+            item.source_redacted = seen.verdict(problem)
         if problem:
             item.decision, item.reason = "keep", problem
         return made
@@ -142,6 +146,7 @@ def summarize(
         "kept_new_hold": outcomes.get("kept", 0),
         "bytes_deleted": sum(r["size"] for r in rows if r["outcome"] == "deleted"),
         "resumed_runs": len(resumed),
+        "source_redacted": dict(Counter(i.source_redacted for i in items if i.source_redacted)),
     }
 
 
@@ -153,6 +158,14 @@ def findings_for(items: list[PlanItem], rows: list[dict[str, Any]]) -> list[Find
                 Finding.make(
                     "retention.redaction_verified", "high", "fail", item.key,
                     "Raw log kept: its redacted copy still has findings after redaction.",
+                )
+            )  # fmt: skip
+        if item.source_redacted == "not_confirmed":
+            findings.append(
+                Finding.make(
+                    "retention.source_mark_unconfirmed", "medium", "fail", item.key,
+                    "Raw log marked redacted at the source still changed when redacted here.",
+                    mark=SOURCE_MARK,
                 )
             )  # fmt: skip
     for row in rows:
@@ -175,7 +188,7 @@ def manifest_files(rows: list[dict[str, Any]], items: list[PlanItem]) -> dict[st
     writer.writerows(rows)
     plan = b"".join(
         orjson.dumps({k: getattr(i, k) for k in ("key", "data_class", "decision", "reason",
-                                                  "rule", "age_days")}) + b"\n"
+                                                  "rule", "age_days", "source_redacted")}) + b"\n"
         for i in items
     )  # fmt: skip
     return {

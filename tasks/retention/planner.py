@@ -44,6 +44,7 @@ class PlanItem:
     decision: str = "keep"  # "delete" | "keep"
     reason: str = ""
     versions: list[Version] = field(default_factory=list)
+    source_redacted: str | None = None  # the collector's mark, as checked (tasks/retention/job.py)
 
     def as_dict(self) -> dict[str, Any]:
         # by hand: dataclasses.asdict deep-copies every leaf (~1.5 ms an item, per call)
