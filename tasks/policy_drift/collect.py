@@ -4,6 +4,7 @@ snapshots, the organisation settings and baseline in effect, the period's valida
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +16,10 @@ from tasks.access.sources import S3Store as DataStore
 from tasks.access.sources import collect_settings
 from tasks.audit.job import days_of, read_table
 from tasks.common.errors import InputError
-from tasks.common.layout import ORG_SETTINGS_KEY, RAW_ROO
+from tasks.common.layout import ORG_SETTINGS_KEY
 from tasks.common.models import Period
 from tasks.common.s3 import iter_objects
-from tasks.policy.chain import canonical, load_history, sha256
+from tasks.policy.chain import applied_versions, canonical, sha256
 from tasks.policy.schema import validate_policy
 from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig, Usage
 from tasks.telemetry.schema import EVENTS_SCHEMA
@@ -33,8 +34,9 @@ def digest(doc: Any) -> str:
 
 
 def approved_policy(client: Any, reports_bucket: str, trust: Any, inputs: Inputs) -> None:
-    """The latest applied version and the digests of every applied version's sections."""
-    hist = load_history(client, reports_bucket, trust)
+    """The latest applied version and the digests of every applied version's sections (the
+    applied versions only: their proposals and approvals were checked when applied)."""
+    hist = applied_versions(client, reports_bucket, trust)
     inputs.problems += hist.problems
     for v in hist.versions:
         for name in ("organization", "baseline"):
@@ -123,13 +125,28 @@ def _strings(table: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
-def settings_seen(client: Any, bucket: str, users: list[str]) -> dict[str, datetime]:
-    """When each settings file was collected (its LastModified): a setting's first seen."""
-    seen = {}
-    for user in users:
-        for obj in iter_objects(client, bucket, f"{RAW_ROO}{user}/settings/"):
-            seen[f"s3://{bucket}/{obj['Key']}"] = obj["LastModified"].astimezone(UTC)
-    return seen
+class SettingsStore(DataStore):
+    """The data bucket as collect_settings reads it, keeping what its one listing and its
+    reads show: when each settings file was collected (LastModified, a setting's first
+    seen) and the digest of each file read (the bundle's inputs)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        super().__init__(client, bucket)
+        self.seen: dict[str, datetime] = {}
+        self.digests: dict[str, str] = {}
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        for obj in iter_objects(self.client, self.bucket, self.prefix + prefix):
+            key = obj["Key"][len(self.prefix) :]
+            if "/settings/" in key:  # the task files under raw/roo/ are not kept
+                self.seen[self.uri(key)] = obj["LastModified"].astimezone(UTC)
+            yield key
+
+    def read(self, key: str) -> bytes | None:
+        raw = super().read(key)
+        if raw is not None:
+            self.digests[self.uri(key)] = sha256(raw)
+        return raw
 
 
 def collect(
@@ -140,9 +157,11 @@ def collect(
                     policy_bundle=None, approved={}, settings={}, settings_seen={}, usage=[],
                     org=None, baseline=None)  # fmt: skip
     approved_policy(client, reports_bucket, trust, inputs)
-    settings, errors, read = collect_settings(DataStore(client, data_bucket))
+    store = SettingsStore(client, data_bucket)
+    settings, errors, read = collect_settings(store)  # one listing of raw/roo/
     inputs.settings, inputs.errors = settings, list(errors)
-    inputs.settings_seen = settings_seen(client, data_bucket, sorted(settings))
+    inputs.settings_seen = {uri: store.seen[uri] for uri in read if uri in store.seen}
+    inputs.inputs += [{"uri": uri, "digest": {"sha256": store.digests[uri]}} for uri in read]
     inputs.org = in_effect(client, data_bucket, ORG_SETTINGS_KEY, inputs)
     inputs.baseline = in_effect(client, data_bucket, cfg.baseline_key, inputs)
     for day in days_of(period):

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 JOB = "readiness"
-# Besides the scheduled jobs: the policy chain and the drills are evidence too.
-OTHER_EVIDENCE = ("policy", "policy-change", "runbook-drill")
+# Besides the scheduled jobs: the policy chain is evidence too. The drills are as well, but
+# load_drills verifies every drill bundle already: they are not verified a second time here.
+OTHER_EVIDENCE = ("policy", "policy-change")
+DRILL_JOB = "runbook-drill"
 
 
 @dataclass
@@ -75,5 +77,10 @@ def collect(client: Any, bucket: str, trust: Any, schedules: dict[str, list[str]
     inputs.rejected += problems
     inputs.runbooks = sorted(books)
     inputs.drills = sorted(d["bundle"] for d in drills)
+    if drills:  # the newest drill stands in the inputs manifest like every job's latest bundle
+        d = max(drills, key=lambda r: r["run_id"])
+        when = datetime.fromisoformat(d["drilled_at"])
+        inputs.latest[DRILL_JOB] = Latest(DRILL_JOB, d["bundle"], when, d["result"],
+                                          {"drills": len(drills)}, d["sha256"])  # fmt: skip
     inputs.undrilled = sorted(f.resource.split("/", 1)[1] for f in undrilled(books, drills, now))
     return inputs
