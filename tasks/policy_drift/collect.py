@@ -21,6 +21,7 @@ from tasks.common.models import Period
 from tasks.common.s3 import iter_objects
 from tasks.policy.chain import applied_versions, canonical, sha256
 from tasks.policy.schema import validate_policy
+from tasks.policy_drift.approvals import AUTO, UNKNOWN
 from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig, Usage
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -77,7 +78,7 @@ def _first_and_count(t: pa.Table, value: pa.ChunkedArray, kind: str, redact: Any
     grouped = small.group_by(["user", "value"]).aggregate([("ts", "min"), ("ts", "count")])
     out = []
     for row in grouped.to_pylist():
-        shown = redact(row["value"]) if kind == "command" else row["value"]
+        shown = redact(row["value"]) if kind.startswith("command") else row["value"]
         first = row["ts_min"] or datetime.min.replace(tzinfo=UTC)
         out.append(Usage(row["user"], kind, row["value"], shown, first, row["ts_count"]))
     return out
@@ -99,6 +100,14 @@ def usage_of(events: pa.Table, redact: Any) -> list[Usage]:
     out += _first_and_count(t, t["mode"], "mode", redact)
     out += _first_and_count(t, t["target_mode"], "mode", redact)
     out += _first_and_count(t, cmd, "command", redact)
+    # and how each was approved: true (the task file shows it) or unknown (null)
+    auto = t["auto_approved"]
+    for kind, mask in (
+        (AUTO, pc.fill_null(pc.equal(auto, True), False)),
+        (UNKNOWN, pc.is_null(auto)),
+    ):
+        only = pc.if_else(pc.and_(is_cmd, mask), t["command"], pa.scalar(None, pa.string()))
+        out += _first_and_count(t, only, kind, redact)
     return merge_usage(out)
 
 
@@ -116,7 +125,11 @@ def merge_usage(out: list[Usage]) -> list[Usage]:
 
 
 def _strings(table: pa.Table) -> pa.Table:
-    cols = {}
+    cols: dict[str, Any] = {
+        "auto_approved": table["auto_approved"]
+        if "auto_approved" in table.column_names
+        else pa.nulls(table.num_rows, pa.bool_())
+    }
     for name in USAGE_COLUMNS:
         col = table[name] if name in table.column_names else pa.nulls(table.num_rows, pa.string())
         if pa.types.is_dictionary(col.type):
