@@ -36,6 +36,9 @@ def settings_auto_approve(us: UserSettings | None, command: str) -> bool:
     allowed, denied = us.g("allowedCommands") or [], us.g("deniedCommands") or []
     if not isinstance(allowed, list) or not isinstance(denied, list):
         return False
+    # Roo's schema takes strings only (z.array(z.string())): anything else is no prefix
+    allowed = [a for a in allowed if isinstance(a, str)]
+    denied = [d for d in denied if isinstance(d, str)]
     return command_decision(command, allowed, denied) == "auto_approve"
 
 

@@ -201,10 +201,15 @@ def _auto_approved(typ: pa.Array, kind: pa.Array, tidx: pa.Array, agents: list) 
     out: list[bool | None] = [None] * len(kind)
     if not rows:
         return pa.array(out, pa.bool_())
-    t_of, types, kinds = tidx.to_numpy(), typ.to_pylist(), kind.to_pylist()
-    for i in rows:
-        nxt = kinds[i + 1] if i + 1 < len(kinds) and t_of[i + 1] == t_of[i] else None
-        out[i] = command_approval(agents[t_of[i]], types[i], nxt)
+    n, t_of = len(kind), tidx.to_numpy()
+    at = np.asarray(rows, dtype=np.int64)
+    after = np.minimum(at + 1, n - 1)
+    same = (at + 1 < n) & (t_of[after] == t_of[at])  # the next message is the same task's
+    types = pc.take(typ, pa.array(at)).to_pylist()
+    kinds = pc.take(kind, pa.array(after)).to_pylist()
+    for j, i in enumerate(rows):
+        nxt = kinds[j] if same[j] else None
+        out[i] = command_approval(agents[t_of[i]], types[j], nxt)
     return pa.array(out, pa.bool_())
 
 

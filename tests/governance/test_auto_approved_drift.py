@@ -59,3 +59,20 @@ def test_auto_approved_outside_the_allow_list_is_a_finding_with_its_evidence(fle
     counts = summary["commands_auto_approved_by_evidence"]
     assert counts["task_file"] == 2 and counts["settings_snapshot"] >= 1
     assert counts["unknown"] >= 1  # c's terraform destroy, and the fleet's own commands
+
+
+def test_hostile_settings_never_count_as_auto_approval():
+    from tasks.access.snapshot import UserSettings
+    from tasks.policy_drift.approvals import settings_auto_approve
+
+    def us(**g):
+        return UserSettings(user="u", global_settings=g)
+
+    on = {"autoApprovalEnabled": True, "alwaysAllowExecute": True}
+    assert settings_auto_approve(us(**on, allowedCommands=["terraform"]), "terraform plan")
+    assert not settings_auto_approve(us(**on, allowedCommands="*"), "rm -rf /")  # not a list
+    assert not settings_auto_approve(us(**on, allowedCommands=[7, None]), "7 days")
+    assert not settings_auto_approve(us(autoApprovalEnabled="true", alwaysAllowExecute=True,
+                                        allowedCommands=["*"]), "ls")  # fmt: skip
+    assert not settings_auto_approve(us(**on, allowedCommands=["*"], deniedCommands=["rm"]), "rm x")
+    assert not settings_auto_approve(None, "ls")
