@@ -208,3 +208,23 @@ def reviewer_notices_for_run(
         why = str(exc).splitlines()[0] if isinstance(exc, StorageError) else type(exc).__name__
         log.warning("reviewer notices not sent: %s", why)
         return {"reviewers": 0, "items": 0, "suppressed": 0, "errors": [why]}
+
+
+def remind_latest_campaign(
+    settings: Any, access: Any, cfg: NotificationsConfig | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Reminders on the latest verified access-review campaign, between reviews (a daily
+    step): its items less the accepted decisions on it, the roster's addresses."""
+    from tasks.access import job
+    from tasks.access.campaign import parse_campaign
+    from tasks.access.sources import S3Store, collect_roster
+    from tasks.common.s3 import s3_client
+
+    latest, why = job.previous_for_settings(settings, access)
+    if latest is None or "campaign.csv" not in latest.files:
+        return {"reviewers": 0, "items": 0, "suppressed": 0,
+                "problem": why or "no verified access-review campaign"}  # fmt: skip
+    decided, _, _ = job.decided_for_previous(settings, access, latest)
+    items = parse_campaign(latest.files["campaign.csv"], latest.envelope_uri)
+    roster, _ = collect_roster(S3Store(s3_client(settings), settings.data_bucket))
+    return reviewer_notices_for_run(items, decided or set(), roster or {}, settings, cfg, now)

@@ -138,3 +138,28 @@ def test_the_flow_step_never_raises_when_storage_is_down(buckets):
         out = reviewer_notices_for_run(ITEMS, set(), ROSTER, down, cfg, T0)
         assert out["reviewers"] == 0 and len(out["errors"]) == 1 and "\n" not in out["errors"][0]
         assert smtp.messages == [] and hook.received == []
+
+
+def test_reminders_between_reviews_read_the_latest_verified_campaign(s3, buckets, tmp_path):
+    from tasks.access.campaign import campaign_csv_bytes
+    from tasks.access.campaign_notices import remind_latest_campaign
+    from tasks.access.config import AccessConfig
+    from tasks.common.models import Period
+    from tasks.evidence import load_signer, publish_bundle
+    from tasks.evidence.signer import generate_key_files
+
+    private, _, _ = generate_key_files(tmp_path / "keys")
+    settings = buckets.model_copy(update={"signing_key": str(private)})
+    roster = "user,email,team,manager,status,aws_user\nann,ann@example.org,platform,,active,\n"
+    s3.put_object(Bucket=settings.data_bucket, Key="raw/org/roster.csv", Body=roster.encode())
+    assert remind_latest_campaign(settings, AccessConfig())["problem"]  # nothing published yet
+    publish_bundle(s3, settings.reports_bucket, "access-review",
+                   {"report.json": b"{}\n", "campaign.csv": campaign_csv_bytes(ITEMS[:2])},
+                   signer=load_signer(str(private)), period=Period(start=T0 - timedelta(days=7), end=T0),
+                   status="pass", counts={"findings": 0}, retention_days=1, generated_at=T0)  # fmt: skip
+    with SmtpSink() as smtp, WebhookListener() as hook:
+        out = remind_latest_campaign(settings, AccessConfig(), _cfg(smtp, hook),
+                                     T0 + timedelta(days=12))  # fmt: skip
+        assert out["reviewers"] == 1 and out["items"] == 2
+        assert [r for _, r, _ in smtp.messages] == [["ann@example.org"]]
+        assert {i["stage"] for i in hook.received[0]["items"]} == {"due-in-3d"}
