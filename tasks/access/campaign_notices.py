@@ -136,7 +136,10 @@ def notify_reviewers(
     open_items: dict[str, list[tuple[CampaignItem, str]]] = {}
     for item in items:
         due = _due(item)
-        if item.item_id in decided or not item.reviewer or due is None:
+        if item.item_id in decided or not item.reviewer:
+            continue
+        if due is None:  # a sheet edited by hand: said, not guessed
+            out.setdefault("bad_due", []).append(item.item_id)
             continue
         open_items.setdefault(item.reviewer, []).append((item, stage_of(due, now, rc.remind_days)))
     if not open_items:

@@ -163,3 +163,11 @@ def test_reminders_between_reviews_read_the_latest_verified_campaign(s3, buckets
         assert out["reviewers"] == 1 and out["items"] == 2
         assert [r for _, r, _ in smtp.messages] == [["ann@example.org"]]
         assert {i["stage"] for i in hook.received[0]["items"]} == {"due-in-3d"}
+
+
+def test_an_item_with_a_bad_due_date_is_counted_not_dropped_silently(s3, buckets):
+    with SmtpSink() as smtp, WebhookListener() as hook:
+        bad = [_item(8, "ann", due="next tuesday"), _item(9, "ann", due="")]
+        out = notify_reviewers([*bad, ITEMS[0]], set(), ROSTER, _cfg(smtp, hook), s3,
+                               buckets.data_bucket, T0)  # fmt: skip
+        assert out["items"] == 1 and out["bad_due"] == ["item8", "item9"]
