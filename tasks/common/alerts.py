@@ -196,9 +196,8 @@ def save_state(client: Any, bucket: str, job: str, state: dict[str, Any]) -> Non
         ) from None
 
 
-def record_sent(
-    state: dict[str, Any], dest: str, sent: list[Finding], now: datetime
-) -> dict[str, Any]:
+def record_sent(state: dict[str, Any], dest: str, sent: list[Any], now: datetime) -> dict[str, Any]:
+    """`sent`: findings, or anything with an id, check and resource (reviewer notices)."""
     marks = state["sent"].setdefault(dest, {})
     for f in sent:
         marks[f.id] = {"last_sent": now.isoformat(), "check": f.check, "resource": f.resource}

@@ -89,6 +89,53 @@ class Route(BaseModel):
         return urls
 
 
+class ReviewerNotices(BaseModel):
+    """Access-review campaign reviewers told of their items and due date (tasks/access/
+    campaign_notices.py): by e-mail to each reviewer's roster address, and/or to shared URLs."""
+
+    model_config = {"extra": "forbid"}
+
+    email_url: SecretStr | None = Field(
+        default=None,
+        description="Apprise mailto(s):// URL (SMTP server, from); `to` is set per reviewer "
+        "from the roster's e-mail",
+    )
+    urls: list[SecretStr] = Field(
+        default_factory=list,
+        description="Apprise or http(s) URLs that also get each reviewer's message "
+        "(a reviewers' channel)",
+    )
+    remind_days: list[int] = Field(
+        default_factory=lambda: [3, 1],
+        description="reminders when the due date is this many days away or fewer",
+    )
+
+    @field_validator("email_url")
+    @classmethod
+    def _email(cls, v: SecretStr | None) -> SecretStr | None:
+        from tasks.common.alerts import url_kind
+
+        if v is not None and url_kind(v.get_secret_value()) != "email":
+            raise ValueError("not an Apprise mailto:// or mailtos:// URL")  # never the URL
+        return v
+
+    @field_validator("urls")
+    @classmethod
+    def _known(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        return Route._known(urls)
+
+    @field_validator("remind_days")
+    @classmethod
+    def _days(cls, days: list[int]) -> list[int]:
+        if any(d < 0 or d > 365 for d in days):
+            raise ValueError("days between 0 and 365")
+        return sorted(set(days), reverse=True)
+
+    @property
+    def enabled(self) -> bool:
+        return self.email_url is not None or bool(self.urls)
+
+
 class NotificationsConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -107,6 +154,10 @@ class NotificationsConfig(BaseModel):
     )  # emit compliance.alert.<check> Prefect events
     routes: list[Route] = Field(
         default_factory=list, description="alert routes: which alerts go to which URLs"
+    )
+    reviewers: ReviewerNotices = Field(
+        default_factory=ReviewerNotices,
+        description="access-review campaign reviewers: their items, due date and reminders",
     )
 
     @field_validator("webhook_url")

@@ -135,6 +135,17 @@ def _verified_records(client: Any, bucket: str, job: str, trust: Any, hist: Hist
         yield ref, uri, sha256(info.envelope_bytes or b""), record, doc
 
 
+def applied_versions(client: Any, bucket: str, trust: Any, hist: History | None = None) -> History:
+    """Only the applied versions (what is approved, and what policy-drift needs): the
+    proposals and approvals behind them were verified when each version was applied."""
+    hist = hist if hist is not None else History()
+    for _, uri, _, rec, doc in _verified_records(client, bucket, POLICY_JOB, trust, hist):
+        if rec.get("type") == "applied" and isinstance(doc, dict):
+            hist.versions.append(rec | {"bundle": uri, "policy": doc})
+    hist.versions.sort(key=lambda r: r["version"])
+    return hist
+
+
 def load_history(client: Any, bucket: str, trust: Any) -> History:
     hist = History()
     pending: list[tuple[str, str, dict[str, Any]]] = []
@@ -154,10 +165,7 @@ def load_history(client: Any, bucket: str, trust: Any) -> History:
             continue
         marks = p.approvals if rec["type"] == "approval" else p.rejections
         marks.setdefault(rec["by"], {"bundle": uri, "sha256": env_sha})
-    for _, uri, _, rec, doc in _verified_records(client, bucket, POLICY_JOB, trust, hist):
-        if rec.get("type") == "applied" and isinstance(doc, dict):
-            hist.versions.append(rec | {"bundle": uri, "policy": doc})
-    hist.versions.sort(key=lambda r: r["version"])
+    applied_versions(client, bucket, trust, hist)
     for v in hist.versions:
         if v.get("proposal") in hist.proposals:
             hist.proposals[v["proposal"]].applied_version = v["version"]

@@ -4,6 +4,7 @@ snapshots, the organisation settings and baseline in effect, the period's valida
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +16,12 @@ from tasks.access.sources import S3Store as DataStore
 from tasks.access.sources import collect_settings
 from tasks.audit.job import days_of, read_table
 from tasks.common.errors import InputError
-from tasks.common.layout import ORG_SETTINGS_KEY, RAW_ROO
+from tasks.common.layout import ORG_SETTINGS_KEY
 from tasks.common.models import Period
 from tasks.common.s3 import iter_objects
-from tasks.policy.chain import canonical, load_history, sha256
+from tasks.policy.chain import applied_versions, canonical, sha256
 from tasks.policy.schema import validate_policy
+from tasks.policy_drift.approvals import AUTO, UNKNOWN
 from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig, Usage
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -33,8 +35,9 @@ def digest(doc: Any) -> str:
 
 
 def approved_policy(client: Any, reports_bucket: str, trust: Any, inputs: Inputs) -> None:
-    """The latest applied version and the digests of every applied version's sections."""
-    hist = load_history(client, reports_bucket, trust)
+    """The latest applied version and the digests of every applied version's sections (the
+    applied versions only: their proposals and approvals were checked when applied)."""
+    hist = applied_versions(client, reports_bucket, trust)
     inputs.problems += hist.problems
     for v in hist.versions:
         for name in ("organization", "baseline"):
@@ -75,7 +78,7 @@ def _first_and_count(t: pa.Table, value: pa.ChunkedArray, kind: str, redact: Any
     grouped = small.group_by(["user", "value"]).aggregate([("ts", "min"), ("ts", "count")])
     out = []
     for row in grouped.to_pylist():
-        shown = redact(row["value"]) if kind == "command" else row["value"]
+        shown = redact(row["value"]) if kind.startswith("command") else row["value"]
         first = row["ts_min"] or datetime.min.replace(tzinfo=UTC)
         out.append(Usage(row["user"], kind, row["value"], shown, first, row["ts_count"]))
     return out
@@ -97,6 +100,14 @@ def usage_of(events: pa.Table, redact: Any) -> list[Usage]:
     out += _first_and_count(t, t["mode"], "mode", redact)
     out += _first_and_count(t, t["target_mode"], "mode", redact)
     out += _first_and_count(t, cmd, "command", redact)
+    # and how each was approved: true (the task file shows it) or unknown (null)
+    auto = t["auto_approved"]
+    for kind, mask in (
+        (AUTO, pc.fill_null(pc.equal(auto, True), False)),
+        (UNKNOWN, pc.is_null(auto)),
+    ):
+        only = pc.if_else(pc.and_(is_cmd, mask), t["command"], pa.scalar(None, pa.string()))
+        out += _first_and_count(t, only, kind, redact)
     return merge_usage(out)
 
 
@@ -114,7 +125,11 @@ def merge_usage(out: list[Usage]) -> list[Usage]:
 
 
 def _strings(table: pa.Table) -> pa.Table:
-    cols = {}
+    cols: dict[str, Any] = {
+        "auto_approved": table["auto_approved"]
+        if "auto_approved" in table.column_names
+        else pa.nulls(table.num_rows, pa.bool_())
+    }
     for name in USAGE_COLUMNS:
         col = table[name] if name in table.column_names else pa.nulls(table.num_rows, pa.string())
         if pa.types.is_dictionary(col.type):
@@ -123,13 +138,28 @@ def _strings(table: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
-def settings_seen(client: Any, bucket: str, users: list[str]) -> dict[str, datetime]:
-    """When each settings file was collected (its LastModified): a setting's first seen."""
-    seen = {}
-    for user in users:
-        for obj in iter_objects(client, bucket, f"{RAW_ROO}{user}/settings/"):
-            seen[f"s3://{bucket}/{obj['Key']}"] = obj["LastModified"].astimezone(UTC)
-    return seen
+class SettingsStore(DataStore):
+    """The data bucket as collect_settings reads it, keeping what its one listing and its
+    reads show: when each settings file was collected (LastModified, a setting's first
+    seen) and the digest of each file read (the bundle's inputs)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        super().__init__(client, bucket)
+        self.seen: dict[str, datetime] = {}
+        self.digests: dict[str, str] = {}
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        for obj in iter_objects(self.client, self.bucket, self.prefix + prefix):
+            key = obj["Key"][len(self.prefix) :]
+            if "/settings/" in key:  # the task files under raw/roo/ are not kept
+                self.seen[self.uri(key)] = obj["LastModified"].astimezone(UTC)
+            yield key
+
+    def read(self, key: str) -> bytes | None:
+        raw = super().read(key)
+        if raw is not None:
+            self.digests[self.uri(key)] = sha256(raw)
+        return raw
 
 
 def collect(
@@ -140,9 +170,11 @@ def collect(
                     policy_bundle=None, approved={}, settings={}, settings_seen={}, usage=[],
                     org=None, baseline=None)  # fmt: skip
     approved_policy(client, reports_bucket, trust, inputs)
-    settings, errors, read = collect_settings(DataStore(client, data_bucket))
+    store = SettingsStore(client, data_bucket)
+    settings, errors, read = collect_settings(store)  # one listing of raw/roo/
     inputs.settings, inputs.errors = settings, list(errors)
-    inputs.settings_seen = settings_seen(client, data_bucket, sorted(settings))
+    inputs.settings_seen = {uri: store.seen[uri] for uri in read if uri in store.seen}
+    inputs.inputs += [{"uri": uri, "digest": {"sha256": store.digests[uri]}} for uri in read]
     inputs.org = in_effect(client, data_bucket, ORG_SETTINGS_KEY, inputs)
     inputs.baseline = in_effect(client, data_bucket, cfg.baseline_key, inputs)
     for day in days_of(period):

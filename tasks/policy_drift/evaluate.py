@@ -16,6 +16,7 @@ from typing import Any
 from tasks.access.snapshot import UserSettings
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.policy.schema import PolicyDoc, profile_model
+from tasks.policy_drift.approvals import auto_approved
 from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig
 from tasks.reports.summary import fmt  # values as a person reads them
 
@@ -23,6 +24,7 @@ from tasks.reports.summary import fmt  # values as a person reads them
 _CHAIN = re.compile(r"&&|\|\||;|\||\n")
 _SEVERITY = {
     "behaviour.command_denied": Severity.high,
+    "behaviour.command_auto_approved": Severity.high,
     "globalSettings.alwaysAllowExecute": Severity.high,
     "globalSettings.allowedCommands": Severity.high,
 }
@@ -181,6 +183,7 @@ def evaluate(
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Every deviation from the latest approved policy, and files in effect no approval covers."""
     c = _Collector(cfg)
+    approvals: dict[str, int] = {}
     for err in inputs.errors:
         c.findings.append(Finding.make(
             "policy.snapshot_unreadable", Severity.medium, FindingStatus.error, err.source,
@@ -200,6 +203,7 @@ def evaluate(
             if users is None or user in users:
                 _settings(c, doc, inputs.settings[user], inputs.settings_seen)
         _behaviour(c, doc, inputs, users)
+        approvals = auto_approved(c, doc, inputs, users)
     checked = {u for u in inputs.settings if users is None or u in users}
     checked |= {u.user for u in inputs.usage if users is None or u.user in users}
     by_setting: dict[str, int] = defaultdict(int)
@@ -217,6 +221,7 @@ def evaluate(
         "deviations_by_setting": dict(sorted(by_setting.items())),
         "unapproved_files": sum(f.check == "policy.unapproved_change" for f in c.findings),
         "users_capped": sorted(c.capped),
+        "commands_auto_approved_by_evidence": approvals,
         "problems": inputs.problems[:20],
     }
     return c.findings, summary

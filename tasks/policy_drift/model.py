@@ -41,7 +41,7 @@ class Usage:
     mode or a command (`shown` is what a report may print: commands are redacted)."""
 
     user: str
-    kind: str  # provider_model | mcp_server | mode | command
+    kind: str  # provider_model | mcp_server | mode | command | command_auto | command_unknown
     value: str
     shown: str
     first_seen: datetime

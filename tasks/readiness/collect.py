@@ -7,8 +7,29 @@ from datetime import datetime
 from typing import Any
 
 JOB = "readiness"
-# Besides the scheduled jobs: the policy chain and the drills are evidence too.
-OTHER_EVIDENCE = ("policy", "policy-change", "runbook-drill")
+# Why readiness takes no --team/--user: every criterion grades the organisation, not a group
+# of people. The policy and its approval chain are central, runbooks and drills are the
+# organisation's, and each job's bundle is one fleet-wide record whose counts are not per
+# team (grading a team would mean re-reading every bundle's findings, and the maturity stage
+# is an organisation's). Refused rather than silently ignored.
+SCOPE_REFUSED = (
+    "readiness grades the whole organisation (central policy, approval chain, runbook "
+    "drills, each job's fleet-wide bundle): {opt} does not apply; run policy-drift or "
+    "access-review with {opt} for one scope's findings"
+)
+# Besides the scheduled jobs: the policy chain is evidence too. The drills are as well, but
+# load_drills verifies every drill bundle already: they are not verified a second time here.
+OTHER_EVIDENCE = ("policy", "policy-change")
+DRILL_JOB = "runbook-drill"
+
+
+def refuse_scope(team: str | None, user: str | None) -> None:
+    """One line (InputError) when --team or --user is given; nothing otherwise."""
+    from tasks.common.errors import InputError
+
+    given = [f"--{n}" for n, v in (("team", team), ("user", user)) if v]
+    if given:
+        raise InputError(SCOPE_REFUSED.format(opt="/".join(given)))
 
 
 @dataclass
@@ -75,5 +96,10 @@ def collect(client: Any, bucket: str, trust: Any, schedules: dict[str, list[str]
     inputs.rejected += problems
     inputs.runbooks = sorted(books)
     inputs.drills = sorted(d["bundle"] for d in drills)
+    if drills:  # the newest drill stands in the inputs manifest like every job's latest bundle
+        d = max(drills, key=lambda r: r["run_id"])
+        when = datetime.fromisoformat(d["drilled_at"])
+        inputs.latest[DRILL_JOB] = Latest(DRILL_JOB, d["bundle"], when, d["result"],
+                                          {"drills": len(drills)}, d["sha256"])  # fmt: skip
     inputs.undrilled = sorted(f.resource.split("/", 1)[1] for f in undrilled(books, drills, now))
     return inputs

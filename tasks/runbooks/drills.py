@@ -130,7 +130,7 @@ def load_drills(
     drills, problems = [], []
     for ref in iter_bundles(client, bucket, job=DRILL_JOB):
         uri = ref.envelope_uri(bucket)
-        _, failures = verify_bundle(store, ref.prefix, trust)
+        info, failures = verify_bundle(store, ref.prefix, trust)
         if failures:
             problems.append(f"{uri}: does not verify ({failures[0].check}), not counted")
             continue
@@ -140,7 +140,7 @@ def load_drills(
         except (ValueError, KeyError, TypeError):
             problems.append(f"{uri}: drill.json unreadable, not counted")
             continue
-        drills.append(record | {"bundle": uri})
+        drills.append(record | {"bundle": uri, "sha256": info.digest, "run_id": ref.run_id})
     return drills, problems
 
 

@@ -196,7 +196,7 @@ def build(
         is_tool, pc.or_(pc.invert(fast), pc.fill_null(pc.is_in(tool_col, TOOL_CATS), False))
     )
     # -- commands ----------------------------------------------------------------
-    cmd = pc.fill_null(pc.and_(pc.equal(kind, "command"), pc.equal(typ, "ask")), False)
+    cmd = pc.fill_null(pc.equal(kind, "command"), False)  # Cline: auto-approved is a say
     cols["command"] = _scatter(cmd, pc.filter(text, cmd), pa.string(), n)
     # -- the rare rows, in Python --------------------------------------------------
     is_error = pc.fill_null(pc.is_in(kind, ERROR_KINDS), False)

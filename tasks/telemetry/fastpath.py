@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.telemetry import columnar
+from tasks.telemetry.approval import command_approval
 from tasks.telemetry.classify import KIND_SPECS
 from tasks.telemetry.consolidate import RULE_EXCLUDES
 from tasks.telemetry.decode import request_damage
@@ -178,7 +179,7 @@ def _columns(
             "model": task_col([a[3] for a in attrs], pa.string()),
             "workspace": task_col([a[1] for a in attrs], pa.string()),
             "app_version": task_col([a[4] for a in attrs], pa.string()),
-            "auto_approved": pa.nulls(n, pa.bool_()),
+            "auto_approved": _auto_approved(typ, kind, tidx, [c.agent for c, _ in keep]),
             "tokens_in_includes_cache": _excluded_rows(kind, cols["api_protocol"], tidx, stats),
         }
     )
@@ -192,6 +193,24 @@ def _columns(
     if period is not None:
         events = events.filter(pc.and_(pc.greater_equal(ts, period[0]), pc.less(ts, period[1])))
     return events, task_rows
+
+
+def _auto_approved(typ: pa.Array, kind: pa.Array, tidx: pa.Array, agents: list) -> pa.Array:
+    """approval.command_approval on each command row (few), from the next message's kind."""
+    rows = pc.indices_nonzero(pc.fill_null(pc.equal(kind, "command"), False)).to_pylist()
+    out: list[bool | None] = [None] * len(kind)
+    if not rows:
+        return pa.array(out, pa.bool_())
+    n, t_of = len(kind), tidx.to_numpy()
+    at = np.asarray(rows, dtype=np.int64)
+    after = np.minimum(at + 1, n - 1)
+    same = (at + 1 < n) & (t_of[after] == t_of[at])  # the next message is the same task's
+    types = pc.take(typ, pa.array(at)).to_pylist()
+    kinds = pc.take(kind, pa.array(after)).to_pylist()
+    for j, i in enumerate(rows):
+        nxt = kinds[j] if same[j] else None
+        out[i] = command_approval(agents[t_of[i]], types[j], nxt)
+    return pa.array(out, pa.bool_())
 
 
 def _excluded_rows(kind: pa.Array, proto: pa.Array, tidx: pa.Array, stats: list) -> pa.Array:

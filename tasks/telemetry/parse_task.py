@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from tasks.telemetry.approval import command_approval, next_kind_of
 from tasks.telemetry.classify import (
     JSON_TEXT_KINDS,
     KIND_SPECS,
@@ -137,7 +138,7 @@ def parse_messages(
         if kind not in RESUME:
             last_ts, last_kind = ts, kind
         cat, ecls = kind_specs.get(kind, OTHER_SPEC)
-        tool = path = command = server = mtool = target = proto = None
+        tool = path = command = server = mtool = target = proto = auto = None
         tin = tout = cw = cr = cost = None
         mutates = False
         damage = None
@@ -201,11 +202,11 @@ def parse_messages(
                 elif tool in TOOL_CATEGORY:
                     cat = TOOL_CATEGORY[tool]
                     target = _str(data.get("mode"))
-        elif kind == "command":
-            if t == "ask":
-                command = text
-                mutates = True
-                n_cmd += 1
+        elif kind == "command":  # Cline writes an auto-approved command as say:"command"
+            command = text
+            mutates = True
+            n_cmd += 1
+            auto = command_approval(ctx.agent, t, next_kind_of(msgs, seq))
         elif kind == "use_mcp_server":
             n_mcp += 1
             if type(data) is dict:
@@ -244,7 +245,7 @@ def parse_messages(
                 mutates, path, command, server, mtool, target, ecls, proto,
                 tin, tout, cw, cr, cost,
                 (len(text) if text.isascii() else len(text.encode())) if text else 0,
-                mode, provider, model, workspace, app_version, None, None,
+                mode, provider, model, workspace, app_version, auto, None,
             )
         )  # fmt: skip
     stats = TaskStats()

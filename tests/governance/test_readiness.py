@@ -159,3 +159,20 @@ def test_the_flow_publishes_a_scorecard(prefect_harness, s3, env, tmp_path):
     report = json.loads(get_bytes(s3, settings.reports_bucket, prefix + "report.json"))
     assert report["summary"]["stage"] == "managed"
     assert report["summary"]["grades"]["immutable_audit"] == "partial"
+
+
+@pytest.mark.parametrize(
+    ("team", "user", "named"),
+    [("platform", None, "--team"), (None, "ann", "--user"), ("platform", "ann", "--team/--user")],
+)
+def test_a_scope_is_refused_in_one_line_naming_the_option(team, user, named):
+    from tasks.common.errors import InputError
+    from tasks.readiness.collect import refuse_scope
+
+    with pytest.raises(InputError) as err:
+        refuse_scope(team, user)
+    text = str(err.value)
+    assert "\n" not in text and f"{named} does not apply" in text
+    assert text.startswith("readiness grades the whole organisation")
+    refuse_scope(None, None)  # no scope: nothing to refuse
+    refuse_scope("", None)
