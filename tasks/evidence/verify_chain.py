@@ -5,7 +5,8 @@ Chain rules, consistent with the claim protocol in chain.py:
 * fork: two valid bundles with the same `previous` (or two first bundles);
 * orphan: a valid bundle that is neither the newest nor anybody's `previous`;
 * claim: every valid bundle is named by a claim that counts (claims.py: its envelope
-  verifies under a trusted key and agrees on seq and previous); a claim that does not
+  verifies under a trusted key, agrees on seq and previous, and was not written before
+  the claim — the committed envelope version's time, online); a claim that does not
   count, or a key under _chain/ that is not 12 digits, is reported (checked when the job
   has claims);
 * truncation: a claim names an envelope that is missing or delete-marked (online: S3
@@ -280,7 +281,8 @@ def _check_claims(
         b = valid.get(c.prefix)
         if b is None or b.envelope_bytes is None:
             continue
-        why = disagreement(c, b.envelope_bytes, trust, bucket, job)
+        when = _committed_at(versions, c.prefix + ENVELOPE_NAME)
+        why = disagreement(c, b.envelope_bytes, trust, bucket, job, when)
         if why is None and c.prefix in counted:
             why = f"{c.prefix} is already link {counted[c.prefix]}"
         if why is None:
@@ -304,6 +306,12 @@ def _check_claims(
                 report.incomplete.remove(c.prefix)
         elif c.prefix not in report.incomplete:
             report.incomplete.append(c.prefix)
+
+
+def _committed_at(versions: dict[str, list[ObjectVersion]] | None, key: str) -> datetime | None:
+    """LastModified of the key's first version (the committed one, which was read)."""
+    real = [v for v in (versions or {}).get(key, []) if not v.is_delete_marker]
+    return real[-1].last_modified if real else None
 
 
 def _missing(c: Claim, report: Report, versions: dict[str, list[ObjectVersion]] | None) -> str:

@@ -225,3 +225,53 @@ def test_a_huge_planted_envelope_is_not_downloaded(world, signer):
     plant(client, bucket, claim_key(JOB, 3), claim_body(3, fake, link(bundles[2])))
     fourth = publish_day(client, bucket, signer, 4)
     assert fourth.previous == link(bundles[2])
+
+
+def _without_seq(monkeypatch):
+    """The writer as it was before claims carried `seq`: the statement has no `seq`."""
+    from tasks.evidence import writer
+
+    build = writer.build_statement
+
+    def old_build(subjects, predicate, *args, **kwargs):
+        return build(subjects, {k: v for k, v in predicate.items() if k != "seq"}, *args, **kwargs)
+
+    monkeypatch.setattr(writer, "build_statement", old_build)
+
+
+@pytest.mark.parametrize(("copied", "refresh"), [(0, False), (1, False), (1, True)])
+def test_copy_of_an_old_claim_without_seq_neither_forks_nor_counts(
+    s3_server, signer, monkeypatch, copied, refresh
+):
+    """Bundles signed before claims carried `seq` are tied to their claim by nothing the
+    key signed. The attacker copies such a bundle's claim record to the next free claim
+    number (its seq edited to match the key): the envelope still verifies and agrees on
+    `previous`, so the writer took it as the head and forked the chain. A claim written
+    after the envelope it names is a copy: it does not count, for writer or verifier.
+    `refresh`: the attacker also puts the old envelope's bytes again (a later version with
+    a fresh LastModified); the claim is judged against the committed (first) version."""
+    client = client_for(s3_server)
+    bucket = new_lock_bucket(client)
+    with monkeypatch.context() as old_writer:
+        _without_seq(old_writer)
+        legacy = [publish_day(client, bucket, signer, i) for i in (1, 2)]
+    assert all("seq" not in b.statement["predicate"] for b in legacy)
+    third = publish_day(client, bucket, signer, 3)  # today's writer: seq in the statement
+    assert third.previous == link(legacy[1]) and third.seq == 2
+    time.sleep(2.2)  # a later copy: past whole seconds and the 1 s clock slack
+    original = client.get_object(Bucket=bucket, Key=claim_key(JOB, copied))["Body"].read()
+    record = json.loads(original)
+    record["seq"] = 3
+    plant(client, bucket, claim_key(JOB, 3), json.dumps(record, sort_keys=True).encode())
+    named = legacy[copied].prefix + "attestation.dsse.json"
+    if refresh:
+        time.sleep(2.2)
+        plant(client, bucket, named, client.get_object(Bucket=bucket, Key=named)["Body"].read())
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.previous == link(third)  # not a link to the copied claim's old bundle
+    assert fourth.seq == 4
+    failures = verify_job(S3Store(client, bucket), JOB, trust_of(signer), retention_days=1)
+    got = sorted((f.object.rsplit("/", 1)[-1], f.check) for f in failures.failures)
+    assert got == [("000000000003", "claim")] + ([("attestation.dsse.json", "versions")] if refresh else [])  # fmt: skip
+    (line,) = [f.line() for f in failures.failures if f.check == "claim"]
+    assert "written after the envelope" in line
