@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .dsse import ENVELOPE_NAME
-from .store import Store, server_now
+from .store import S3Store, Store, server_now
 from .verify import BUNDLE_KEY_RE, Trust, verify_bundle
 
 CLAIM_NAME_RE = re.compile(r"^[0-9]{12}$")
@@ -185,9 +185,14 @@ def list_claim_versions(
 
 
 def key_versions(client: Any, bucket: str, key: str) -> list[dict[str, Any]]:
-    """Versions of exactly one key, newest first (delete markers left out)."""
-    resp = client.list_object_versions(Bucket=bucket, Prefix=key)
-    return [v for v in resp.get("Versions", []) if v["Key"] == key]
+    """Versions of exactly one key, newest first (delete markers left out), every page of
+    them: the first version is what counts, and 1,000 planted ones must not hide it."""
+    listed = S3Store(client, bucket).versions(key).get(key, [])
+    return [
+        {"VersionId": v.version_id, "LastModified": v.last_modified}
+        for v in listed
+        if not v.is_delete_marker
+    ]
 
 
 def remember(cache: dict, key: Any, value: Any) -> None:

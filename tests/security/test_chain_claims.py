@@ -227,6 +227,16 @@ def test_a_huge_planted_envelope_is_not_downloaded(world, signer):
     assert fourth.previous == link(bundles[2])
 
 
+def fresh_process(monkeypatch) -> None:
+    """The next publish runs in a new process: nothing cached of claims or envelopes."""
+    from tasks.evidence import chain, claims
+
+    monkeypatch.setattr(claims, "CLAIM_BODIES", {})
+    monkeypatch.setattr(chain, "CLAIM_BODIES", claims.CLAIM_BODIES)
+    monkeypatch.setattr(chain, "_ENVELOPE_LINKS", {})
+    monkeypatch.setattr(chain, "_HINTS", {})
+
+
 def _without_seq(monkeypatch):
     """The writer as it was before claims carried `seq`: the statement has no `seq`."""
     from tasks.evidence import writer
@@ -275,3 +285,33 @@ def test_copy_of_an_old_claim_without_seq_neither_forks_nor_counts(
     assert got == [("000000000003", "claim")] + ([("attestation.dsse.json", "versions")] if refresh else [])  # fmt: skip
     (line,) = [f.line() for f in failures.failures if f.check == "claim"]
     assert "written after the envelope" in line
+
+
+def test_a_thousand_later_versions_over_the_head_claim_do_not_hide_the_first(
+    world, signer, s3_server, monkeypatch
+):
+    """The writer reads a claim key's first version when the latest does not count. Its
+    versions lister read one page of ListObjectVersions (1,000 entries, newest first): with
+    1,000 planted versions over the head claim the real first version was not on it, the
+    oldest planted one was taken as the claim, the head was skipped and the next publish
+    forked the chain. 1,000 planted versions + the committed one = 1,001 listed: the
+    first version is on a second page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, bucket, bundles, _ = world
+    head = claim_key(JOB, 2)
+    junk = claim_body(2, bundles[0].prefix, None)
+    attacker = client_for(s3_server)  # its PUTs are not the publisher's (world counts those)
+
+    def count() -> int:
+        pages = attacker.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=head)
+        return sum(len(page.get("Versions", [])) for page in pages)
+
+    missing = 1000
+    while missing > 0:  # moto loses a few versions of concurrent PUTs to one key: top up
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda _i: plant(attacker, bucket, head, junk), range(missing)))
+        missing = 1001 - count()
+    fresh_process(monkeypatch)  # the publish of the next day, in a new process
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.previous == link(bundles[2]) and fourth.seq == 3
