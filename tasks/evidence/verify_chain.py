@@ -64,11 +64,14 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _read_claims(store: Store, job: str, fail: Any) -> list[Claim]:
+def _read_claims(
+    store: Store, job: str, fail: Any, listing: dict[str, list[ObjectVersion]] | None
+) -> list[Claim]:
     """Every claim of the job (online: the earliest version of each key, delete-marked
-    keys included). Non-canonical keys and unreadable records are reported, never used."""
+    keys included; `listing` is the job's versions listing). Non-canonical keys and
+    unreadable records are reported, never used."""
     prefix = chain_prefix(job)
-    versions = store.versions(prefix) if isinstance(store, S3Store) else {}
+    versions = {k: vs for k, vs in (listing or {}).items() if k.startswith(prefix)}
     keys = sorted(versions) if isinstance(store, S3Store) else list(store.keys(prefix))
 
     def one(key: str) -> Claim | str:
@@ -175,10 +178,15 @@ def verify_job(
             report.incomplete.append(prefix)
     # Online: one versions listing for the whole job; bundles checked in parallel (I/O bound).
     versions = store.versions(f"reports/{job}/") if isinstance(store, S3Store) else None
+    by_bundle: dict[str, dict[str, list[ObjectVersion]]] = {}
+    for key, vs in (versions or {}).items():
+        if m := BUNDLE_KEY_RE.match(key):
+            by_bundle.setdefault(m.group(1), {})[key] = vs
 
     def one(item: tuple[str, list[str]]) -> tuple[BundleInfo, list[Failure]]:
+        listing = by_bundle.get(item[0], {}) if versions is not None else None
         return verify_bundle(
-            store, item[0], trust, retention_days=retention_days, keys=item[1], versions=versions
+            store, item[0], trust, retention_days=retention_days, keys=item[1], versions=listing
         )
 
     workers = 8 if isinstance(store, S3Store) else 1
@@ -271,7 +279,7 @@ def _check_claims(
     run when the run's files are there and no envelope version ever existed; otherwise
     the envelope is missing or delete-marked: truncation.
     """
-    claims = _read_claims(store, job, fail)
+    claims = _read_claims(store, job, fail, versions)
     if not claims:
         return
     bucket = store.bucket if isinstance(store, S3Store) else None
