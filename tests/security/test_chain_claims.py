@@ -24,11 +24,13 @@ from .chainkit import (
     JOB,
     claim_body,
     client_for,
+    fresh_process,
     make_signer,
     new_lock_bucket,
     plant,
     publish_day,
     trust_of,
+    without_seq,
 )
 
 MAX_CLAIM_PUTS = 40  # far above what a bounded publisher needs; a spinning one hits it
@@ -227,28 +229,6 @@ def test_a_huge_planted_envelope_is_not_downloaded(world, signer):
     assert fourth.previous == link(bundles[2])
 
 
-def fresh_process(monkeypatch) -> None:
-    """The next publish runs in a new process: nothing cached of claims or envelopes."""
-    from tasks.evidence import chain, claims
-
-    monkeypatch.setattr(claims, "CLAIM_BODIES", {})
-    monkeypatch.setattr(chain, "CLAIM_BODIES", claims.CLAIM_BODIES)
-    monkeypatch.setattr(chain, "_ENVELOPE_LINKS", {})
-    monkeypatch.setattr(chain, "_HINTS", {})
-
-
-def _without_seq(monkeypatch):
-    """The writer as it was before claims carried `seq`: the statement has no `seq`."""
-    from tasks.evidence import writer
-
-    build = writer.build_statement
-
-    def old_build(subjects, predicate, *args, **kwargs):
-        return build(subjects, {k: v for k, v in predicate.items() if k != "seq"}, *args, **kwargs)
-
-    monkeypatch.setattr(writer, "build_statement", old_build)
-
-
 @pytest.mark.parametrize(("copied", "refresh"), [(0, False), (1, False), (1, True)])
 def test_copy_of_an_old_claim_without_seq_neither_forks_nor_counts(
     s3_server, signer, monkeypatch, copied, refresh
@@ -263,7 +243,7 @@ def test_copy_of_an_old_claim_without_seq_neither_forks_nor_counts(
     client = client_for(s3_server)
     bucket = new_lock_bucket(client)
     with monkeypatch.context() as old_writer:
-        _without_seq(old_writer)
+        without_seq(old_writer)
         legacy = [publish_day(client, bucket, signer, i) for i in (1, 2)]
     assert all("seq" not in b.statement["predicate"] for b in legacy)
     third = publish_day(client, bucket, signer, 3)  # today's writer: seq in the statement
