@@ -17,7 +17,7 @@ import pytest
 from tasks.common.errors import StorageError
 from tasks.evidence import ChainPolicy
 from tasks.evidence.chain import chain_prefix, claim_key
-from tasks.evidence.store import S3Store
+from tasks.evidence.store import LocalStore, S3Store
 from tasks.evidence.verify_chain import verify_job
 
 from .chainkit import (
@@ -295,3 +295,32 @@ def test_a_thousand_later_versions_over_the_head_claim_do_not_hide_the_first(
     fresh_process(monkeypatch)  # the publish of the next day, in a new process
     fourth = publish_day(client, bucket, signer, 4)
     assert fourth.previous == link(bundles[2]) and fourth.seq == 3
+
+
+def test_offline_a_claim_tied_neither_by_seq_nor_by_time_does_not_count(
+    s3_server, signer, monkeypatch, tmp_path
+):
+    """The class of the copy attack: a downloaded tree has no server times, so a claim for
+    a bundle signed before `seq` cannot be told from a copy there. It does not count and is
+    reported (online the same chain verifies); a bundle with `seq` is tied by it offline."""
+    from tests.evidence.helpers import download_all
+
+    client = client_for(s3_server)
+    bucket = new_lock_bucket(client)
+    with monkeypatch.context() as old_writer:
+        without_seq(old_writer)
+        legacy = publish_day(client, bucket, signer, 1)
+    publish_day(client, bucket, signer, 2)
+    assert verify_job(S3Store(client, bucket), JOB, trust_of(signer), retention_days=1).ok
+    tree = download_all(client, bucket, tmp_path / "tree")
+    report = verify_job(LocalStore(tree), JOB, trust_of(signer))
+    got = sorted((f.object.rsplit("/", 1)[-1], f.check, f.message) for f in report.failures)
+    assert got == [
+        (
+            "000000000000",
+            "claim",
+            "claim 0 does not count: no seq in the envelope and no server time to tie them",
+        ),  # fmt: skip
+        ("attestation.dsse.json", "claim", "no chain claim that counts names this bundle"),
+    ]
+    assert report.failures[-1].object.endswith(legacy.prefix + "attestation.dsse.json")
