@@ -209,7 +209,7 @@ class _Chain:
         if cached and cached[0] == claim.seq and cached[2] <= self.trust.keys.keys():
             return "counts", cached[1]
         body = read_envelope(self.client, self.bucket, claim.prefix)
-        if body is not None and self._counts(claim, body):
+        if body is not None and self._counts(claim, body, lambda: self.committed_at(claim)):
             return "counts", link_to(self.bucket, claim.prefix, body)
         if body is None and not look_back:
             return "none", None
@@ -217,12 +217,19 @@ class _Chain:
         if not versions:
             return ("none", None) if body is None else ("bad", None)
         oldest = read_envelope(self.client, self.bucket, claim.prefix, versions[-1]["VersionId"])
-        if oldest is not None and oldest != body and self._counts(claim, oldest):
+        when = versions[-1].get("LastModified")
+        if oldest is not None and oldest != body and self._counts(claim, oldest, when):
             return "counts", link_to(self.bucket, claim.prefix, oldest)
         return "bad", None
 
-    def _counts(self, claim: Claim, envelope: bytes) -> bool:
-        if disagreement(claim, envelope, self.trust, self.bucket, self.job) is not None:
+    def committed_at(self, claim: Claim) -> datetime | None:
+        """LastModified of the envelope's first (committed) version: a claim is tied to it."""
+        versions = key_versions(self.client, self.bucket, claim.prefix + ENVELOPE_NAME)
+        return versions[-1].get("LastModified") if versions else None
+
+    def _counts(self, claim: Claim, envelope: bytes, modified: Any) -> bool:
+        why = disagreement(claim, envelope, self.trust, self.bucket, self.job, modified)
+        if why is not None:
             return False
         remember_commit(self.bucket, claim.prefix, envelope, claim.seq, frozenset(self.trust.keys))
         return True

@@ -6,26 +6,35 @@ its record is well formed, and the envelope it names verifies under a trusted ke
 agrees with it: same job and bucket, same `previous`, and the statement's `seq` (written
 by the writer since seq entered the predicate) equal to the claim's. Anyone who can put an
 object can write a claim; only the signing key can make one count.
+
+A claim must also be tied to its envelope in time: a publisher writes its claim before
+its envelope, so a claim written after the envelope it names is a copy (of an old claim,
+moved to a higher number) and does not count. An envelope signed before `seq` entered the
+predicate is tied to its claim by nothing else, so a claim for one counts only when both
+times are known (online; a downloaded tree has no server times).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .dsse import ENVELOPE_NAME
-from .store import Store, server_now
+from .store import S3Store, Store, server_now
 from .verify import BUNDLE_KEY_RE, Trust, verify_bundle
 
 CLAIM_NAME_RE = re.compile(r"^[0-9]{12}$")
 MAX_SEQ = 10**12 - 1
 MAX_CLAIM_BYTES = 64 * 1024  # a real claim is ~400 bytes
+# Server times are compared in whole seconds (a GET's Last-Modified has no fraction), with
+# one second for clock skew between a server's nodes: a copy made later than that is caught.
+CLOCK_SLACK = timedelta(seconds=1)
 
 
 def chain_prefix(job: str) -> str:
@@ -104,10 +113,37 @@ class _OneEnvelope(Store):
         return self.data if key == self.key else None
 
 
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+Modified = datetime | None | Callable[[], datetime | None]
+
+
+def untied(claim: Claim, has_seq: bool, envelope_modified: Modified) -> str | None:
+    """Why the claim cannot be tied to the envelope in time, or None (see the docstring).
+
+    `envelope_modified` may be a callable (the writer: listing the envelope's versions to
+    find the committed one costs a request, spent only when no `seq` ties the claim)."""
+    if callable(envelope_modified):
+        envelope_modified = None if has_seq else envelope_modified()
+    if claim.last_modified is None or envelope_modified is None:
+        return None if has_seq else "no seq in the envelope and no server time to tie them"
+    if _whole_seconds(claim.last_modified) > _whole_seconds(envelope_modified) + CLOCK_SLACK:
+        return "it was written after the envelope it names (a copy)"
+    return None
+
+
 def disagreement(
-    claim: Claim, envelope: bytes, trust: Trust, bucket: str | None, job: str
+    claim: Claim,
+    envelope: bytes,
+    trust: Trust,
+    bucket: str | None,
+    job: str,
+    envelope_modified: Modified = None,
 ) -> str | None:
-    """Why the claim does not count for this envelope, or None when it does."""
+    """Why the claim does not count for this envelope, or None when it does.
+    `envelope_modified`: the committed envelope version's LastModified when known."""
     try:
         info, _ = verify_bundle(_OneEnvelope(claim.prefix, envelope, ""), claim.prefix, trust)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
@@ -121,7 +157,7 @@ def disagreement(
         return "its previous differs from the envelope's"
     if "seq" in pred and pred.get("seq") != claim.seq:
         return f"the envelope it names is link {str(pred.get('seq'))[:20]}, not {claim.seq}"
-    return None
+    return untied(claim, "seq" in pred, envelope_modified)
 
 
 # Claim versions are immutable: cache what we read or wrote.
@@ -149,9 +185,14 @@ def list_claim_versions(
 
 
 def key_versions(client: Any, bucket: str, key: str) -> list[dict[str, Any]]:
-    """Versions of exactly one key, newest first (delete markers left out)."""
-    resp = client.list_object_versions(Bucket=bucket, Prefix=key)
-    return [v for v in resp.get("Versions", []) if v["Key"] == key]
+    """Versions of exactly one key, newest first (delete markers left out), every page of
+    them: the first version is what counts, and 1,000 planted ones must not hide it."""
+    listed = S3Store(client, bucket).versions(key).get(key, [])
+    return [
+        {"VersionId": v.version_id, "LastModified": v.last_modified}
+        for v in listed
+        if not v.is_delete_marker
+    ]
 
 
 def remember(cache: dict, key: Any, value: Any) -> None:

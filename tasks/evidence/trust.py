@@ -23,13 +23,14 @@ from tasks.common.settings import FINGERPRINT_RE, StorageSettings
 
 from .dsse import ENVELOPE_NAME, ROTATION_PREDICATE_TYPE, sha256_hex
 from .signer import fingerprint, load_public_key, public_pem
-from .store import KEYS, Store
+from .store import KEYS, ObjectVersion, S3Store, Store
 from .verify import (
     BUNDLE_KEY_RE,
     ROTATION_JOB,
     BundleInfo,
     Failure,
     Trust,
+    check_signed,
     read_capped,
     verify_bundle,
 )
@@ -133,8 +134,6 @@ def job_trust(client: Any, bucket: str, settings: StorageSettings) -> Trust:
     """What a job's writer trusts when it links its chain: its own signing key, the pinned
     keys (evidence.trusted_keys / COMPLIANCE_TRUSTED_KEYS) and the rotations those sign — so
     a job signing with a rotated key keeps linking to the bundles of the key it replaced."""
-    from .store import S3Store
-
     trust, _ = resolve_trust(S3Store(client, bucket), job_anchors(settings))
     return trust
 
@@ -203,15 +202,26 @@ def _rotated_key(store: Store, info: BundleInfo) -> Any:
 
 def follow_rotations(store: Store, trust: Trust) -> list[str]:
     """Add every key introduced by a rotation bundle that verifies under the trust so far
-    (to a fixpoint, so old -> new -> newer works in any listing order). Returns them."""
+    (to a fixpoint, so old -> new -> newer works in any listing order). Returns them.
+
+    Anyone who can put an object can plant rotation bundles: each is first checked the
+    cheap way (one bounded envelope read, signatures[0] against the keys trusted so far);
+    only one signed by a trusted key is verified in full (subjects, versions, locks), with
+    one versions listing of reports/keys/ shared by all of them."""
     pending, added = rotation_prefixes(store), []
+    versions: dict[str, list[ObjectVersion]] | None = None
     progress = True
     while pending and progress:
         progress = False
         for prefix in list(pending):
-            info, failures = verify_bundle(store, prefix, trust)
+            _env, unsigned = check_signed(store, prefix, trust)
+            if unsigned is not None:
+                continue  # not (yet) signed by a key we trust, or unreadable: adds nothing
+            if versions is None and isinstance(store, S3Store):
+                versions = store.versions(f"reports/{ROTATION_JOB}/")
+            info, failures = verify_bundle(store, prefix, trust, versions=versions)
             if failures:
-                continue  # not (yet) signed by a key we trust, or damaged: adds nothing
+                continue  # damaged: adds nothing
             pending.remove(prefix)
             pub = _rotated_key(store, info)
             if pub is not None and fingerprint(pub) not in trust.keys:

@@ -194,7 +194,8 @@ def verify_bundle(
     keys: list[str] | None = None,
     versions: dict[str, list[ObjectVersion]] | None = None,
 ) -> tuple[BundleInfo, list[Failure]]:
-    """Checks 1, 2 and (when the store is online) 4 for the bundle at `prefix`."""
+    """Checks 1, 2 and (when the store is online) 4 for the bundle at `prefix`.
+    `versions`: a versions listing covering `prefix` already made (else one is made)."""
     env_key = prefix + ENVELOPE_NAME
     env_uri = store.uri(env_key)
     info, failures = BundleInfo(prefix), []
@@ -244,18 +245,25 @@ def verify_bundle(
     for key in sorted(set(present) - {prefix + n for n in subjects} - {env_key}):
         fail(key, "extra_object", "in the bundle but not a subject")
     if isinstance(store, S3Store):
-        failures.extend(
-            _online(store, prefix, [prefix + n for n in subjects] + [env_key], retention_days)
-        )
+        expected = [prefix + n for n in subjects] + [env_key]
+        failures.extend(_online(store, prefix, expected, retention_days, versions))
     return info, failures
 
 
 def _online(
-    store: S3Store, prefix: str, expected: list[str], retention_days: int | None
+    store: S3Store,
+    prefix: str,
+    expected: list[str],
+    retention_days: int | None,
+    listing: dict[str, list[ObjectVersion]] | None = None,
 ) -> list[Failure]:
-    """Check 4: exactly one version each; COMPLIANCE lock held for the configured retention."""
+    """Check 4: exactly one version each; COMPLIANCE lock held for the configured retention.
+    `listing`: the caller's versions listing covering prefix (a chain is listed once)."""
     failures: list[Failure] = []
-    versions = store.versions(prefix)
+    if listing is None:
+        versions = store.versions(prefix)
+    else:
+        versions = {k: vs for k, vs in listing.items() if k.startswith(prefix)}
     for key, vs in sorted(versions.items()):
         markers = sum(v.is_delete_marker for v in vs)
         real = len(vs) - markers

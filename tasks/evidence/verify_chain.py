@@ -5,7 +5,8 @@ Chain rules, consistent with the claim protocol in chain.py:
 * fork: two valid bundles with the same `previous` (or two first bundles);
 * orphan: a valid bundle that is neither the newest nor anybody's `previous`;
 * claim: every valid bundle is named by a claim that counts (claims.py: its envelope
-  verifies under a trusted key and agrees on seq and previous); a claim that does not
+  verifies under a trusted key, agrees on seq and previous, and was not written before
+  the claim — the committed envelope version's time, online); a claim that does not
   count, or a key under _chain/ that is not 12 digits, is reported (checked when the job
   has claims);
 * truncation: a claim names an envelope that is missing or delete-marked (online: S3
@@ -63,11 +64,14 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _read_claims(store: Store, job: str, fail: Any) -> list[Claim]:
+def _read_claims(
+    store: Store, job: str, fail: Any, listing: dict[str, list[ObjectVersion]] | None
+) -> list[Claim]:
     """Every claim of the job (online: the earliest version of each key, delete-marked
-    keys included). Non-canonical keys and unreadable records are reported, never used."""
+    keys included; `listing` is the job's versions listing). Non-canonical keys and
+    unreadable records are reported, never used."""
     prefix = chain_prefix(job)
-    versions = store.versions(prefix) if isinstance(store, S3Store) else {}
+    versions = {k: vs for k, vs in (listing or {}).items() if k.startswith(prefix)}
     keys = sorted(versions) if isinstance(store, S3Store) else list(store.keys(prefix))
 
     def one(key: str) -> Claim | str:
@@ -174,10 +178,15 @@ def verify_job(
             report.incomplete.append(prefix)
     # Online: one versions listing for the whole job; bundles checked in parallel (I/O bound).
     versions = store.versions(f"reports/{job}/") if isinstance(store, S3Store) else None
+    by_bundle: dict[str, dict[str, list[ObjectVersion]]] = {}
+    for key, vs in (versions or {}).items():
+        if m := BUNDLE_KEY_RE.match(key):
+            by_bundle.setdefault(m.group(1), {})[key] = vs
 
     def one(item: tuple[str, list[str]]) -> tuple[BundleInfo, list[Failure]]:
+        listing = by_bundle.get(item[0], {}) if versions is not None else None
         return verify_bundle(
-            store, item[0], trust, retention_days=retention_days, keys=item[1], versions=versions
+            store, item[0], trust, retention_days=retention_days, keys=item[1], versions=listing
         )
 
     workers = 8 if isinstance(store, S3Store) else 1
@@ -270,7 +279,7 @@ def _check_claims(
     run when the run's files are there and no envelope version ever existed; otherwise
     the envelope is missing or delete-marked: truncation.
     """
-    claims = _read_claims(store, job, fail)
+    claims = _read_claims(store, job, fail, versions)
     if not claims:
         return
     bucket = store.bucket if isinstance(store, S3Store) else None
@@ -280,7 +289,8 @@ def _check_claims(
         b = valid.get(c.prefix)
         if b is None or b.envelope_bytes is None:
             continue
-        why = disagreement(c, b.envelope_bytes, trust, bucket, job)
+        when = _committed_at(versions, c.prefix + ENVELOPE_NAME)
+        why = disagreement(c, b.envelope_bytes, trust, bucket, job, when)
         if why is None and c.prefix in counted:
             why = f"{c.prefix} is already link {counted[c.prefix]}"
         if why is None:
@@ -304,6 +314,12 @@ def _check_claims(
                 report.incomplete.remove(c.prefix)
         elif c.prefix not in report.incomplete:
             report.incomplete.append(c.prefix)
+
+
+def _committed_at(versions: dict[str, list[ObjectVersion]] | None, key: str) -> datetime | None:
+    """LastModified of the key's first version (the committed one, which was read)."""
+    real = [v for v in (versions or {}).get(key, []) if not v.is_delete_marker]
+    return real[-1].last_modified if real else None
 
 
 def _missing(c: Claim, report: Report, versions: dict[str, list[ObjectVersion]] | None) -> str:

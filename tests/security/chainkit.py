@@ -83,3 +83,25 @@ def claim_body(seq: int, prefix: str, previous, job: str = JOB, run_id: str = "f
         },
         sort_keys=True,
     ).encode()
+
+
+def fresh_process(monkeypatch) -> None:
+    """The next publish runs in a new process: nothing cached of claims or envelopes."""
+    from tasks.evidence import chain, claims
+
+    monkeypatch.setattr(claims, "CLAIM_BODIES", {})
+    monkeypatch.setattr(chain, "CLAIM_BODIES", claims.CLAIM_BODIES)
+    monkeypatch.setattr(chain, "_ENVELOPE_LINKS", {})
+    monkeypatch.setattr(chain, "_HINTS", {})
+
+
+def without_seq(monkeypatch) -> None:
+    """The writer as it was before claims carried `seq`: the statement has no `seq`."""
+    from tasks.evidence import writer
+
+    build = writer.build_statement
+
+    def old_build(subjects, predicate, *args, **kwargs):
+        return build(subjects, {k: v for k, v in predicate.items() if k != "seq"}, *args, **kwargs)
+
+    monkeypatch.setattr(writer, "build_statement", old_build)

@@ -17,18 +17,20 @@ import pytest
 from tasks.common.errors import StorageError
 from tasks.evidence import ChainPolicy
 from tasks.evidence.chain import chain_prefix, claim_key
-from tasks.evidence.store import S3Store
+from tasks.evidence.store import LocalStore, S3Store
 from tasks.evidence.verify_chain import verify_job
 
 from .chainkit import (
     JOB,
     claim_body,
     client_for,
+    fresh_process,
     make_signer,
     new_lock_bucket,
     plant,
     publish_day,
     trust_of,
+    without_seq,
 )
 
 MAX_CLAIM_PUTS = 40  # far above what a bounded publisher needs; a spinning one hits it
@@ -225,3 +227,100 @@ def test_a_huge_planted_envelope_is_not_downloaded(world, signer):
     plant(client, bucket, claim_key(JOB, 3), claim_body(3, fake, link(bundles[2])))
     fourth = publish_day(client, bucket, signer, 4)
     assert fourth.previous == link(bundles[2])
+
+
+@pytest.mark.parametrize(("copied", "refresh"), [(0, False), (1, False), (1, True)])
+def test_copy_of_an_old_claim_without_seq_neither_forks_nor_counts(
+    s3_server, signer, monkeypatch, copied, refresh
+):
+    """Bundles signed before claims carried `seq` are tied to their claim by nothing the
+    key signed. The attacker copies such a bundle's claim record to the next free claim
+    number (its seq edited to match the key): the envelope still verifies and agrees on
+    `previous`, so the writer took it as the head and forked the chain. A claim written
+    after the envelope it names is a copy: it does not count, for writer or verifier.
+    `refresh`: the attacker also puts the old envelope's bytes again (a later version with
+    a fresh LastModified); the claim is judged against the committed (first) version."""
+    client = client_for(s3_server)
+    bucket = new_lock_bucket(client)
+    with monkeypatch.context() as old_writer:
+        without_seq(old_writer)
+        legacy = [publish_day(client, bucket, signer, i) for i in (1, 2)]
+    assert all("seq" not in b.statement["predicate"] for b in legacy)
+    third = publish_day(client, bucket, signer, 3)  # today's writer: seq in the statement
+    assert third.previous == link(legacy[1]) and third.seq == 2
+    time.sleep(2.2)  # a later copy: past whole seconds and the 1 s clock slack
+    original = client.get_object(Bucket=bucket, Key=claim_key(JOB, copied))["Body"].read()
+    record = json.loads(original)
+    record["seq"] = 3
+    plant(client, bucket, claim_key(JOB, 3), json.dumps(record, sort_keys=True).encode())
+    named = legacy[copied].prefix + "attestation.dsse.json"
+    if refresh:
+        time.sleep(2.2)
+        plant(client, bucket, named, client.get_object(Bucket=bucket, Key=named)["Body"].read())
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.previous == link(third)  # not a link to the copied claim's old bundle
+    assert fourth.seq == 4
+    failures = verify_job(S3Store(client, bucket), JOB, trust_of(signer), retention_days=1)
+    got = sorted((f.object.rsplit("/", 1)[-1], f.check) for f in failures.failures)
+    assert got == [("000000000003", "claim")] + ([("attestation.dsse.json", "versions")] if refresh else [])  # fmt: skip
+    (line,) = [f.line() for f in failures.failures if f.check == "claim"]
+    assert "written after the envelope" in line
+
+
+def test_a_thousand_later_versions_over_the_head_claim_do_not_hide_the_first(
+    world, signer, s3_server, monkeypatch
+):
+    """The writer reads a claim key's first version when the latest does not count. Its
+    versions lister read one page of ListObjectVersions (1,000 entries, newest first): with
+    1,000 planted versions over the head claim the real first version was not on it, the
+    oldest planted one was taken as the claim, the head was skipped and the next publish
+    forked the chain. 1,000 planted versions + the committed one = 1,001 listed: the
+    first version is on a second page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, bucket, bundles, _ = world
+    head = claim_key(JOB, 2)
+    junk = claim_body(2, bundles[0].prefix, None)
+    attacker = client_for(s3_server)  # its PUTs are not the publisher's (world counts those)
+
+    def count() -> int:
+        pages = attacker.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=head)
+        return sum(len(page.get("Versions", [])) for page in pages)
+
+    missing = 1000
+    while missing > 0:  # moto loses a few versions of concurrent PUTs to one key: top up
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda _i: plant(attacker, bucket, head, junk), range(missing)))
+        missing = 1001 - count()
+    fresh_process(monkeypatch)  # the publish of the next day, in a new process
+    fourth = publish_day(client, bucket, signer, 4)
+    assert fourth.previous == link(bundles[2]) and fourth.seq == 3
+
+
+def test_offline_a_claim_tied_neither_by_seq_nor_by_time_does_not_count(
+    s3_server, signer, monkeypatch, tmp_path
+):
+    """The class of the copy attack: a downloaded tree has no server times, so a claim for
+    a bundle signed before `seq` cannot be told from a copy there. It does not count and is
+    reported (online the same chain verifies); a bundle with `seq` is tied by it offline."""
+    from tests.evidence.helpers import download_all
+
+    client = client_for(s3_server)
+    bucket = new_lock_bucket(client)
+    with monkeypatch.context() as old_writer:
+        without_seq(old_writer)
+        legacy = publish_day(client, bucket, signer, 1)
+    publish_day(client, bucket, signer, 2)
+    assert verify_job(S3Store(client, bucket), JOB, trust_of(signer), retention_days=1).ok
+    tree = download_all(client, bucket, tmp_path / "tree")
+    report = verify_job(LocalStore(tree), JOB, trust_of(signer))
+    got = sorted((f.object.rsplit("/", 1)[-1], f.check, f.message) for f in report.failures)
+    assert got == [
+        (
+            "000000000000",
+            "claim",
+            "claim 0 does not count: no seq in the envelope and no server time to tie them",
+        ),  # fmt: skip
+        ("attestation.dsse.json", "claim", "no chain claim that counts names this bundle"),
+    ]
+    assert report.failures[-1].object.endswith(legacy.prefix + "attestation.dsse.json")

@@ -196,3 +196,34 @@ def test_a_job_keeps_its_chain_across_a_rotation_from_the_cli(s3, buckets, tmp_p
     assert cli(as_new | {"COMPLIANCE_TRUSTED_KEYS": ""}, *other).exit_code == 0
     res = cli(as_new, "reports", "verify", "--job", "manual-2", "--trusted-key", old_fp)
     assert res.exit_code != 0 and "fork" in res.output, res.output
+
+
+def test_untrusted_rotations_cost_no_full_verification(s3, buckets, legit, rogue, tmp_path, monkeypatch):  # fmt: skip
+    """Rotation bundles anyone with the writer role can plant, each signed by its own key,
+    were each verified in full (every subject read, a versions listing, lock headers) by
+    every reader resolving trust, and again at every round of the fixpoint. Now their
+    envelope's signatures[0] is checked against the keys trusted so far first: a planted
+    rotation costs one bounded envelope read and adds nothing."""
+    from tasks.evidence import trust as trust_module
+
+    bucket = buckets.reports_bucket
+    upload_key(s3, bucket, legit[0])
+    _publish(s3, bucket, legit[0], 1)
+    for i in range(3):
+        _rotate(s3, bucket, rogue[0], make_key(tmp_path / f"planted{i}")[0].public_pem, 1 + i)
+    full = []
+    verify = trust_module.verify_bundle
+    monkeypatch.setattr(trust_module, "verify_bundle", lambda *a, **k: full.append(a[1]) or verify(*a, **k))  # fmt: skip
+    calls: list[tuple[str, str]] = []
+
+    def record(params, model, **_kw):
+        calls.append((model.name, params.get("Key") or params.get("Prefix") or ""))
+
+    s3.meta.events.register("before-parameter-build.s3", record)
+    trust, failures = resolve_trust(S3Store(s3, bucket), pinned(legit[2]))
+    assert set(trust.keys) == {legit[2]} and failures == []
+    assert full == []  # no planted rotation was verified in full
+    under_keys = [(op, key) for op, key in calls if key.startswith("reports/keys/")]
+    assert {op for op, _ in under_keys} <= {"ListObjectsV2", "GetObject"}
+    assert not [key for _op, key in under_keys if key.endswith("new-key.pem")]
+    assert len([op for op, _ in under_keys if op == "GetObject"]) == 3  # one envelope each
