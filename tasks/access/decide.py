@@ -19,8 +19,9 @@ from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.errors import InputError
 from tasks.common.jobrun import finish_job
 from tasks.common.models import Period
-from tasks.common.s3 import S3Uri, get_bytes, is_s3, s3_client
+from tasks.common.s3 import S3Uri, is_s3, s3_client
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import get_bytes
 
 DECISIONS_JOB = "access-review-decisions"
 

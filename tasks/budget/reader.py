@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED, state_key
-from tasks.common.s3 import get_bytes, iter_objects
+from tasks.common.storage import get_bytes, get_or_none, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
 
 GATE_JOB = "telemetry-quality"
@@ -65,9 +65,8 @@ def gate_key(day: date) -> str:
 
 
 def read_gate(client, bucket: str, day: date) -> dict[str, Any] | None:
-    try:
-        body = get_bytes(client, bucket, gate_key(day))
-    except client.exceptions.NoSuchKey:
+    body = get_or_none(client, bucket, gate_key(day))
+    if body is None:
         return None
     try:
         gate = json.loads(body)

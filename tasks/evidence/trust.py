@@ -20,10 +20,11 @@ from typing import Any
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.models import Period, to_utc
 from tasks.common.settings import FINGERPRINT_RE, StorageSettings
+from tasks.common.storage import Store
 
 from .dsse import ENVELOPE_NAME, ROTATION_PREDICATE_TYPE, sha256_hex
 from .signer import fingerprint, load_public_key, public_pem
-from .store import KEYS, Store
+from .store import KEYS
 from .verify import (
     BUNDLE_KEY_RE,
     ROTATION_JOB,
@@ -133,7 +134,7 @@ def job_trust(client: Any, bucket: str, settings: StorageSettings) -> Trust:
     """What a job's writer trusts when it links its chain: its own signing key, the pinned
     keys (evidence.trusted_keys / COMPLIANCE_TRUSTED_KEYS) and the rotations those sign — so
     a job signing with a rotated key keeps linking to the bundles of the key it replaced."""
-    from .store import S3Store
+    from tasks.common.storage import S3Store
 
     trust, _ = resolve_trust(S3Store(client, bucket), job_anchors(settings))
     return trust

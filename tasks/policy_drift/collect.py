@@ -11,13 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.access.snapshot import CollectError
-from tasks.access.sources import S3Store as DataStore
 from tasks.access.sources import collect_settings
 from tasks.audit.job import days_of, read_table
 from tasks.common.errors import InputError
 from tasks.common.layout import ORG_SETTINGS_KEY, RAW_ROO
 from tasks.common.models import Period
-from tasks.common.s3 import iter_objects
+from tasks.common.storage import S3Store, iter_objects
 from tasks.policy.chain import canonical, load_history, sha256
 from tasks.policy.schema import validate_policy
 from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig, Usage
@@ -53,7 +52,7 @@ def approved_policy(client: Any, reports_bucket: str, trust: Any, inputs: Inputs
 
 
 def in_effect(client: Any, bucket: str, key: str, inputs: Inputs) -> InEffect | None:
-    store = DataStore(client, bucket)
+    store = S3Store(client, bucket)
     raw, uri = store.read(key), store.uri(key)
     if raw is None:
         return None
@@ -140,7 +139,7 @@ def collect(
                     policy_bundle=None, approved={}, settings={}, settings_seen={}, usage=[],
                     org=None, baseline=None)  # fmt: skip
     approved_policy(client, reports_bucket, trust, inputs)
-    settings, errors, read = collect_settings(DataStore(client, data_bucket))
+    settings, errors, read = collect_settings(S3Store(client, data_bucket))
     inputs.settings, inputs.errors = settings, list(errors)
     inputs.settings_seen = settings_seen(client, data_bucket, sorted(settings))
     inputs.org = in_effect(client, data_bucket, ORG_SETTINGS_KEY, inputs)

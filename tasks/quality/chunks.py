@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Period
+from tasks.common.storage import Store, open_store
 from tasks.telemetry.ingest import (
     DAY_MS,
     DEFAULT_MAX_LINE_BYTES,
@@ -39,7 +40,7 @@ from tasks.telemetry.ingest import (
     ingest,
 )
 from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
-from tasks.telemetry.sources import EVENTS_DAY, Store, detect_units, iter_lines
+from tasks.telemetry.sources import EVENTS_DAY, detect_units, iter_lines
 
 CHUNK_USERS_ENV = "COMPLIANCE_INGEST_CHUNK_USERS"
 MAX_CHUNKS = 8  # default: at most this many chunks (each one re-reads the telemetry)
@@ -88,7 +89,7 @@ def event_users(store: Store, prefixes: Iterable[str], period: Period | None) ->
     window = _period_ms(period)
     found: set[str] = set()
     for prefix in prefixes:
-        for key, _size in store.walk_files(prefix):
+        for key, _size in store.list(prefix):
             if not key.endswith(".jsonl") or not _day_may_hold(key, window):
                 continue
             with store.open(key) as stream:
@@ -122,7 +123,7 @@ def plan_chunks(
     """
     if not spread:
         return [sorted(set(users)) if users is not None else None]
-    store = Store(str(source), s3_client)
+    store = open_store(str(source), s3_client, must_exist=True)
     units = detect_units(store, default_user, None)  # raises as ingest does on no data
     folder_users = {u.user for u in units if u.kind != "events" and u.user is not None}
     events = [u.prefix for u in units if u.kind == "events"]

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from tasks.common.errors import InputError, StorageError
 from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated_key
 from tasks.common.models import Period
-from tasks.common.s3 import iter_objects
+from tasks.common.storage import get_or_none, iter_objects
 from tasks.quality.derived import derived_redactor, redact_table
 from tasks.quality.frames import parse_roster
 from tasks.quality.job import JOB, TABLES, Assessment, period_days
@@ -32,13 +32,6 @@ def gate_key(day: date) -> str:
     return state_key(JOB, f"gate/{day.isoformat()}.json")
 
 
-def _get(client, bucket: str, key: str) -> bytes | None:
-    try:
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except client.exceptions.NoSuchKey:
-        return None
-
-
 def _put(client, bucket: str, key: str, body: bytes, content_type: str) -> None:
     try:
         client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
@@ -48,7 +41,7 @@ def _put(client, bucket: str, key: str, body: bytes, content_type: str) -> None:
 
 def read_roster(client, bucket: str) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
     """The roster (or None when absent) and its input record for the attestation."""
-    body = _get(client, bucket, ROSTER_KEY)
+    body = get_or_none(client, bucket, ROSTER_KEY)
     if body is None:
         return None, []
     uri = f"s3://{bucket}/{ROSTER_KEY}"
@@ -58,7 +51,7 @@ def read_roster(client, bucket: str) -> tuple[pd.DataFrame | None, list[dict[str
 
 
 def read_history(client, bucket: str) -> dict[str, Any]:
-    body = _get(client, bucket, HISTORY_KEY)
+    body = get_or_none(client, bucket, HISTORY_KEY)
     if body is None:
         return {"days": {}}
     try:
