@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
-import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -11,43 +9,20 @@ from typing import Any
 
 from tasks.audit.model import KINDS
 from tasks.common.models import Finding, FindingStatus, Severity
+from tasks.common.workspace import write_escapes
 
 MAX_IDS = 50  # entry ids listed in one finding; the count says how many there were
-_DRIVE = re.compile(r"^[A-Za-z]:/")
-
-
-def _norm(path: str) -> str:
-    return path.replace("\\", "/")
-
-
-def outside_workspace(path: str | None, workspace: str | None) -> bool | None:
-    """True/False, or None when it cannot be told (no path, or absolute path, no workspace)."""
-    if not path:
-        return None
-    p = _norm(path)
-    if p.startswith("~"):
-        return True
-    if p.startswith("/") or _DRIVE.match(p):
-        if not workspace:
-            return None
-        ws = _norm(workspace).rstrip("/")
-        target = posixpath.normpath(p)
-        if _DRIVE.match(p):  # Windows paths compare case-insensitively
-            ws, target = ws.lower(), target.lower()
-        return not (target == ws or target.startswith(ws + "/"))
-    target = posixpath.normpath(p)
-    return target == ".." or target.startswith("../")
 
 
 def outside_workspace_findings(entries: list[dict[str, Any]]) -> tuple[list[Finding], int]:
     """One finding per (user, task, path) written outside its workspace; and the count of
-    writes whose place could not be told."""
+    writes whose place could not be told (no path)."""
     hits: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     unknown = 0
     for e in entries:
         if e["kind"] != "file_write":
             continue
-        verdict = outside_workspace(e["path"], e["workspace"])
+        verdict = write_escapes(e["path"], e["workspace"])
         if verdict is None:
             unknown += 1
         elif verdict:

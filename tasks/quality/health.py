@@ -15,8 +15,6 @@ Each signal says its value, baseline, threshold and why it fired.
 
 from __future__ import annotations
 
-import posixpath
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -25,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.models import Finding, FindingStatus, Severity
+from tasks.common.workspace import write_escapes
 from tasks.quality.config import SignalThresholds
 from tasks.quality.providers import MAX_USERS_LISTED, degradation_episodes
 
@@ -38,7 +37,6 @@ SIGNAL_SEVERITY = {
     "spend_acceleration": Severity.high,
     "provider_degradation": Severity.high,
 }
-_DRIVE = re.compile(r"^[A-Za-z]:/")
 
 
 @dataclass
@@ -223,35 +221,6 @@ def _spikes(matrix: pd.DataFrame, kind: str, minimum: float, factor: float, unit
     return found
 
 
-def path_escapes(path: str | None, workspace: str | list[str] | None) -> bool:
-    """True when a write target is outside the workspace: absolute elsewhere, or ../ escaping.
-
-    `workspace` may be a list (the user's known workspaces, when the event does not say);
-    an absolute path then escapes unless it is under one of them.
-    """
-    if not isinstance(path, str) or not path:
-        return False
-    p = path.replace("\\", "/")
-    if p.startswith("~"):
-        return True
-    if p.startswith("/") or _DRIVE.match(p):
-        spaces = [workspace] if isinstance(workspace, str) else list(workspace or [])
-        spaces = [w for w in spaces if isinstance(w, str) and w]
-        if not spaces:
-            return True  # no workspace known at all: an absolute write cannot be vouched for
-        return not any(_under(p, w) for w in spaces)
-    norm = posixpath.normpath(p)
-    return norm == ".." or norm.startswith("../")
-
-
-def _under(path: str, workspace: str) -> bool:
-    ws = posixpath.normpath(workspace.replace("\\", "/")).rstrip("/")
-    norm = posixpath.normpath(path)
-    if _DRIVE.match(norm) or _DRIVE.match(ws):  # Windows paths compare case-insensitively
-        norm, ws = norm.lower(), ws.lower()
-    return norm == ws or norm.startswith(ws + "/")
-
-
 def _timeouts(ev: pd.DataFrame, days: list[str], th: SignalThresholds) -> list[Signal]:
     timeouts = _matrix(ev, ev["error_class"].eq("timeout").fillna(False), days)
     commands = _matrix(ev, ev["category"].eq("command").fillna(False), days)
@@ -300,7 +269,7 @@ def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
     writes = writes.loc[maybe]
     known = ev.dropna(subset=["workspace"]).groupby("user")["workspace"].unique().to_dict()
     out = [
-        path_escapes(p, w if isinstance(w, str) else known.get(u))
+        write_escapes(p, w if isinstance(w, str) else known.get(u)) is True
         for p, w, u in zip(
             writes["path"].astype(object),
             writes["workspace"].astype(object),
