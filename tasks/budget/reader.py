@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
@@ -54,10 +54,6 @@ class LoadedData:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     # {(user, profile name): (provider, model)} from collected settings (models.py)
     profiles: dict[tuple[str, str], tuple] = field(default_factory=dict)
-
-
-def days_between(start: date, end_exclusive: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end_exclusive - start).days)]
 
 
 def gate_key(day: date) -> str:

@@ -12,10 +12,11 @@ import pyarrow.compute as pc
 
 from tasks.access.snapshot import CollectError
 from tasks.access.sources import collect_settings
-from tasks.audit.job import days_of, read_table
+from tasks.audit.job import read_table
 from tasks.common.errors import InputError
 from tasks.common.layout import ORG_SETTINGS_KEY, RAW_ROO
 from tasks.common.models import Period
+from tasks.common.periods import period_days
 from tasks.common.storage import S3Store, iter_objects
 from tasks.policy.chain import canonical, load_history, sha256
 from tasks.policy.schema import validate_policy
@@ -144,7 +145,7 @@ def collect(
     inputs.settings_seen = settings_seen(client, data_bucket, sorted(settings))
     inputs.org = in_effect(client, data_bucket, ORG_SETTINGS_KEY, inputs)
     inputs.baseline = in_effect(client, data_bucket, cfg.baseline_key, inputs)
-    for day in days_of(period):
+    for day in period_days(period):
         table, day_inputs = read_table(client, data_bucket, "events", day, EVENTS_SCHEMA)
         inputs.inputs += day_inputs
         if table is None:

@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 from tasks.common.errors import InputError, StorageError
 from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated_key
 from tasks.common.models import Period
+from tasks.common.periods import period_days
 from tasks.common.storage import get_or_none, iter_objects
 from tasks.quality.derived import derived_redactor, redact_table
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import JOB, TABLES, Assessment, period_days
+from tasks.quality.job import JOB, TABLES, Assessment
 
 RAW = "raw/"
 HISTORY_KEY = state_key(JOB, "history.json")
