@@ -180,27 +180,3 @@ def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
     tables = [t for t in tables if t.num_rows]
     return pa.concat_tables(tables) if tables else schema.empty_table()
-
-
-def chunked_ingest(
-    source: str,
-    *,
-    s3_client: Any = None,
-    period: Period | None = None,
-    users: Iterable[str] | None = None,
-    chunk_users: int | None = None,
-    mapper: Callable[[list[list[str]]], list[IngestResult]] | None = None,
-) -> IngestResult:
-    """plan -> ingest each chunk (with `mapper`, default in turn) -> merge."""
-    chunks = plan_chunks(
-        source, s3_client=s3_client, period=period, users=users, chunk_users=chunk_users
-    )
-    parts = mapper(chunks) if mapper else ingest_in_turn(source, chunks, s3_client, period)
-    return merge_chunks(parts)
-
-
-def ingest_in_turn(
-    source: str, chunks: Sequence[Sequence[str] | None], s3_client: Any, period: Period | None
-) -> list[IngestResult]:
-    """Every chunk, one after another (the flow maps them over its task runner instead)."""
-    return [ingest_chunk(source, c, s3_client=s3_client, period=period) for c in chunks]

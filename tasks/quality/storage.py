@@ -220,19 +220,3 @@ def raw_inputs(plan: InputPlan, result: Any) -> RawInputs:
         history=plan.history,
         inputs=plan.inputs,
     )
-
-
-def load_raw(
-    client,
-    bucket: str,
-    period: Period,
-    team: str | None,
-    user: str | None,
-    chunk_users: int | None = None,
-) -> RawInputs:
-    """Everything the job reads, chunks ingested in turn (the flow maps them instead)."""
-    from tasks.quality.chunks import ingest_in_turn, merge_chunks
-
-    spread = chunk_users is not None  # in turn, more chunks only cost CPU
-    plan = plan_inputs(client, bucket, period, team, user, chunk_users, spread)
-    return raw_inputs(plan, merge_chunks(ingest_in_turn(plan.source, plan.chunks, client, period)))

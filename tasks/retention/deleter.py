@@ -36,10 +36,6 @@ DELETE_BATCH = 1000  # journal items per DeleteObjects request and per done mark
 DELETE_OBJECTS_MAX = 1000  # S3's limit of keys per DeleteObjects request
 
 
-class SimulatedCrash(RuntimeError):
-    """Raised by the crash-injection hook (tests only)."""
-
-
 def journal_key(run_id: str) -> str:
     return state_key(JOB, f"{run_id}.jsonl")
 

@@ -16,9 +16,10 @@ from tasks.common.settings import AppConfig
 from tasks.common.storage import get_bytes
 from tasks.retention import runner as runner_mod
 from tasks.retention.config import parse_retention
-from tasks.retention.deleter import SimulatedCrash, unfinished_runs
+from tasks.retention.deleter import unfinished_runs
 from tasks.retention.planner import plan_prefix
 from tasks.retention.runner import run_retention
+from tests.retention.crash import SimulatedCrash
 
 SECRETS = {
     "ann": "ghp_" + "Ann1" * 9,
