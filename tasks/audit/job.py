@@ -307,9 +307,7 @@ def run_day(
     outside, unknown = checks.outside_workspace_findings(ledger.entries)
     findings += outside
     findings += checks.denied_command_findings(ledger.entries, ledger.denied)
-    findings += checks.write_burst_findings(
-        ledger.entries, cfg.burst_writes, cfg.burst_window_seconds
-    )
+    findings += checks.write_burst_findings(ledger.entries, cfg.write_burst)
     figures, missing = completeness(events.mutating_rows, ledger, gz)
     findings += missing
     scoped = bool(team or user)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.common.bursts import burst_threshold, sliding_counts
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.common.workspace import write_escapes
 from tasks.quality.config import SignalThresholds
@@ -146,48 +147,50 @@ def _matrix(events: pd.DataFrame, mask: Any, days: list[str], value: str | None 
     return m.unstack("day").reindex(index=users, columns=days).fillna(0).astype("float64")
 
 
-def _sliding_counts(sel: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
+def _sliding_counts(sel: pd.DataFrame, window_ms: int) -> pd.Series:
     """For each event, how many events of its (source, user) fall in the window ending at it."""
     sel = sel.sort_values(["source", "user", "ts"])
     out = np.empty(len(sel), dtype=np.int64)
     pos = 0
     for _, g in sel.groupby(["source", "user"], sort=False):
-        ts = g["ts"].to_numpy(dtype="datetime64[ms]")
-        n = len(ts)
-        out[pos : pos + n] = np.arange(n) - np.searchsorted(ts, ts - window, side="right") + 1
-        pos += n
+        ts = g["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
+        out[pos : pos + len(ts)] = sliding_counts(ts, window_ms)
+        pos += len(ts)
     return pd.Series(out, index=sel.index).reindex(sel.index)
 
 
 def _bursts(
-    ev: pd.DataFrame, mask: Any, kind: str, minutes: int, minimum: float, factor: float, unit: str
+    ev: pd.DataFrame, mask: Any, kind: str, seconds: int, minimum: float, factor: float, unit: str
 ) -> list[Signal]:
-    """Peaks of a sliding-window count per user-day against the other users' typical density."""
+    """Peaks of a sliding-window count per user-day against the other users' typical density
+    (the rule of tasks/common/bursts.py)."""
     sel = ev.loc[mask, ["source", "user", "ts", "day", "task_id"]]
     if not len(sel):
         return []
-    sel = sel.assign(n=_sliding_counts(sel, pd.Timedelta(minutes=minutes)))
+    sel = sel.assign(n=_sliding_counts(sel, seconds * 1000))
     codes, names = pd.factorize(sel["user"])
     n_all = sel["n"].to_numpy()
     found = []
     grouped = sel.groupby(["user", "day"])["n"]
     peaks, where = grouped.max(), grouped.idxmax()
     for (user, day), peak in peaks[peaks >= minimum].items():
-        others = n_all[codes != names.get_loc(user)]
-        base = float(np.median(others)) if len(others) else 0.0
-        threshold = max(minimum, factor * base)
+        base, threshold = burst_threshold(minimum, factor, n_all[codes != names.get_loc(user)])
         if peak >= threshold:
             hit = sel.loc[where[(user, day)]]
             why = (
-                f"{kind.replace('_', ' ')}: {peak:g} {unit} within {minutes} min on {day} (ending "
+                f"{kind.replace('_', ' ')}: {peak:g} {unit} within {_span(seconds)} on {day} (ending "
                 f"{hit['ts']:%H:%M} UTC) vs {base:g} typical for other users (fires at >= "
                 f"max({minimum:g}, {factor:g} x baseline) = {threshold:g})"
             )
             found.append(
                 Signal(kind, user, day, float(peak), base, threshold, why,
-                       details={"window_minutes": minutes, "task_id": hit["task_id"]})
+                       details={"window_seconds": seconds, "task_id": hit["task_id"]})
             )  # fmt: skip
     return found
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def _day_labels(ts: pd.Series) -> pd.Series:
@@ -297,10 +300,10 @@ def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
                 },
             )
         )
+    rule = th.write_burst
     signals_burst = _bursts(
-        ev, write_mask, "write_burst", th.write_burst_window_minutes,
-        th.write_burst_min, th.write_burst_factor, "file writes",
-    )  # fmt: skip
+        ev, write_mask, "write_burst", rule.window_seconds, rule.writes, rule.factor, "file writes"
+    )
     return found + signals_burst
 
 
@@ -352,7 +355,8 @@ def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) 
     signals += _timeouts(ev, day_labels, th)
     signals += _bursts(
         ev, ev["category"].eq("rollback").fillna(False), "rollback_burst",
-        th.rollback_window_minutes, th.rollbacks_min, th.rollbacks_factor, "checkpoint restores",
+        th.rollback_window_minutes * 60, th.rollbacks_min, th.rollbacks_factor,
+        "checkpoint restores",
     )  # fmt: skip
     signals += _writes(ev, th)
     spend = _matrix(ev, ev["cost"].notna(), day_labels, value="cost").round(4)
