@@ -37,7 +37,7 @@ from tasks.telemetry.batch import BATCH_BYTES, no_gc, parse_files
 from tasks.telemetry.events import TaskAttrs, parse_event_line
 from tasks.telemetry.parse_task import TaskContext, parse_messages
 from tasks.telemetry.quarantine import qrow
-from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
+from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASK_COLUMNS, TASKS_SCHEMA
 from tasks.telemetry.sources import (
     EVENTS_DAY,
     TaskFolder,
@@ -61,6 +61,9 @@ class IngestResult:
     events: pa.Table
     quarantine: pa.Table
     counts: dict[str, int]
+
+
+_STARTED, _ENDED = TASK_COLUMNS["started_at"], TASK_COLUMNS["ended_at"]
 
 
 def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
@@ -323,7 +326,7 @@ class Ingestion:
         return out
 
     def _add_task(self, row: tuple) -> None:
-        if self.period_ms is None or _overlaps(row[7], row[8], self.period_ms):
+        if self.period_ms is None or _overlaps(row[_STARTED], row[_ENDED], self.period_ms):
             self._tasks.append(row)
 
     def _run_pending(self) -> None:
