@@ -266,3 +266,36 @@ def test_open_store_picks_the_backend(tmp_path, s3):
     with pytest.raises(InputError, match="no such file"):
         open_store(str(tmp_path / "absent"), must_exist=True)
     assert LocalStore(Path("x") / "roo").name == "roo"
+
+
+def _readers():
+    from datetime import date
+
+    from tasks.budget.models import profile_models
+    from tasks.budget.reader import read_gate
+    from tasks.common.alerts import load_state
+    from tasks.quality.storage import read_history, read_roster
+
+    return {
+        "alert state": (lambda c, b: load_state(c, b, "cost-budget"), {"version", "sent"}),
+        "budget gate": (lambda c, b: read_gate(c, b, date(2026, 11, 20)), None),
+        "quality roster": (lambda c, b: read_roster(c, b)[0], None),
+        "quality history": (read_history, "any"),
+        "budget profiles": (lambda c, b: profile_models(c, b, ["ann"]), {}),
+    }
+
+
+@pytest.mark.parametrize("reader", list(_readers()))
+def test_every_reader_treats_absent_as_absent_and_denied_as_an_error(s3, buckets, reader):
+    """The callers that used to catch NoSuchKey (or everything) follow the one rule."""
+    read, absent = _readers()[reader]
+    got = read(s3, buckets.data_bucket)  # nothing there: each reader's "absent" answer
+    if isinstance(absent, set):
+        assert absent <= set(got)
+    elif absent != "any":
+        assert got == absent
+    denied = s3_client(buckets, max_attempts=1)
+    _answer_gets_with(denied, 403, "AccessDenied")
+    with pytest.raises(StorageError, match="AccessDenied") as exc:
+        read(denied, buckets.data_bucket)
+    assert "\n" not in str(exc.value)

@@ -17,9 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tasks.common.errors import InputError
+from tasks.common.errors import InputError, StorageError
 from tasks.common.safepath import UnsafeKeyError, safe_join
-from tasks.common.storage import iter_objects, iter_version_pages
+from tasks.common.storage import error_code, is_not_found, iter_objects, iter_version_pages
 
 from .claims import MAX_CLAIM_BYTES, chain_prefix, claim_seq, parse_claim
 from .dsse import ENVELOPE_NAME
@@ -280,8 +280,10 @@ def _verification_aids(client: Any, bucket: str, prefix: str) -> list[tuple[str,
             continue
         try:
             client.head_object(Bucket=bucket, Key=key)
-        except ClientError:
-            continue  # absent (or unreadable): nothing to share
+        except ClientError as exc:
+            if is_not_found(exc):
+                continue  # absent: nothing to share
+            raise StorageError(f"s3://{bucket}/{key}: cannot read ({error_code(exc)})") from None
         found.append((role, key))
     return found
 
