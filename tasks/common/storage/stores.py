@@ -1,202 +1,20 @@
-"""The one storage layer: an S3 bucket (optionally under a prefix) or a local folder, read
-and written through the same relative keys, so every job, the verifier and the tests see one
-interface.
-
-- One not-found rule (`is_not_found`): only a 404 / NoSuchKey / NoSuchVersion / NotFound
-  answer means "absent". A 400, 403, 5xx or a missing *bucket* says nothing about the object
-  and is raised (one line), never read as "not there".
-- Reads are bounded on demand (`limit`: at most limit+1 bytes, a ranged GET on S3) and may
-  be pinned to a version (`version_id`, or the first version once `versions()` saw the key).
-- Keys from outside are hostile: a key that could climb out of the root (``..``, absolute,
-  backslash, control characters, empty segments) is refused before any I/O, on S3 as locally;
-  a local read never follows a symlink.
-- Listings are paginated (memory does not grow with the listing).
-"""
+"""The stores: one interface over a local folder and an S3 bucket (optionally under a
+prefix), with the same relative keys (see the package docstring)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
 from tasks.common.errors import InputError, StorageError
-from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join, safe_relative
+from tasks.common.safepath import safe_join, safe_relative
 
-NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NotFound", "404"})
-PAGE_SIZE = 1000
-
-
-# --- the error rules -------------------------------------------------------------------
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def http_status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-
-
-def is_not_found(exc: ClientError) -> bool:
-    """True only when S3 said the object (or version) is absent.
-
-    A missing bucket is a configuration error, not an absent object; 400/403 (a bad version
-    id, a denied read) say nothing about existence.
-    """
-    code = error_code(exc)
-    if code == "NoSuchBucket" or http_status(exc) in (400, 403):
-        return False
-    return code in NOT_FOUND_CODES or (http_status(exc) == 404 and not code)
-
-
-def is_bucket_missing(exc: ClientError) -> bool:
-    """A HEAD on a bucket answers a bare 404; other calls name NoSuchBucket."""
-    return error_code(exc) in {"NoSuchBucket", "404", "NotFound"}
-
-
-def is_precondition_failed(exc: ClientError) -> bool:
-    return http_status(exc) == 412 or error_code(exc) in {"PreconditionFailed", "412"}
-
-
-def check_key(key: str) -> str:
-    """`key` when it cannot climb out of a root; UnsafeKeyError (one line) otherwise.
-
-    Non-NFC spellings are allowed for reads (a Mac-written name is still a name); writes go
-    through safe_join / key_problem, which refuse them too.
-    """
-    problem = key_problem(key)
-    if problem and problem != "key is not Unicode NFC":
-        raise UnsafeKeyError(f"{key[:200]!r}: unsafe object key ({problem})")
-    return key
-
-
-def _check_prefix(prefix: str) -> str:
-    if prefix:
-        check_key(prefix.rstrip("/") or "/")
-    return prefix
-
-
-# --- S3 plumbing used by the stores and by code holding a bare client ------------------
-
-
-def iter_objects(
-    client: Any, bucket: str, prefix: str = "", page_size: int = PAGE_SIZE
-) -> Iterator[dict[str, Any]]:
-    """Every object under a prefix, page by page (memory does not grow with the listing)."""
-    paginator = client.get_paginator("list_objects_v2")
-    pages = paginator.paginate(
-        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
-    )
-    for page in pages:
-        yield from page.get("Contents", [])
-
-
-def get_bytes(client: Any, bucket: str, key: str) -> bytes:
-    """The whole object; raises ClientError (use a Store's `read` for the not-found rule)."""
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def get_or_none(client: Any, bucket: str, key: str) -> bytes | None:
-    """The whole object, or None when it is absent; any other failure is one StorageError."""
-    try:
-        return get_bytes(client, bucket, key)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise StorageError(f"s3://{bucket}/{key}: read failed ({error_code(exc)})") from None
-
-
-@dataclass(frozen=True)
-class ObjectVersion:
-    key: str
-    version_id: str
-    is_delete_marker: bool
-    last_modified: datetime | None
-
-
-def iter_version_pages(
-    client: Any, bucket: str, prefix: str, page_size: int = PAGE_SIZE
-) -> Iterator[list[tuple[dict[str, Any], bool]]]:
-    """Each page of a versions listing as (entry, is delete marker), grouped by key: a key's
-    versions newest first (S3's order), then its delete markers."""
-    paginator = client.get_paginator("list_object_versions")
-    pages = paginator.paginate(
-        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
-    )
-    for page in pages:
-        entries = [(v, False) for v in page.get("Versions", [])]
-        entries += [(m, True) for m in page.get("DeleteMarkers", [])]
-        entries.sort(key=lambda e: e[0]["Key"])  # stable: S3's order within a key stays
-        yield entries
-
-
-def iter_versions(
-    client: Any, bucket: str, prefix: str, page_size: int = PAGE_SIZE
-) -> Iterator[ObjectVersion]:
-    """Every version and delete marker under prefix, page by page (see iter_version_pages)."""
-    for page in iter_version_pages(client, bucket, prefix, page_size):
-        for v, marker in page:
-            yield ObjectVersion(v["Key"], v.get("VersionId", ""), marker, v.get("LastModified"))
-
-
-def put_once(
-    client: Any,
-    bucket: str,
-    key: str,
-    data: bytes,
-    retention_days: int | None,
-    content_type: str,
-) -> None:
-    """Write with IfNoneMatch="*" and a SHA-256 checksum; COMPLIANCE retention when
-    retention_days is given. A 412 ClientError propagates to the caller."""
-    extra: dict[str, Any] = {}
-    if retention_days is not None:
-        extra["ObjectLockMode"] = "COMPLIANCE"
-        extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=retention_days)
-    client.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=data,
-        ContentType=content_type,
-        IfNoneMatch="*",
-        ChecksumAlgorithm="SHA256",
-        ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
-        ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
-        **extra,
-    )
-
-
-def put_locked(
-    client: Any,
-    bucket: str,
-    key: str,
-    data: bytes,
-    retention_days: int | None,
-    content_type: str,
-) -> bool:
-    """Write once (see put_once). A 412 is success when the object already holds these exact
-    bytes: that is our own earlier attempt (a retried PUT whose first response was lost, or a
-    rerun). True when this call created the object, False when it was already there."""
-    try:
-        put_once(client, bucket, key, data, retention_days, content_type)
-        return True
-    except ClientError as exc:
-        if not is_precondition_failed(exc):
-            raise StorageError(f"s3://{bucket}/{key}: write failed ({error_code(exc)})") from None
-    existing = get_or_none(client, bucket, key)
-    if existing != data:
-        raise StorageError(f"s3://{bucket}/{key}: already exists with different content")
-    return False
-
-
-# --- the stores --------------------------------------------------------------------------
+from .objects import PAGE_SIZE, ObjectVersion, iter_objects, iter_versions, put_locked
+from .rules import check_key, check_prefix, error_code, http_status, is_not_found
 
 LOCK_FIELDS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "LastModified")
 
@@ -264,7 +82,7 @@ class LocalStore(Store):
         return target if target.resolve() == target else None
 
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        _check_prefix(prefix)
+        check_prefix(prefix)
         folder, _, _ = prefix.rpartition("/")
         start = self.root / folder if folder else self.root
         for key, size in _walk(start, f"{folder}/" if folder else ""):
@@ -272,7 +90,7 @@ class LocalStore(Store):
                 yield key, size
 
     def children(self, rel: str) -> tuple[list[str], dict[str, int]]:
-        _check_prefix(rel)
+        check_prefix(rel)
         dirs: list[str] = []
         files: dict[str, int] = {}
         try:
@@ -370,7 +188,7 @@ class S3Store(Store):
         return StorageError(f"{self.uri(key)}: {what} failed ({error_code(exc) or '?'})")
 
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        _check_prefix(prefix)
+        check_prefix(prefix)
         cut = len(self.prefix)
         try:
             for obj in iter_objects(self.client, self.bucket, self.prefix + prefix, self.page_size):
@@ -379,7 +197,7 @@ class S3Store(Store):
             raise self._fail(prefix, "listing", exc) from None
 
     def children(self, rel: str) -> tuple[list[str], dict[str, int]]:
-        _check_prefix(rel)
+        check_prefix(rel)
         dirs: list[str] = []
         files: dict[str, int] = {}
         prefix = self.prefix + rel
@@ -440,7 +258,7 @@ class S3Store(Store):
     def versions(self, prefix: str) -> dict[str, list[ObjectVersion]]:
         """Every version and delete marker under prefix, newest first per key; pins reads of
         each listed key to its first version."""
-        _check_prefix(prefix)
+        check_prefix(prefix)
         out: dict[str, list[ObjectVersion]] = {}
         cut = len(self.prefix)
         for v in iter_versions(self.client, self.bucket, self.prefix + prefix, self.page_size):
