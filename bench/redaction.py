@@ -184,8 +184,8 @@ def _run(tool: str, root: Path, data: str, workers: int) -> dict[str, Any]:
 
 # --- data sets ----------------------------------------------------------------------------
 def _datasets(base: Path, fleet_tasks: int, large_mb: float) -> dict[str, Path]:
+    from bench.synth import write_storage
     from tasks.retention.foreign import CORPUS
-    from tasks.retention.synth import write_storage
 
     foreign = base / "foreign"
     shutil.copytree(CORPUS, foreign)
@@ -205,7 +205,7 @@ def _fleet(root: Path, tasks: int) -> dict[str, Any]:
     import random
     import uuid
 
-    from tasks.retention.synth import write_task
+    from bench.synth import write_task
 
     rng = random.Random(1)
     truth: dict[str, Any] = {"secrets": [], "decoys": []}

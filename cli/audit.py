@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 
 from cli.common import emit_json, fail, get_config, one_line_errors
 from cli.evidence import trust_options
 from tasks.audit.search import Query, search_bundles
+from tasks.common.models import Period
+from tasks.common.periods import period_days
 from tasks.common.s3 import s3_client
 
 DEFAULT_DAYS = 7
@@ -22,16 +24,6 @@ def _moment(value: str | None, name: str) -> datetime | None:
     except ValueError:
         fail(f"--{name}: expected a date or an ISO 8601 time, got {value!r}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def days_between(since: datetime, until: datetime) -> list[date]:
-    """Every day whose ledger may hold a time in [since, until)."""
-    last = (until - timedelta(milliseconds=1)).astimezone(UTC).date()
-    d, out = since.astimezone(UTC).date(), []
-    while d <= last:
-        out.append(d)
-        d += timedelta(days=1)
-    return out
 
 
 def _target(m: dict) -> str:
@@ -98,7 +90,7 @@ def search(
         s3_client(cfg.storage),
         cfg.storage.reports_bucket,
         query,
-        days_between(start, end),
+        period_days(Period(start=start, end=end)),
         EvidenceVerifier(anchors),
     )
     if as_json:

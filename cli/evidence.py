@@ -247,9 +247,9 @@ def reports_list(
     as_json: bool,
 ) -> None:
     """Table of committed bundles: job, run, period, status (of trusted bundles), counts."""
+    from tasks.common.storage import S3Store
     from tasks.evidence.bundles import iter_bundles
     from tasks.evidence.cli_support import listing_row
-    from tasks.evidence.store import S3Store
     from tasks.evidence.trust import reader_anchors, resolve_trust
 
     settings = get_config().storage

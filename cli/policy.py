@@ -18,7 +18,7 @@ KEY_HELP = "Trusted public key PEM (default: our signing key, else keys/ of the 
 def _ctx(public_keys: tuple[str, ...]) -> Any:
     from tasks.access.previous import trusted_keys
     from tasks.common.s3 import s3_client
-    from tasks.evidence.store import S3Store
+    from tasks.common.storage import S3Store
     from tasks.evidence.verify_target import resolve_trust
     from tasks.policy.chain import Ctx
     from tasks.policy.config import parse_policy_config
@@ -36,7 +36,7 @@ def _ctx(public_keys: tuple[str, ...]) -> Any:
 def _active_users(client: Any, data_bucket: str | None) -> set[str]:
     """Approvers and proposers must be active roster users (raw/org/roster.csv)."""
     from tasks.access.sources import collect_roster
-    from tasks.evidence.store import S3Store
+    from tasks.common.storage import S3Store
 
     if not data_bucket:
         raise InputError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set: no roster")

@@ -156,8 +156,9 @@ def result_from_bundle(slug: str, flow_run_id: Any, cause: Exception) -> dict[st
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from tasks.common.s3 import S3Uri, get_bytes, s3_client
+    from tasks.common.s3 import S3Uri, s3_client
     from tasks.common.settings import load_config
+    from tasks.common.storage import get_bytes
     from tasks.evidence.dsse import parse_envelope
 
     with get_client(sync_client=True) as client:

@@ -45,7 +45,7 @@ def audit_trail(
     app.storage.require("data_bucket")
     period = job.resolve_period(since, until)
     results = []
-    for day in job.days_of(period):  # one ledger, one bundle per day
+    for day in job.period_days(period):  # one ledger, one bundle per day
         results.append(
             publish_day(
                 app.storage, build_day(app.storage, day, cfg, team, user, redaction), dry_run

@@ -4,8 +4,9 @@ import pytest
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Finding, Period, Severity, overall_status, severity_counts
-from tasks.common.s3 import S3Uri, iter_objects
+from tasks.common.s3 import S3Uri
 from tasks.common.settings import load_config
+from tasks.common.storage import iter_objects
 
 
 def test_env_wins_over_file(tmp_path):

@@ -19,8 +19,9 @@ from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.errors import InputError
 from tasks.common.jobrun import finish_job
 from tasks.common.models import Period
-from tasks.common.s3 import S3Uri, get_bytes, is_s3, s3_client
+from tasks.common.s3 import S3Uri, is_s3, s3_client
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import get_or_none
 
 DECISIONS_JOB = "access-review-decisions"
 
@@ -28,7 +29,10 @@ DECISIONS_JOB = "access-review-decisions"
 def _read(path: str, client: Any) -> bytes:
     if is_s3(path):
         uri = S3Uri.parse(path)
-        return get_bytes(client, uri.bucket, uri.key)
+        body = get_or_none(client, uri.bucket, uri.key)
+        if body is None:
+            raise InputError(f"{path}: no such object")
+        return body
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:

@@ -16,11 +16,11 @@ from tasks.access.previous import (
 )
 from tasks.access.run import JOB, ReviewResult, collect_snapshot
 from tasks.access.snapshot import AccessSnapshot
-from tasks.access.sources import open_store
 from tasks.common.errors import ComplianceError, ConfigError
 from tasks.common.models import FindingStatus, Period
 from tasks.common.s3 import make_session, s3_client
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import open_store
 from tasks.reports import Table
 
 DEFAULT_DAYS = 7  # the review runs weekly

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.common.errors import ComplianceError
-from tasks.common.s3 import iter_objects
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import iter_objects
 from tasks.evidence.dsse import EnvelopeError, parse_envelope
 from tasks.evidence.trust import Anchors, job_anchors
 
@@ -58,7 +58,7 @@ def trusted_keys(settings: StorageSettings, paths: list[str]) -> Anchors:
 def verify_previous(client: Any, bucket: str, prefix: str, trusted: Trusted) -> tuple[Any, Any]:
     """(store, BundleInfo) of the bundle the evidence verifier accepted, or
     PreviousBundleError. The store reads each object at the version that was verified."""
-    from tasks.evidence.store import S3Store
+    from tasks.common.storage import S3Store
     from tasks.evidence.trust import resolve_trust
     from tasks.evidence.verify import verify_bundle
 

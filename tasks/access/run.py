@@ -20,8 +20,9 @@ from tasks.access.ocsf import ocsf_jsonl_bytes
 from tasks.access.previous import PreviousBundle
 from tasks.access.review import apply_mutes, evaluate_checks, scope_snapshot, sort_findings
 from tasks.access.snapshot import AccessSnapshot
-from tasks.access.sources import Store, collect_org, collect_roster, collect_settings
+from tasks.access.sources import collect_org, collect_roster, collect_settings
 from tasks.common.models import Finding, FindingStatus, Severity
+from tasks.common.storage import Store
 
 JOB = "access-review"
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import yaml
@@ -22,59 +20,10 @@ from tasks.access.snapshot import (
     UserSettings,
 )
 from tasks.common.layout import ORG_SETTINGS_KEY, RAW_ROO, ROSTER_KEY
-from tasks.common.s3 import iter_objects
+from tasks.common.storage import Store
 
 ROSTER_COLUMNS = ["user", "email", "team", "manager", "status", "aws_user"]
 SETTINGS_FILE = "roo-code-settings.json"
-
-
-class Store(Protocol):
-    def keys(self, prefix: str) -> Iterator[str]: ...
-    def read(self, key: str) -> bytes | None: ...
-    def uri(self, key: str) -> str: ...
-
-
-class LocalStore:
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        base = self.root / prefix
-        if not base.exists():
-            return iter(())
-        return (p.relative_to(self.root).as_posix() for p in sorted(base.rglob("*")) if p.is_file())
-
-    def read(self, key: str) -> bytes | None:
-        path = self.root / key
-        return path.read_bytes() if path.is_file() else None
-
-    def uri(self, key: str) -> str:
-        return str(self.root / key)
-
-
-class S3Store:
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
-        self.client, self.bucket, self.prefix = client, bucket, prefix
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        for obj in iter_objects(self.client, self.bucket, self.prefix + prefix):
-            yield obj["Key"][len(self.prefix) :]
-
-    def read(self, key: str) -> bytes | None:
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            return None
-
-    def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self.prefix}{key}"
-
-
-def open_store(location: str, s3_client: Any = None) -> Store:
-    if location.startswith("s3://"):
-        bucket, _, prefix = location[5:].partition("/")
-        return S3Store(s3_client, bucket, prefix.rstrip("/") + "/" if prefix else "")
-    return LocalStore(location)
 
 
 def _servers(data: Any, source: str, scope: str) -> dict[str, McpServer]:

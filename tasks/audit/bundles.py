@@ -16,9 +16,8 @@ from typing import Any
 from tasks.audit.ledger import parse_ledger
 from tasks.audit.model import JOB
 from tasks.common.errors import ComplianceError
-from tasks.common.s3 import get_bytes
+from tasks.common.storage import S3Store, get_bytes
 from tasks.evidence.dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope
-from tasks.evidence.store import S3Store
 from tasks.evidence.trust import Anchors
 from tasks.evidence.verify import read_capped
 

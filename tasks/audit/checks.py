@@ -2,52 +2,29 @@
 
 from __future__ import annotations
 
-import posixpath
-import re
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from tasks.audit.model import KINDS
+from tasks.common.bursts import WriteBurstConfig, burst_threshold, sliding_counts
 from tasks.common.models import Finding, FindingStatus, Severity
+from tasks.common.workspace import write_escapes
 
 MAX_IDS = 50  # entry ids listed in one finding; the count says how many there were
-_DRIVE = re.compile(r"^[A-Za-z]:/")
-
-
-def _norm(path: str) -> str:
-    return path.replace("\\", "/")
-
-
-def outside_workspace(path: str | None, workspace: str | None) -> bool | None:
-    """True/False, or None when it cannot be told (no path, or absolute path, no workspace)."""
-    if not path:
-        return None
-    p = _norm(path)
-    if p.startswith("~"):
-        return True
-    if p.startswith("/") or _DRIVE.match(p):
-        if not workspace:
-            return None
-        ws = _norm(workspace).rstrip("/")
-        target = posixpath.normpath(p)
-        if _DRIVE.match(p):  # Windows paths compare case-insensitively
-            ws, target = ws.lower(), target.lower()
-        return not (target == ws or target.startswith(ws + "/"))
-    target = posixpath.normpath(p)
-    return target == ".." or target.startswith("../")
 
 
 def outside_workspace_findings(entries: list[dict[str, Any]]) -> tuple[list[Finding], int]:
     """One finding per (user, task, path) written outside its workspace; and the count of
-    writes whose place could not be told."""
+    writes whose place could not be told (no path)."""
     hits: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     unknown = 0
     for e in entries:
         if e["kind"] != "file_write":
             continue
-        verdict = outside_workspace(e["path"], e["workspace"])
+        verdict = write_escapes(e["path"], e["workspace"])
         if verdict is None:
             unknown += 1
         elif verdict:
@@ -109,40 +86,48 @@ def _epoch(ts: str) -> float:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
-def write_burst_findings(
-    entries: list[dict[str, Any]], threshold: int, window_seconds: int
-) -> list[Finding]:
-    """A user with at least `threshold` file writes inside any `window_seconds` window."""
-    times: dict[str, list[float]] = defaultdict(list)
+def write_burst_findings(entries: list[dict[str, Any]], rule: WriteBurstConfig) -> list[Finding]:
+    """A user whose most file writes inside any window reach the burst rule
+    (tasks/common/bursts.py: max(writes, factor x the other users' typical count))."""
+    times: dict[str, list[int]] = defaultdict(list)
     teams: dict[str, str | None] = {}
     for e in entries:
         if e["kind"] == "file_write" and e["ts"]:
-            times[e["user"]].append(_epoch(e["ts"]))
+            times[e["user"]].append(round(_epoch(e["ts"]) * 1000))
             teams[e["user"]] = e["team"]
+    window_ms = rule.window_seconds * 1000
+    counts = {u: sliding_counts(np.sort(np.asarray(ts, dtype=np.int64)), window_ms) for u, ts in times.items()}  # fmt: skip
     findings = []
-    for user, ts in sorted(times.items()):
-        ts.sort()
-        best, best_start = 0, 0.0
-        for i, end in enumerate(ts):
-            j = bisect_left(ts, end - window_seconds + 1e-9, 0, i + 1)
-            if i - j + 1 > best:
-                best, best_start = i - j + 1, ts[j]
-        if best >= threshold:
-            start = datetime.fromtimestamp(best_start, UTC)
-            findings.append(
-                Finding.make(
-                    "audit.write_burst",
-                    Severity.medium,
-                    FindingStatus.fail,
-                    user,
-                    f"{best} file writes within {window_seconds}s (threshold {threshold})",
-                    user=user,
-                    team=teams[user],
-                    writes=best,
-                    window_start=start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                    window_seconds=window_seconds,
-                )
+    for user in sorted(counts):
+        n = counts[user]
+        peak = int(n.max())
+        if peak < rule.writes:
+            continue
+        others = [c for u, c in counts.items() if u != user]
+        base, threshold = burst_threshold(
+            rule.writes, rule.factor, np.concatenate(others) if others else np.empty(0)
+        )
+        if peak < threshold:
+            continue
+        end = int(n.argmax())
+        start = datetime.fromtimestamp(sorted(times[user])[end - peak + 1] / 1000, UTC)
+        findings.append(
+            Finding.make(
+                "audit.write_burst",
+                Severity.medium,
+                FindingStatus.fail,
+                user,
+                f"{peak} file writes within {rule.window_seconds}s (fires at >= max({rule.writes}, "
+                f"{rule.factor:g} x {base:g} typical for other users) = {threshold:g})",
+                user=user,
+                team=teams[user],
+                writes=peak,
+                baseline=base,
+                threshold=threshold,
+                window_start=start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                window_seconds=rule.window_seconds,
             )
+        )
     return findings
 
 

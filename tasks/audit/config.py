@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import re2
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tasks.audit.commands import HMAC_KEY_ENV
 from tasks.audit.model import BUILTIN_EDIT_MODES
+from tasks.common.bursts import WriteBurstConfig, refuse_old_keys
 from tasks.common.settings import validate_section
 
 # Commands worth a finding wherever they run (regexes, RE2 syntax, searched anywhere).
@@ -37,14 +38,19 @@ class AuditConfig(BaseModel):
     edit_modes: list[str] = Field(
         default_factory=list, description="custom mode slugs that hold the edit group"
     )
-    burst_writes: int = Field(default=40, ge=2, description="writes by one user in the window")
-    burst_window_seconds: int = Field(
-        default=300, ge=1, le=86400, description="window of the write-burst finding, in seconds"
+    write_burst: WriteBurstConfig = Field(
+        default_factory=WriteBurstConfig,
+        description="the write-burst finding (the rule telemetry-quality's signal uses too)",
     )
     hmac_key_env: str = Field(
         default=HMAC_KEY_ENV,
         description="environment variable holding the key that hashes commands in the ledger",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_keys(cls, raw: Any) -> Any:
+        return refuse_old_keys(raw, "audit")
 
     @field_validator("deny_commands")
     @classmethod

@@ -42,8 +42,9 @@ from tasks.audit.modes import custom_edit_modes
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
+from tasks.common.periods import period_days as period_days  # re-exported for the flow
 from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
-from tasks.common.s3 import get_bytes, iter_objects
+from tasks.common.storage import get_bytes, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
 
@@ -71,20 +72,6 @@ class DayResult:
 def day_period(day: date) -> Period:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return Period(start=start, end=start + timedelta(days=1))
-
-
-def days_of(period: Period) -> list[date]:
-    """Every UTC day that starts inside the period."""
-    first = (
-        period.start.date()
-        if period.start.time() == datetime.min.time()
-        else period.start.date() + timedelta(days=1)
-    )
-    out, d = [], first
-    while datetime(d.year, d.month, d.day, tzinfo=UTC) < period.end:
-        out.append(d)
-        d += timedelta(days=1)
-    return out
 
 
 def _day_keys(client: Any, bucket: str, table: str, day: date) -> list[str]:
@@ -320,9 +307,7 @@ def run_day(
     outside, unknown = checks.outside_workspace_findings(ledger.entries)
     findings += outside
     findings += checks.denied_command_findings(ledger.entries, ledger.denied)
-    findings += checks.write_burst_findings(
-        ledger.entries, cfg.burst_writes, cfg.burst_window_seconds
-    )
+    findings += checks.write_burst_findings(ledger.entries, cfg.write_burst)
     figures, missing = completeness(events.mutating_rows, ledger, gz)
     findings += missing
     scoped = bool(team or user)

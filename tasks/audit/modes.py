@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from tasks.common.layout import RAW_ROO
-from tasks.common.s3 import get_bytes, iter_objects
+from tasks.common.storage import get_bytes, iter_objects
 
 MODE_FILES = ("custom_modes.yaml", ".roomodes")
 

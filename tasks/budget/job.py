@@ -13,9 +13,10 @@ from tasks.budget import anomalies, budgets, drift
 from tasks.budget.config import CostBudgetConfig, SpendRule, TaskCapRule
 from tasks.budget.models import profile_models
 from tasks.budget.prices import PriceTable
-from tasks.budget.reader import LoadedData, days_between, load_days
+from tasks.budget.reader import LoadedData, load_days
 from tasks.budget.spend import daily_by, prepare_fitted, task_costs
 from tasks.common.models import Finding, Period, Severity
+from tasks.common.periods import days_between
 from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
 
 JOB = "cost-budget"

@@ -29,6 +29,7 @@ from scipy.optimize import least_squares
 
 from tasks.budget.prices import Price, PriceTable
 from tasks.common.layout import RAW_ROO
+from tasks.common.storage import get_or_none
 
 MIN_REQUESTS = 8  # a group needs this many priced requests to be fitted
 MAX_FIT_ROWS = 5_000  # requests a fit reads at most (a sample of bigger groups)
@@ -71,14 +72,17 @@ class GroupFit:
 def profile_models(client: Any, bucket: str, users: list[str]) -> dict[tuple[str, str], tuple]:
     """{(user, profile name): (provider, model id)} from each user's collected settings
     export. Only provider and model ids are kept (the file also holds API keys); a
-    missing or unreadable file is skipped: the model is then inferred."""
+    missing or malformed file is skipped: the model is then inferred. A refused read (403,
+    5xx) is not "missing": it stops the run (one line)."""
     out: dict[tuple[str, str], tuple] = {}
     for user in users:
         key = f"{RAW_ROO}{user}/settings/roo-code-settings.json"
+        body = get_or_none(client, bucket, key)
+        if body is None:
+            continue
         try:
-            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
             configs = orjson.loads(body)["providerProfiles"]["apiConfigs"]
-        except Exception:
+        except (orjson.JSONDecodeError, KeyError, TypeError):
             continue
         for name, cfg in configs.items() if isinstance(configs, dict) else ():
             model = _model_id(cfg) if isinstance(cfg, dict) else None

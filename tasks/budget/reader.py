@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED, state_key
-from tasks.common.s3 import get_bytes, iter_objects
+from tasks.common.storage import get_bytes, get_or_none, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
 
 GATE_JOB = "telemetry-quality"
@@ -56,18 +56,13 @@ class LoadedData:
     profiles: dict[tuple[str, str], tuple] = field(default_factory=dict)
 
 
-def days_between(start: date, end_exclusive: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end_exclusive - start).days)]
-
-
 def gate_key(day: date) -> str:
     return state_key(GATE_JOB, f"gate/{day.isoformat()}.json")
 
 
 def read_gate(client, bucket: str, day: date) -> dict[str, Any] | None:
-    try:
-        body = get_bytes(client, bucket, gate_key(day))
-    except client.exceptions.NoSuchKey:
+    body = get_or_none(client, bucket, gate_key(day))
+    if body is None:
         return None
     try:
         gate = json.loads(body)

@@ -27,6 +27,7 @@ from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.common.notify import NotificationsConfig, Route
+from tasks.common.storage import get_or_none
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +165,8 @@ def plan_alerts(
 
 def load_state(client: Any, bucket: str, job: str) -> dict[str, Any]:
     key = state_key(job, "alerts.json")
-    try:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except client.exceptions.NoSuchKey:
+    body = get_or_none(client, bucket, key)
+    if body is None:
         return {"version": STATE_VERSION, "sent": {}}
     try:
         state = json.loads(body)

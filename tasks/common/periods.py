@@ -26,3 +26,18 @@ def resolve_period(since: str | None, until: str | None, today: date | None = No
         start=datetime.combine(start, datetime.min.time(), UTC),
         end=datetime.combine(end, datetime.min.time(), UTC),
     )
+
+
+def days_between(first: date, end: date) -> list[date]:
+    """Calendar days [first, end): a range of dates (e.g. a budget window's days)."""
+    return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def period_days(period: Period) -> list[date]:
+    """Every UTC day holding some moment of the period: the days whose data it may read.
+
+    The one answer for every job (for a whole-day period, its days; a partial first or last
+    day is included, since part of it is inside).
+    """
+    last = (period.end - timedelta(microseconds=1)).date()
+    return days_between(period.start.date(), last + timedelta(days=1))

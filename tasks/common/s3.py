@@ -1,4 +1,5 @@
-"""boto3 plumbing: one client factory (injected everywhere), URIs, streaming listings.
+"""boto3 plumbing: one client factory (injected everywhere) and s3:// URIs. Reading,
+listing and writing objects is tasks/common/storage.py's.
 
 Retries use botocore's own retry modes (standard: 500/503/SlowDown/throttling and
 connection errors with exponential backoff), never hand-written loops.
@@ -6,7 +7,6 @@ connection errors with exponential backoff), never hand-written loops.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,19 +66,3 @@ class S3Uri:
 
 def is_s3(path: str) -> bool:
     return str(path).startswith("s3://")
-
-
-def iter_objects(
-    client, bucket: str, prefix: str = "", page_size: int = 1000
-) -> Iterator[dict[str, Any]]:
-    """Every object under a prefix, page by page (memory does not grow with the listing)."""
-    paginator = client.get_paginator("list_objects_v2")
-    pages = paginator.paginate(
-        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
-    )
-    for page in pages:
-        yield from page.get("Contents", [])
-
-
-def get_bytes(client, bucket: str, key: str) -> bytes:
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()

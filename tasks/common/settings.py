@@ -43,9 +43,9 @@ def validate_section(
         return model(**(raw or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
+        key = ".".join([section, *(str(p) for p in err["loc"])])  # a model-level error: no key
         msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{source}: {section}.{key}: {msg}") from None
+        raise ConfigError(f"{source}: {key}: {msg}") from None
 
 
 class StorageSettings(BaseModel):

@@ -8,16 +8,17 @@ from botocore.exceptions import ClientError
 
 from tasks.common.errors import ConfigError, StorageError
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import error_code, is_bucket_missing, put_locked
 
 from .signer import fingerprint, load_public_key
-from .store import KEYS, error_code, put_locked, require_object_lock
+from .store import KEYS, require_object_lock
 
 
 def _exists(client: Any, bucket: str) -> bool:
     try:
         client.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        if error_code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+        if is_bucket_missing(exc):
             return False
         raise StorageError(f"s3://{bucket}: cannot read bucket ({error_code(exc)})") from None
     return True

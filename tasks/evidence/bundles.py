@@ -17,9 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tasks.common.errors import InputError
-from tasks.common.s3 import iter_objects
+from tasks.common.errors import InputError, StorageError
 from tasks.common.safepath import UnsafeKeyError, safe_join
+from tasks.common.storage import error_code, is_not_found, iter_objects, iter_version_pages
 
 from .claims import MAX_CLAIM_BYTES, chain_prefix, claim_seq, parse_claim
 from .dsse import ENVELOPE_NAME
@@ -71,13 +71,9 @@ class _Download:
     def versions(self, prefix: str) -> dict[str, list[dict[str, Any]]]:
         """{key: versions (S3's order: newest first), then delete markers} under prefix."""
         out: dict[str, list[dict[str, Any]]] = {}
-        pages = self.client.get_paginator("list_object_versions").paginate(
-            Bucket=self.bucket, Prefix=prefix
-        )
-        for page in pages:
-            for kind in ("Versions", "DeleteMarkers"):
-                for v in page.get(kind, []):
-                    out.setdefault(v["Key"], []).append({**v, "marker": kind == "DeleteMarkers"})
+        for page in iter_version_pages(self.client, self.bucket, prefix):
+            for v, marker in page:
+                out.setdefault(v["Key"], []).append({**v, "marker": marker})
         return out
 
     def fetch(self, key: str, versions: list[dict[str, Any]], residue_ok: bool = False) -> None:
@@ -256,9 +252,9 @@ def _verification_aids(client: Any, bucket: str, prefix: str) -> list[tuple[str,
     The envelope is hostile input: read capped, parsed strictly; anything odd adds nothing.
     """
     from tasks.common.safepath import key_problem
+    from tasks.common.storage import S3Store
 
     from .dsse import EnvelopeError, parse_envelope
-    from .store import S3Store
     from .verify import read_capped
 
     store = S3Store(client, bucket)
@@ -284,8 +280,10 @@ def _verification_aids(client: Any, bucket: str, prefix: str) -> list[tuple[str,
             continue
         try:
             client.head_object(Bucket=bucket, Key=key)
-        except ClientError:
-            continue  # absent (or unreadable): nothing to share
+        except ClientError as exc:
+            if is_not_found(exc):
+                continue  # absent: nothing to share
+            raise StorageError(f"s3://{bucket}/{key}: cannot read ({error_code(exc)})") from None
         found.append((role, key))
     return found
 

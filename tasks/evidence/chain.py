@@ -77,6 +77,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tasks.common.errors import StorageError
+from tasks.common.storage import error_code, is_not_found, is_precondition_failed
 
 from .claims import (
     CLAIM_BODIES,
@@ -97,7 +98,6 @@ from .claims import (
     remember,
 )
 from .dsse import ENVELOPE_NAME, MAX_ENVELOPE_BYTES, sha256_hex
-from .store import error_code, is_not_found, is_precondition_failed
 from .verify import BUNDLE_KEY_RE, Trust
 
 __all__ = ["Claim", "ChainPolicy", "ClaimResult", "chain_prefix", "claim_key", "claim_next"]

@@ -25,8 +25,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tasks.common.storage import S3Store, Store
+
 from .dsse import ENVELOPE_NAME
-from .store import S3Store, Store, server_now
+from .store import server_now
 from .verify import BUNDLE_KEY_RE, Trust, verify_bundle
 
 CLAIM_NAME_RE = re.compile(r"^[0-9]{12}$")

@@ -20,10 +20,11 @@ from typing import Any
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.models import Period, to_utc
 from tasks.common.settings import FINGERPRINT_RE, StorageSettings
+from tasks.common.storage import ObjectVersion, S3Store, Store
 
 from .dsse import ENVELOPE_NAME, ROTATION_PREDICATE_TYPE, sha256_hex
 from .signer import fingerprint, load_public_key, public_pem
-from .store import KEYS, ObjectVersion, S3Store, Store
+from .store import KEYS
 from .verify import (
     BUNDLE_KEY_RE,
     ROTATION_JOB,

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tasks.common.errors import StorageError
+from tasks.common.storage import LocalStore, ObjectVersion, S3Store, Store
 
 from .dsse import (
     ENVELOPE_NAME,
@@ -35,13 +36,7 @@ from .dsse import (
     sha256_hex,
 )
 from .signer import fingerprint, load_public_key, verify_signature
-from .store import (
-    KEYS,
-    LocalStore,
-    ObjectVersion,
-    S3Store,
-    Store,
-)
+from .store import KEYS
 
 # reports/<job>/<YYYY>/<MM>/<DD>/<run_id>/<file>
 BUNDLE_KEY_RE = re.compile(

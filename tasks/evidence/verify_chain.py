@@ -29,10 +29,10 @@ from cronsim import CronSim, CronSimError
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import to_utc
+from tasks.common.storage import ObjectVersion, S3Store, Store
 
 from .claims import Claim, chain_prefix, claim_seq, disagreement, parse_claim, read_winner
 from .dsse import ENVELOPE_NAME
-from .store import ObjectVersion, S3Store, Store
 from .verify import BUNDLE_KEY_RE, BundleInfo, Failure, Trust, verify_bundle
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from tasks.common.errors import InputError
 from tasks.common.s3 import S3Uri
+from tasks.common.storage import LocalStore, S3Store, Store
 
 from .dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope, sha256_hex
-from .store import LocalStore, S3Store, Store
 from .trust import Anchors, fingerprint_anchors, resolve_trust
 from .verify import BUNDLE_KEY_RE, Failure, Trust, read_capped, verify_bundle
 from .verify_chain import Report, verify_job

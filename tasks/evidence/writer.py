@@ -14,6 +14,7 @@ from typing import Any
 
 from tasks.common.errors import ComplianceError, InputError, StorageError
 from tasks.common.models import Period, iso_z, to_utc
+from tasks.common.storage import put_locked, put_once
 
 from .chain import ChainPolicy, claim_next, envelope_uri, read_envelope, remember_commit
 from .claims import MAX_SEQ
@@ -31,7 +32,7 @@ from .dsse import (
     statement_bytes,
 )
 from .signer import Signer, fingerprint, load_public_key
-from .store import put_locked, put_once, require_object_lock
+from .store import require_object_lock
 from .verify import Trust
 
 JOB_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -114,8 +114,8 @@ class History:
 
 
 def _verified_records(client: Any, bucket: str, job: str, trust: Any, hist: History):
+    from tasks.common.storage import S3Store
     from tasks.evidence.bundles import iter_bundles
-    from tasks.evidence.store import S3Store
     from tasks.evidence.verify import verify_bundle
 
     store = S3Store(client, bucket)

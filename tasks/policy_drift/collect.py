@@ -12,13 +12,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.access.snapshot import CollectError
-from tasks.access.sources import S3Store as DataStore
 from tasks.access.sources import collect_settings
-from tasks.audit.job import days_of, read_table
+from tasks.audit.job import read_table
 from tasks.common.errors import InputError
 from tasks.common.layout import ORG_SETTINGS_KEY
 from tasks.common.models import Period
-from tasks.common.s3 import iter_objects
+from tasks.common.periods import period_days
+from tasks.common.storage import S3Store, iter_objects
 from tasks.policy.chain import applied_versions, canonical, sha256
 from tasks.policy.schema import validate_policy
 from tasks.policy_drift.approvals import AUTO, UNKNOWN
@@ -56,7 +56,7 @@ def approved_policy(client: Any, reports_bucket: str, trust: Any, inputs: Inputs
 
 
 def in_effect(client: Any, bucket: str, key: str, inputs: Inputs) -> InEffect | None:
-    store = DataStore(client, bucket)
+    store = S3Store(client, bucket)
     raw, uri = store.read(key), store.uri(key)
     if raw is None:
         return None
@@ -138,7 +138,7 @@ def _strings(table: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
-class SettingsStore(DataStore):
+class SettingsStore(S3Store):
     """The data bucket as collect_settings reads it, keeping what its one listing and its
     reads show: when each settings file was collected (LastModified, a setting's first
     seen) and the digest of each file read (the bundle's inputs)."""
@@ -155,9 +155,11 @@ class SettingsStore(DataStore):
                 self.seen[self.uri(key)] = obj["LastModified"].astimezone(UTC)
             yield key
 
-    def read(self, key: str) -> bytes | None:
-        raw = super().read(key)
-        if raw is not None:
+    def read(
+        self, key: str, limit: int | None = None, version_id: str | None = None
+    ) -> bytes | None:
+        raw = super().read(key, limit, version_id)
+        if raw is not None and limit is None:
             self.digests[self.uri(key)] = sha256(raw)
         return raw
 
@@ -177,7 +179,7 @@ def collect(
     inputs.inputs += [{"uri": uri, "digest": {"sha256": store.digests[uri]}} for uri in read]
     inputs.org = in_effect(client, data_bucket, ORG_SETTINGS_KEY, inputs)
     inputs.baseline = in_effect(client, data_bucket, cfg.baseline_key, inputs)
-    for day in days_of(period):
+    for day in period_days(period):
         table, day_inputs = read_table(client, data_bucket, "events", day, EVENTS_SCHEMA)
         inputs.inputs += day_inputs
         if table is None:

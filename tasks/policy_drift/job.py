@@ -25,7 +25,7 @@ def collect_inputs(
 ) -> Inputs:  # fmt: skip
     from tasks.audit.commands import command_redactor
     from tasks.common.s3 import s3_client
-    from tasks.evidence.store import S3Store
+    from tasks.common.storage import S3Store
     from tasks.evidence.trust import job_anchors, resolve_trust
     from tasks.policy_drift.collect import collect
 
@@ -42,12 +42,12 @@ def scope_users(settings: StorageSettings, team: str | None, user: str | None) -
     """--user and --team (from the roster); None: everyone."""
     if not team:
         return {user} if user else None
-    from tasks.access.sources import S3Store as DataStore
     from tasks.access.sources import collect_roster
     from tasks.common.errors import InputError
     from tasks.common.s3 import s3_client
+    from tasks.common.storage import S3Store
 
-    roster, errors = collect_roster(DataStore(s3_client(settings), settings.data_bucket))
+    roster, errors = collect_roster(S3Store(s3_client(settings), settings.data_bucket))
     if roster is None:
         raise InputError(f"{errors[0].source}: {errors[0].problem} (--team needs the roster)")
     members = {u for u, e in roster.items() if e.team == team}

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Period
+from tasks.common.storage import Store, open_store
 from tasks.telemetry.ingest import (
     DAY_MS,
     DEFAULT_MAX_LINE_BYTES,
@@ -39,7 +40,7 @@ from tasks.telemetry.ingest import (
     ingest,
 )
 from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
-from tasks.telemetry.sources import EVENTS_DAY, Store, detect_units, iter_lines
+from tasks.telemetry.sources import EVENTS_DAY, detect_units, iter_lines
 
 CHUNK_USERS_ENV = "COMPLIANCE_INGEST_CHUNK_USERS"
 MAX_CHUNKS = 8  # default: at most this many chunks (each one re-reads the telemetry)
@@ -88,7 +89,7 @@ def event_users(store: Store, prefixes: Iterable[str], period: Period | None) ->
     window = _period_ms(period)
     found: set[str] = set()
     for prefix in prefixes:
-        for key, _size in store.walk_files(prefix):
+        for key, _size in store.list(prefix):
             if not key.endswith(".jsonl") or not _day_may_hold(key, window):
                 continue
             with store.open(key) as stream:
@@ -122,7 +123,7 @@ def plan_chunks(
     """
     if not spread:
         return [sorted(set(users)) if users is not None else None]
-    store = Store(str(source), s3_client)
+    store = open_store(str(source), s3_client, must_exist=True)
     units = detect_units(store, default_user, None)  # raises as ingest does on no data
     folder_users = {u.user for u in units if u.kind != "events" and u.user is not None}
     events = [u.prefix for u in units if u.kind == "events"]
@@ -179,27 +180,3 @@ def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
     tables = [t for t in tables if t.num_rows]
     return pa.concat_tables(tables) if tables else schema.empty_table()
-
-
-def chunked_ingest(
-    source: str,
-    *,
-    s3_client: Any = None,
-    period: Period | None = None,
-    users: Iterable[str] | None = None,
-    chunk_users: int | None = None,
-    mapper: Callable[[list[list[str]]], list[IngestResult]] | None = None,
-) -> IngestResult:
-    """plan -> ingest each chunk (with `mapper`, default in turn) -> merge."""
-    chunks = plan_chunks(
-        source, s3_client=s3_client, period=period, users=users, chunk_users=chunk_users
-    )
-    parts = mapper(chunks) if mapper else ingest_in_turn(source, chunks, s3_client, period)
-    return merge_chunks(parts)
-
-
-def ingest_in_turn(
-    source: str, chunks: Sequence[Sequence[str] | None], s3_client: Any, period: Period | None
-) -> list[IngestResult]:
-    """Every chunk, one after another (the flow maps them over its task runner instead)."""
-    return [ingest_chunk(source, c, s3_client=s3_client, period=period) for c in chunks]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from tasks.common.bursts import WriteBurstConfig, refuse_old_keys
 from tasks.common.settings import validate_section
 
 
@@ -13,6 +14,11 @@ class SignalThresholds(BaseModel):
     """A signal fires when value >= max(min, factor x baseline) (see health.py)."""
 
     model_config = {"extra": "forbid"}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_keys(cls, raw: Any) -> Any:
+        return refuse_old_keys(raw, "quality.signals")
 
     auth_failures_min: int = Field(
         5, ge=1, description="authentication failures a user needs before the signal can fire"
@@ -34,13 +40,10 @@ class SignalThresholds(BaseModel):
         5, ge=1, description="rollbacks in the window before the signal can fire"
     )
     rollbacks_factor: float = Field(3.0, ge=1, description="times the baseline rollbacks")
-    write_burst_window_minutes: int = Field(
-        5, ge=1, description="window of the file-write burst signal"
+    write_burst: WriteBurstConfig = Field(
+        default_factory=WriteBurstConfig,
+        description="the file-write burst signal (the rule audit-trail's finding uses too)",
     )
-    write_burst_min: int = Field(
-        40, ge=1, description="file writes in the window before the signal can fire"
-    )
-    write_burst_factor: float = Field(4.0, ge=1, description="times the baseline writes")
     spend_min_usd: float = Field(
         20.0, ge=0, description="daily spend (USD) before the spend signal can fire"
     )

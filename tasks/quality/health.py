@@ -15,8 +15,6 @@ Each signal says its value, baseline, threshold and why it fired.
 
 from __future__ import annotations
 
-import posixpath
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -24,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.common.bursts import burst_threshold, sliding_counts
 from tasks.common.models import Finding, FindingStatus, Severity
+from tasks.common.workspace import write_escapes
 from tasks.quality.config import SignalThresholds
 from tasks.quality.providers import MAX_USERS_LISTED, degradation_episodes
 
@@ -38,7 +38,6 @@ SIGNAL_SEVERITY = {
     "spend_acceleration": Severity.high,
     "provider_degradation": Severity.high,
 }
-_DRIVE = re.compile(r"^[A-Za-z]:/")
 
 
 @dataclass
@@ -148,48 +147,50 @@ def _matrix(events: pd.DataFrame, mask: Any, days: list[str], value: str | None 
     return m.unstack("day").reindex(index=users, columns=days).fillna(0).astype("float64")
 
 
-def _sliding_counts(sel: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
+def _sliding_counts(sel: pd.DataFrame, window_ms: int) -> pd.Series:
     """For each event, how many events of its (source, user) fall in the window ending at it."""
     sel = sel.sort_values(["source", "user", "ts"])
     out = np.empty(len(sel), dtype=np.int64)
     pos = 0
     for _, g in sel.groupby(["source", "user"], sort=False):
-        ts = g["ts"].to_numpy(dtype="datetime64[ms]")
-        n = len(ts)
-        out[pos : pos + n] = np.arange(n) - np.searchsorted(ts, ts - window, side="right") + 1
-        pos += n
+        ts = g["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
+        out[pos : pos + len(ts)] = sliding_counts(ts, window_ms)
+        pos += len(ts)
     return pd.Series(out, index=sel.index).reindex(sel.index)
 
 
 def _bursts(
-    ev: pd.DataFrame, mask: Any, kind: str, minutes: int, minimum: float, factor: float, unit: str
+    ev: pd.DataFrame, mask: Any, kind: str, seconds: int, minimum: float, factor: float, unit: str
 ) -> list[Signal]:
-    """Peaks of a sliding-window count per user-day against the other users' typical density."""
+    """Peaks of a sliding-window count per user-day against the other users' typical density
+    (the rule of tasks/common/bursts.py)."""
     sel = ev.loc[mask, ["source", "user", "ts", "day", "task_id"]]
     if not len(sel):
         return []
-    sel = sel.assign(n=_sliding_counts(sel, pd.Timedelta(minutes=minutes)))
+    sel = sel.assign(n=_sliding_counts(sel, seconds * 1000))
     codes, names = pd.factorize(sel["user"])
     n_all = sel["n"].to_numpy()
     found = []
     grouped = sel.groupby(["user", "day"])["n"]
     peaks, where = grouped.max(), grouped.idxmax()
     for (user, day), peak in peaks[peaks >= minimum].items():
-        others = n_all[codes != names.get_loc(user)]
-        base = float(np.median(others)) if len(others) else 0.0
-        threshold = max(minimum, factor * base)
+        base, threshold = burst_threshold(minimum, factor, n_all[codes != names.get_loc(user)])
         if peak >= threshold:
             hit = sel.loc[where[(user, day)]]
             why = (
-                f"{kind.replace('_', ' ')}: {peak:g} {unit} within {minutes} min on {day} (ending "
+                f"{kind.replace('_', ' ')}: {peak:g} {unit} within {_span(seconds)} on {day} (ending "
                 f"{hit['ts']:%H:%M} UTC) vs {base:g} typical for other users (fires at >= "
                 f"max({minimum:g}, {factor:g} x baseline) = {threshold:g})"
             )
             found.append(
                 Signal(kind, user, day, float(peak), base, threshold, why,
-                       details={"window_minutes": minutes, "task_id": hit["task_id"]})
+                       details={"window_seconds": seconds, "task_id": hit["task_id"]})
             )  # fmt: skip
     return found
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def _day_labels(ts: pd.Series) -> pd.Series:
@@ -221,35 +222,6 @@ def _spikes(matrix: pd.DataFrame, kind: str, minimum: float, factor: float, unit
             )
             found.append(Signal(kind, user, day, value, base, threshold, why))
     return found
-
-
-def path_escapes(path: str | None, workspace: str | list[str] | None) -> bool:
-    """True when a write target is outside the workspace: absolute elsewhere, or ../ escaping.
-
-    `workspace` may be a list (the user's known workspaces, when the event does not say);
-    an absolute path then escapes unless it is under one of them.
-    """
-    if not isinstance(path, str) or not path:
-        return False
-    p = path.replace("\\", "/")
-    if p.startswith("~"):
-        return True
-    if p.startswith("/") or _DRIVE.match(p):
-        spaces = [workspace] if isinstance(workspace, str) else list(workspace or [])
-        spaces = [w for w in spaces if isinstance(w, str) and w]
-        if not spaces:
-            return True  # no workspace known at all: an absolute write cannot be vouched for
-        return not any(_under(p, w) for w in spaces)
-    norm = posixpath.normpath(p)
-    return norm == ".." or norm.startswith("../")
-
-
-def _under(path: str, workspace: str) -> bool:
-    ws = posixpath.normpath(workspace.replace("\\", "/")).rstrip("/")
-    norm = posixpath.normpath(path)
-    if _DRIVE.match(norm) or _DRIVE.match(ws):  # Windows paths compare case-insensitively
-        norm, ws = norm.lower(), ws.lower()
-    return norm == ws or norm.startswith(ws + "/")
 
 
 def _timeouts(ev: pd.DataFrame, days: list[str], th: SignalThresholds) -> list[Signal]:
@@ -300,7 +272,7 @@ def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
     writes = writes.loc[maybe]
     known = ev.dropna(subset=["workspace"]).groupby("user")["workspace"].unique().to_dict()
     out = [
-        path_escapes(p, w if isinstance(w, str) else known.get(u))
+        write_escapes(p, w if isinstance(w, str) else known.get(u)) is True
         for p, w, u in zip(
             writes["path"].astype(object),
             writes["workspace"].astype(object),
@@ -328,10 +300,10 @@ def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
                 },
             )
         )
+    rule = th.write_burst
     signals_burst = _bursts(
-        ev, write_mask, "write_burst", th.write_burst_window_minutes,
-        th.write_burst_min, th.write_burst_factor, "file writes",
-    )  # fmt: skip
+        ev, write_mask, "write_burst", rule.window_seconds, rule.writes, rule.factor, "file writes"
+    )
     return found + signals_burst
 
 
@@ -383,7 +355,8 @@ def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) 
     signals += _timeouts(ev, day_labels, th)
     signals += _bursts(
         ev, ev["category"].eq("rollback").fillna(False), "rollback_burst",
-        th.rollback_window_minutes, th.rollbacks_min, th.rollbacks_factor, "checkpoint restores",
+        th.rollback_window_minutes * 60, th.rollbacks_min, th.rollbacks_factor,
+        "checkpoint restores",
     )  # fmt: skip
     signals += _writes(ev, th)
     spend = _matrix(ev, ev["cost"].notna(), day_labels, value="cost").round(4)

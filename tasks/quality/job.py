@@ -7,7 +7,7 @@ Flow order (flows/telemetry_quality.py): load suites -> ingest -> roster -> asse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Finding, Period, RunStatus
+from tasks.common.periods import period_days
 from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
 from tasks.quality import gate as gates
 from tasks.quality.config import QualityConfig
@@ -28,11 +29,6 @@ from tasks.telemetry.schema import SCHEMA_VERSION
 JOB = "telemetry-quality"
 TABLES = ("tasks", "events")
 OPEN_MAX = 10**12  # "no upper bound" for row counts (GX needs a number for a parameter)
-
-
-def period_days(period: Period) -> list[date]:
-    first, last = period.start.date(), (period.end - timedelta(microseconds=1)).date()
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def row_bounds(

@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 from tasks.common.errors import InputError, StorageError
 from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated_key
 from tasks.common.models import Period
-from tasks.common.s3 import iter_objects
+from tasks.common.periods import period_days
+from tasks.common.storage import get_or_none, iter_objects
 from tasks.quality.derived import derived_redactor, redact_table
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import JOB, TABLES, Assessment, period_days
+from tasks.quality.job import JOB, TABLES, Assessment
 
 RAW = "raw/"
 HISTORY_KEY = state_key(JOB, "history.json")
@@ -30,13 +31,6 @@ DAY_COLUMN = {"tasks": "started_at", "events": "ts"}
 
 def gate_key(day: date) -> str:
     return state_key(JOB, f"gate/{day.isoformat()}.json")
-
-
-def _get(client, bucket: str, key: str) -> bytes | None:
-    try:
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except client.exceptions.NoSuchKey:
-        return None
 
 
 def _put(client, bucket: str, key: str, body: bytes, content_type: str) -> None:
@@ -48,7 +42,7 @@ def _put(client, bucket: str, key: str, body: bytes, content_type: str) -> None:
 
 def read_roster(client, bucket: str) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
     """The roster (or None when absent) and its input record for the attestation."""
-    body = _get(client, bucket, ROSTER_KEY)
+    body = get_or_none(client, bucket, ROSTER_KEY)
     if body is None:
         return None, []
     uri = f"s3://{bucket}/{ROSTER_KEY}"
@@ -58,7 +52,7 @@ def read_roster(client, bucket: str) -> tuple[pd.DataFrame | None, list[dict[str
 
 
 def read_history(client, bucket: str) -> dict[str, Any]:
-    body = _get(client, bucket, HISTORY_KEY)
+    body = get_or_none(client, bucket, HISTORY_KEY)
     if body is None:
         return {"days": {}}
     try:
@@ -226,19 +220,3 @@ def raw_inputs(plan: InputPlan, result: Any) -> RawInputs:
         history=plan.history,
         inputs=plan.inputs,
     )
-
-
-def load_raw(
-    client,
-    bucket: str,
-    period: Period,
-    team: str | None,
-    user: str | None,
-    chunk_users: int | None = None,
-) -> RawInputs:
-    """Everything the job reads, chunks ingested in turn (the flow maps them instead)."""
-    from tasks.quality.chunks import ingest_in_turn, merge_chunks
-
-    spread = chunk_users is not None  # in turn, more chunks only cost CPU
-    plan = plan_inputs(client, bucket, period, team, user, chunk_users, spread)
-    return raw_inputs(plan, merge_chunks(ingest_in_turn(plan.source, plan.chunks, client, period)))

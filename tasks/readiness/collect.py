@@ -57,8 +57,8 @@ def latest_verified(
     client: Any, bucket: str, job: str, trust: Any
 ) -> tuple[Latest | None, list[str]]:
     """Newest first, the first bundle that verifies; every newer one that did not, as a line."""
+    from tasks.common.storage import S3Store
     from tasks.evidence.bundles import iter_bundles
-    from tasks.evidence.store import S3Store
     from tasks.evidence.verify import verify_bundle
 
     store, rejected = S3Store(client, bucket), []

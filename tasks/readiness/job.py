@@ -22,7 +22,7 @@ def schedules() -> dict[str, list[str]]:
 
 def collect_inputs(settings: StorageSettings, now: datetime | None = None) -> Inputs:
     from tasks.common.s3 import s3_client
-    from tasks.evidence.store import S3Store
+    from tasks.common.storage import S3Store
     from tasks.evidence.trust import job_anchors, resolve_trust
     from tasks.readiness.collect import collect
 

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import iso_z
+from tasks.common.storage import NOT_FOUND_CODES, is_not_found
 from tasks.retention.concurrency import pmap
 from tasks.retention.config import RetentionConfig
 from tasks.retention.planner import (
@@ -33,11 +34,6 @@ from tasks.retention.planner import (
 JOB = "log-retention"
 DELETE_BATCH = 1000  # journal items per DeleteObjects request and per done marker
 DELETE_OBJECTS_MAX = 1000  # S3's limit of keys per DeleteObjects request
-GONE_CODES = ("NoSuchKey", "NoSuchVersion")  # a rerun deleting what is already gone
-
-
-class SimulatedCrash(RuntimeError):
-    """Raised by the crash-injection hook (tests only)."""
 
 
 def journal_key(run_id: str) -> str:
@@ -52,12 +48,6 @@ def complete_key(run_id: str) -> str:
     return state_key(JOB, f"{run_id}.complete")
 
 
-def missing(exc: ClientError) -> bool:
-    """Only a not-found answer means gone: a 400, 403 or 5xx says nothing about the object."""
-    code = exc.response.get("Error", {}).get("Code", "")
-    return code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
-
-
 def _gone_check_failed(bucket: str, key: str, exc: ClientError) -> StorageError:
     code = exc.response.get("Error", {}).get("Code", "") or "?"
     return StorageError(f"s3://{bucket}/{key}: cannot confirm the deletion (HEAD answered {code})")
@@ -67,7 +57,7 @@ def _exists(client, bucket: str, key: str) -> bool:
     try:
         client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if missing(exc):
+        if is_not_found(exc):
             return False
         raise _gone_check_failed(bucket, key, exc) from None
     return True
@@ -115,7 +105,7 @@ def _version_gone(client, item: PlanItem, version_id: str) -> bool:
     try:
         client.head_object(Bucket=item.bucket, Key=item.key, VersionId=version_id)
     except ClientError as exc:
-        if missing(exc):
+        if is_not_found(exc):
             return True
         raise _gone_check_failed(item.bucket, item.key, exc) from None
     return False
@@ -265,7 +255,7 @@ def _delete_versions(client, items: list[PlanItem]) -> tuple[int, set[tuple[str,
         for start in range(0, len(entries), DELETE_OBJECTS_MAX):
             chunk = entries[start : start + DELETE_OBJECTS_MAX]
             resp = client.delete_objects(Bucket=name, Delete={"Objects": chunk, "Quiet": False})
-            errors = [e for e in resp.get("Errors", []) if e.get("Code") not in GONE_CODES]
+            errors = [e for e in resp.get("Errors", []) if e.get("Code") not in NOT_FOUND_CODES]
             denied = [e for e in errors if e.get("Code") == "AccessDenied"]
             if len(denied) < len(errors):
                 first = next(e for e in errors if e.get("Code") != "AccessDenied")

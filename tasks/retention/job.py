@@ -14,8 +14,8 @@ import orjson
 from tasks.collect.mark import SOURCE_MARK, SourceMark
 from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.models import Finding, Period, to_utc
-from tasks.common.s3 import iter_objects
 from tasks.common.settings import AppConfig
+from tasks.common.storage import iter_objects
 from tasks.retention.concurrency import pmap
 from tasks.retention.config import (
     RedactionConfig,

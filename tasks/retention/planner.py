@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from tasks.common.layout import QUARANTINE, RAW_ROO, REDACTED_ROO
 from tasks.common.models import iso_z, to_utc
+from tasks.common.storage import is_not_found, iter_version_pages
 from tasks.retention.config import RetentionConfig
 
 CLASSES = {"raw": RAW_ROO, "redacted": REDACTED_ROO, "quarantine": QUARANTINE}
@@ -104,13 +105,8 @@ def days_for(cfg: RetentionConfig, data_class: str) -> int:
 
 def list_versions(client, bucket: str, prefix: str) -> Iterator[tuple[str, list[Version]]]:
     """(key, versions) for every key under prefix, delete markers included, page by page."""
-    paginator = client.get_paginator("list_object_versions")
     current_key, current = None, []
-    pages = paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000})
-    for page in pages:
-        entries = [(v, False) for v in page.get("Versions", [])]
-        entries += [(m, True) for m in page.get("DeleteMarkers", [])]
-        entries.sort(key=lambda e: e[0]["Key"])
+    for entries in iter_version_pages(client, bucket, prefix):
         for entry, marker in entries:
             if entry["Key"] != current_key:
                 if current_key is not None:
@@ -150,8 +146,7 @@ def version_hold(client, bucket: str, key: str, v: Version, now: datetime) -> st
     try:
         head = client.head_object(**args)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NoSuchVersion"):
+        if is_not_found(exc):  # a version gone since listing; a 400/403 is raised
             return None
         raise
     return hold_of(v, head, now)

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tasks.retention.deleter import missing
+from tasks.common.storage import is_not_found
 from tasks.retention.engine import Redactor
 from tasks.retention.planner import PlanItem, Version, hold_of, redacted_key
 from tasks.retention.stream import is_json_name, redact_stream
@@ -172,7 +172,7 @@ def _download(client, bucket: str, key: str, spool: Any) -> bool:
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
-        if missing(exc):
+        if is_not_found(exc):
             return False
         raise
     shutil.copyfileobj(body, spool, 1024 * 1024)

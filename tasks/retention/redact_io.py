@@ -22,8 +22,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tasks.common.s3 import S3Uri, is_s3, iter_objects
+from tasks.common.s3 import S3Uri, is_s3
 from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
+from tasks.common.storage import iter_objects
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.sources import rule_sources

@@ -119,8 +119,8 @@ def load_drills(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Drill records of bundles that verify under `trusted` (Anchors, or (name, PEM) pairs);
     and one line per bundle that does not."""
+    from tasks.common.storage import S3Store
     from tasks.evidence.bundles import iter_bundles
-    from tasks.evidence.store import S3Store
     from tasks.evidence.trust import Anchors, resolve_trust
     from tasks.evidence.verify import verify_bundle
 

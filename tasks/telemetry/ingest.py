@@ -32,14 +32,14 @@ import orjson
 import pyarrow as pa
 
 from tasks.common.models import Period
+from tasks.common.storage import open_store
 from tasks.telemetry.batch import BATCH_BYTES, no_gc, parse_files
 from tasks.telemetry.events import TaskAttrs, parse_event_line
 from tasks.telemetry.parse_task import TaskContext, parse_messages
 from tasks.telemetry.quarantine import qrow
-from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
+from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASK_COLUMNS, TASKS_SCHEMA
 from tasks.telemetry.sources import (
     EVENTS_DAY,
-    Store,
     TaskFolder,
     Unit,
     agent_of,
@@ -61,6 +61,9 @@ class IngestResult:
     events: pa.Table
     quarantine: pa.Table
     counts: dict[str, int]
+
+
+_STARTED, _ENDED = TASK_COLUMNS["started_at"], TASK_COLUMNS["ended_at"]
 
 
 def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
@@ -91,7 +94,7 @@ class Ingestion:
         columnar: bool = True,
         batch_bytes: int = BATCH_BYTES,
     ) -> None:
-        self.store = Store(str(source), s3_client)
+        self.store = open_store(str(source), s3_client, must_exist=True)
         self.users = set(users) if users is not None else None
         self.default_user = default_user
         self.max_file = max_file_bytes
@@ -163,7 +166,7 @@ class Ingestion:
 
     # -- telemetry ------------------------------------------------------------------
     def _events_unit(self, unit: Unit) -> Iterator[tuple[str, pa.Table]]:
-        for key, _size in self.store.walk_files(unit.prefix):
+        for key, _size in self.store.list(unit.prefix):
             if not key.endswith(".jsonl") or not self._day_in_period(key):
                 continue
             uri = self.store.uri(key)
@@ -323,7 +326,7 @@ class Ingestion:
         return out
 
     def _add_task(self, row: tuple) -> None:
-        if self.period_ms is None or _overlaps(row[7], row[8], self.period_ms):
+        if self.period_ms is None or _overlaps(row[_STARTED], row[_ENDED], self.period_ms):
             self._tasks.append(row)
 
     def _run_pending(self) -> None:

@@ -32,7 +32,7 @@ from tasks.telemetry.consolidate import (
 )
 from tasks.telemetry.decode import TS_MAX, _bad, _excerpt, _not_utf8, request_damage
 from tasks.telemetry.quarantine import qrow
-from tasks.telemetry.schema import SCHEMA_VERSION
+from tasks.telemetry.schema import EVENT_COLUMNS, SCHEMA_VERSION, with_columns
 
 # kinds whose JSON text is parsed before dispatch (tool payloads are read lazily)
 PARSE_UPFRONT = JSON_TEXT_KINDS - {"tool"}
@@ -315,10 +315,11 @@ def task_row(ctx: TaskContext, st: TaskStats, had_messages: bool) -> tuple[Any, 
 def mark_excluded(events: list, start: int) -> None:
     """Flag the task's request rows that name no protocol: their tokensIn excludes cache
     (the task's figures say so), which a cost recomputation must know."""
+    kind, protocol = EVENT_COLUMNS["kind"], EVENT_COLUMNS["api_protocol"]
     for i in range(start, len(events)):
         row = events[i]
-        if row[8] == "api_req_started" and row[18] is None:
-            events[i] = row[:31] + (False,)
+        if row[kind] == "api_req_started" and row[protocol] is None:
+            events[i] = with_columns(row, EVENT_COLUMNS, tokens_in_includes_cache=False)
 
 
 def _refresh_request_row(events: list, idx: int | None, data: dict) -> None:
@@ -326,15 +327,16 @@ def _refresh_request_row(events: list, idx: int | None, data: dict) -> None:
     if idx is None:
         return
     row = events[idx]
-    figures = (
-        _str(data.get("apiProtocol")) or row[18],
-        _num(data.get("tokensIn")),
-        _num(data.get("tokensOut")),
-        _num(data.get("cacheWrites")),
-        _num(data.get("cacheReads")),
-        _cost(data.get("cost")),
+    events[idx] = with_columns(
+        row,
+        EVENT_COLUMNS,
+        api_protocol=_str(data.get("apiProtocol")) or row[EVENT_COLUMNS["api_protocol"]],
+        tokens_in=_num(data.get("tokensIn")),
+        tokens_out=_num(data.get("tokensOut")),
+        cache_writes=_num(data.get("cacheWrites")),
+        cache_reads=_num(data.get("cacheReads")),
+        cost=_cost(data.get("cost")),
     )
-    events[idx] = row[:18] + figures + row[24:]
 
 
 def uuid7_ms(task_id: str) -> int | None:

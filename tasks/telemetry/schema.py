@@ -151,3 +151,21 @@ QUARANTINE_SCHEMA = pa.schema(
         ("record_excerpt", pa.string()),  # at most 200 chars, redacted
     ]
 )
+
+
+def column_index(schema: pa.Schema) -> dict[str, int]:
+    """Column name -> position: producers build rows as tuples in schema order (fast to
+    transpose), and anything that reads or patches a row names the column through this."""
+    return {name: i for i, name in enumerate(schema.names)}
+
+
+TASK_COLUMNS = column_index(TASKS_SCHEMA)
+EVENT_COLUMNS = column_index(EVENTS_SCHEMA)
+
+
+def with_columns(row: tuple, columns: dict[str, int], **values: object) -> tuple:
+    """`row` with the named columns replaced (an unknown name is a KeyError, not a shift)."""
+    out = list(row)
+    for name, value in values.items():
+        out[columns[name]] = value
+    return tuple(out)

@@ -12,14 +12,13 @@ in fixed chunks so that one huge line never sits in memory whole.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from tasks.common.errors import InputError
-from tasks.common.s3 import S3Uri, is_s3
+from tasks.common.storage import Store
 
 EVENTS_DAY = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.jsonl$")
 # Cline task ids: Date.now() strings (v3), `<epoch-ms>_<5 chars>` (v4); Roo's are UUIDs
@@ -41,98 +40,6 @@ class Unit:
     kind: str  # "events" | "tasks" | "task"
     prefix: str
     user: str | None = None
-
-
-class Store:
-    """Read-only view of a root (local folder or s3 prefix) with relative keys."""
-
-    def __init__(self, root: str, s3_client: Any = None) -> None:
-        self.s3 = is_s3(root)
-        if self.s3:
-            if s3_client is None:
-                raise InputError(f"{root}: an s3 client is needed to read s3:// sources")
-            uri = S3Uri.parse(root)
-            self.bucket = uri.bucket
-            self.base = uri.key if not uri.key or uri.key.endswith("/") else uri.key + "/"
-            self.client = s3_client
-        else:
-            if not os.path.exists(root):
-                raise InputError(f"{root}: no such file or directory")
-            self.base = os.path.abspath(root)
-        self.root = root
-
-    def uri(self, rel: str) -> str:
-        if self.s3:
-            return f"s3://{self.bucket}/{self.base}{rel}"
-        return os.path.join(self.base, rel) if rel else self.base
-
-    def children(self, rel: str) -> tuple[list[str], dict[str, int]]:
-        """Immediate sub-folders (names) and files (name -> size) of `rel`, sorted."""
-        if self.s3:
-            dirs: list[str] = []
-            files: dict[str, int] = {}
-            prefix = self.base + rel
-            paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-                for cp in page.get("CommonPrefixes", []):
-                    dirs.append(cp["Prefix"][len(prefix) :].rstrip("/"))
-                for obj in page.get("Contents", []):
-                    files[obj["Key"][len(prefix) :]] = obj["Size"]
-            return sorted(dirs), files
-        path = os.path.join(self.base, rel)
-        dirs, files = [], {}
-        try:
-            with os.scandir(path) as it:
-                for e in it:
-                    if e.is_dir():
-                        dirs.append(e.name)
-                    elif e.is_file():
-                        files[e.name] = e.stat().st_size
-        except (FileNotFoundError, NotADirectoryError):
-            pass
-        return sorted(dirs), files
-
-    def walk_files(self, rel: str) -> Iterator[tuple[str, int]]:
-        """Every file under `rel` as (relative key, size); one folder's files are contiguous."""
-        if self.s3:
-            paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.base + rel):
-                for obj in page.get("Contents", []):
-                    yield obj["Key"][len(self.base) :], obj["Size"]
-            return
-        yield from _walk_local(os.path.join(self.base, rel), rel.rstrip("/") + "/" if rel else "")
-
-    def read(self, rel: str) -> bytes:
-        if self.s3:
-            return self.client.get_object(Bucket=self.bucket, Key=self.base + rel)["Body"].read()
-        with open(os.path.join(self.base, rel), "rb") as fh:
-            return fh.read()
-
-    def open(self, rel: str) -> BinaryIO:
-        if self.s3:
-            return self.client.get_object(Bucket=self.bucket, Key=self.base + rel)["Body"]
-        return open(os.path.join(self.base, rel), "rb")
-
-
-def _walk_local(path: str, reldir: str) -> Iterator[tuple[str, int]]:
-    """os.walk's order (a folder's files sorted, then its sub-folders), from scandir's
-    entries: no path arithmetic per file. Symlinks (folders and files) are not followed."""
-    try:
-        with os.scandir(path) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return
-    subdirs = []
-    for e in entries:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                subdirs.append(e)
-            elif e.is_file(follow_symlinks=False):  # a file symlink may lead out of the tree
-                yield reldir + e.name, e.stat().st_size
-        except OSError:
-            continue
-    for d in subdirs:
-        yield from _walk_local(d.path, reldir + d.name + "/")
 
 
 def iter_lines(stream: BinaryIO, max_line: int) -> Iterator[tuple[int, bytes | None, int]]:
@@ -183,7 +90,7 @@ def detect_units(store: Store, default_user: str, users: set[str] | None) -> lis
     units: list[Unit] = []
     _detect(store, "", default_user, users, units, depth=0)
     if not units:
-        raise InputError(f"{store.root}: no Roo Code data found (no tasks/, raw/ or events/)")
+        raise InputError(f"{store.label}: no Roo Code data found (no tasks/, raw/ or events/)")
     units.sort(key=lambda u: 0 if u.kind == "events" else 1)
     return units
 
@@ -195,7 +102,7 @@ def _detect(
     if "ui_messages.json" in files or "history_item.json" in files:
         out.append(Unit("task", rel, user if rel else _user_from_path(store, user)))
         return
-    if not rel and _basename(store) == "roo":
+    if not rel and store.name == "roo":
         for u in dirs:  # raw/roo/ itself: its folders are users
             if users is None or u in users:
                 out.append(Unit("tasks", f"{u}/tasks/", u))
@@ -217,15 +124,9 @@ def _detect(
                 out.append(Unit("tasks", rel + folder + "/", owner))
 
 
-def _basename(store: Store) -> str:
-    path = store.base.rstrip("/") if store.s3 else store.base
-    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-
-
 def _user_from_path(store: Store, default: str) -> str:
     """raw/roo/<user>/ given as the root: the user is the folder name."""
-    path = (store.base if store.s3 else store.base.replace(os.sep, "/")).rstrip("/")
-    parts = path.split("/")
+    parts = store.path.rstrip("/").split("/")
     if len(parts) >= 2 and parts[-2] == "roo":
         return parts[-1]
     if len(parts) >= 4 and parts[-2] == "tasks" and parts[-4] == "roo":
@@ -241,7 +142,7 @@ def agent_of(task_id: str, uri: str) -> str:
 
 
 def task_id_of(unit: Unit, store: Store) -> str:
-    return unit.prefix.rstrip("/").rsplit("/", 1)[-1] if unit.prefix else _basename(store)
+    return unit.prefix.rstrip("/").rsplit("/", 1)[-1] if unit.prefix else store.name
 
 
 def iter_task_folders(store: Store, unit: Unit) -> Iterator[TaskFolder]:
@@ -254,7 +155,7 @@ def iter_task_folders(store: Store, unit: Unit) -> Iterator[TaskFolder]:
     current: str | None = None
     files: dict[str, int] = {}
     cut = len(unit.prefix)
-    for key, size in store.walk_files(unit.prefix):
+    for key, size in store.list(unit.prefix):
         rest = key[cut:]
         task_id, sep, name = rest.partition("/")
         if not sep or "/" in name:

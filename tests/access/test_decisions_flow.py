@@ -17,7 +17,8 @@ from tasks.access.job import collect_for_settings
 from tasks.access.run import JOB, review
 from tasks.common.jobrun import finish_job
 from tasks.common.models import Period
-from tasks.common.s3 import S3Uri, get_bytes
+from tasks.common.s3 import S3Uri
+from tasks.common.storage import get_bytes
 from tasks.evidence.dsse import parse_envelope
 from tests.access.test_flow import _seed, _settings
 

@@ -12,8 +12,8 @@ from tasks.access.demo_seed import seed_iam
 from tasks.access.ocsf import ocsf_jsonl_bytes
 from tasks.access.review import evaluate_checks
 from tasks.access.run import collect_snapshot
-from tasks.access.sources import LocalStore
 from tasks.common.models import FindingStatus
+from tasks.common.storage import LocalStore
 from tasks.telemetry.generator import generate_fleet
 
 KIND_TO_CHECKS = {

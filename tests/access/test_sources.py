@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 from tasks.access.sources import (
-    LocalStore,
-    S3Store,
     collect_org,
     collect_roster,
     collect_settings,
     parse_roster,
 )
+from tasks.common.storage import LocalStore, S3Store
 
 EXPORT = {
     "providerProfiles": {

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from cli.audit import audit, days_between
+from cli.audit import audit
 from tasks.audit.config import AuditConfig
 from tasks.audit.job import run_day
 from tasks.common.jobrun import finish_job
@@ -127,10 +127,3 @@ def test_bad_arguments_are_one_line_errors(monkeypatch):
     assert res.exit_code == 2 and "--since: expected a date" in res.output
     res = CliRunner().invoke(audit, ["search", "--since", "2026-11-02", "--until", "2026-11-01"])
     assert res.exit_code == 2 and "is not after --since" in res.output
-
-
-def test_days_between_is_half_open():
-    from datetime import UTC, datetime
-
-    days = days_between(datetime(2026, 11, 20, 12, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
-    assert days == [date(2026, 11, 20), date(2026, 11, 21)]

@@ -7,7 +7,8 @@ import json
 import yaml
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
-from tasks.common.s3 import get_bytes, s3_client
+from tasks.common.s3 import s3_client
+from tasks.common.storage import get_bytes
 from tests.audit.conftest import sample_rows, table
 from tests.audit.test_job import put_parquet
 

@@ -11,7 +11,7 @@ import pytest
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import days_of, resolve_period, run_day
+from tasks.audit.job import period_days, resolve_period, run_day
 from tasks.audit.ledger import parse_ledger
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.jobrun import finish_job
@@ -72,8 +72,8 @@ def test_scoped_run_and_period_days(s3, day_data):
     assert r.summary["by_user"] == {"bob": {"command": 1, "mode_switch": 1}}
     assert r.summary["completeness"]["complete"]
     p = resolve_period("2026-11-18", "2026-11-21")
-    assert days_of(p) == [date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]
-    assert days_of(resolve_period(None, "2026-11-21")) == [DAY]
+    assert period_days(p) == [date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]
+    assert period_days(resolve_period(None, "2026-11-21")) == [DAY]
     with pytest.raises(ConfigError, match="until 2026-11-20 is not after since 2026-11-20"):
         resolve_period("2026-11-20", "2026-11-20")
 

@@ -76,7 +76,7 @@ def test_every_problem_of_every_section_once_naming_file_and_key(tmp_path, runna
         "notifications.webhook_url": "http(s)",
         "quality.max_quarantine_rate": "less than or equal to 1",
         "quality.recent_dayz": "unknown key; did you mean 'recent_days'?",
-        "quality.signals.write_burst_mim": "did you mean 'write_burst_min'?",
+        "quality.signals.write_burst_mim": "did you mean 'write_burst'?",
         "access.chekcs": "did you mean 'checks'?",
         "access.campaign.due_days": "greater than or equal to 1",
     }

@@ -11,10 +11,10 @@ from pathlib import Path
 from tasks.common.models import Period
 from tasks.common.s3 import s3_client
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import put_locked
 from tasks.evidence import publish_bundle
 from tasks.evidence.bundles import download, iter_bundles
 from tasks.evidence.dsse import PAYLOAD_TYPE, make_envelope, pae, parse_envelope, statement_bytes
-from tasks.evidence.store import put_locked
 
 from .conftest import T0, day_period
 
@@ -142,6 +142,6 @@ def race_lost_claim(client, bucket: str, job: str) -> tuple[object, int]:
 
 
 def put_once_raw(client, bucket, key, body):
-    from tasks.evidence.store import put_once
+    from tasks.common.storage import put_once
 
     put_once(client, bucket, key, body, 1, "application/json")

@@ -13,8 +13,8 @@ import pytest
 
 from tasks.common.s3 import s3_client
 from tasks.common.settings import StorageSettings
+from tasks.common.storage import S3Store
 from tasks.evidence import ChainPolicy, publish
-from tasks.evidence.store import S3Store
 from tasks.evidence.verify_chain import verify_job
 
 from .conftest import T0, day_period

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tasks.evidence.store import LocalStore, S3Store
+from tasks.common.storage import LocalStore, S3Store
 from tasks.evidence.verify_chain import verify_job
 
 from .helpers import download_all, publish_day, race_lost_claim

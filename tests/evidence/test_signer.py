@@ -103,8 +103,8 @@ def test_kms_key_of_wrong_spec_is_refused(s3_server):
 
 
 def test_bundle_signed_with_kms_verifies_like_a_local_one(s3_server, s3, buckets):
+    from tasks.common.storage import S3Store
     from tasks.evidence import publish_bundle
-    from tasks.evidence.store import S3Store
     from tasks.evidence.verify import Trust
     from tasks.evidence.verify_chain import verify_job
 

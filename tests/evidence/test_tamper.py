@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tasks.common.storage import LocalStore, S3Store
 from tasks.evidence.signer import generate_key_files, load_signer
-from tasks.evidence.store import LocalStore, S3Store
 from tasks.evidence.verify_chain import verify_job
 from tasks.evidence.verify_target import verify_target
 

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from tasks.common.errors import StorageError
+from tasks.common.storage import S3Store
 from tasks.evidence import ChainPolicy, publish
 from tasks.evidence.chain import claim_key
 from tasks.evidence.dsse import parse_envelope
-from tasks.evidence.store import S3Store
 from tasks.evidence.verify_chain import verify_job
 from tasks.evidence.writer import StatementTooLarge
 
@@ -160,8 +160,8 @@ def test_concurrent_publishers_never_fork(s3, buckets, publish_daily, trust):
 
 def test_crashed_claimer_is_linked_past_after_lease(s3, buckets, signer, trust):
     """A claim whose publisher died never blocks the chain and never becomes a report."""
+    from tasks.common.storage import put_once
     from tasks.evidence.chain import claim_next
-    from tasks.evidence.store import put_once
 
     bucket, job = buckets.reports_bucket, "cost-budget"
     policy = ChainPolicy(lease_seconds=2.5, fence_seconds=0.5, poll_initial=0.05)

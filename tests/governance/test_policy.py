@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cli.evidence import keys, storage
 from cli.policy import policy
+from tasks.common.storage import S3Store
 from tasks.evidence import LocalSigner, load_signer
-from tasks.evidence.store import S3Store
 from tasks.evidence.verify import Trust, verify_bundle
 from tasks.policy.chain import (
     Ctx,

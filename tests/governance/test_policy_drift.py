@@ -256,7 +256,7 @@ def test_the_flow_publishes_the_drift_report(prefect_harness, fleet, s3, tmp_pat
     import yaml
 
     from flows.policy_drift import policy_drift
-    from tasks.common.s3 import get_bytes
+    from tasks.common.storage import get_bytes
 
     settings, truth, _ = fleet
     config = tmp_path / "compliance.yaml"

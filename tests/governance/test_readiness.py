@@ -145,7 +145,7 @@ def test_the_flow_publishes_a_scorecard(prefect_harness, s3, env, tmp_path):
     import yaml
 
     from flows.readiness import readiness
-    from tasks.common.s3 import get_bytes
+    from tasks.common.storage import get_bytes
 
     settings, signer = env
     _complete_run(s3, settings, signer, skip=("cost-budget",))

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tasks.common.s3 import S3Uri, get_bytes, iter_objects, s3_client
+from tasks.common.s3 import S3Uri, s3_client
+from tasks.common.storage import get_bytes, iter_objects
 from tests.ops.envsetup import STORAGE_ENV, JobEnv, make_env
 
 # Fields that differ between two runs on identical data (ids, clocks, bucket names).

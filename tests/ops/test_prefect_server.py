@@ -17,7 +17,8 @@ import pytest
 from cli.run import deployment_name
 from flows.registry import DEPLOYABLE
 from tasks.common.embedded import free_port
-from tasks.common.s3 import S3Uri, get_bytes, s3_client
+from tasks.common.s3 import S3Uri, s3_client
+from tasks.common.storage import get_bytes
 from tests.access.test_fleet import KIND_TO_CHECKS, _owner
 from tests.ops.envsetup import STORAGE_ENV, make_env
 from tests.ops.procs import BIN, REPO, Proc, run, wait_healthy

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tasks.common.embedded import EmbeddedS3
-from tasks.common.s3 import iter_objects, s3_client
+from tasks.common.s3 import s3_client
+from tasks.common.storage import iter_objects
 from tests.ops.envsetup import STORAGE_ENV, make_env
 from tests.ops.webhook import WebhookListener
 

@@ -13,15 +13,15 @@ import pytest
 from tasks.common.errors import ConfigError, InputError
 from tasks.quality.chunks import (
     chunk_users_setting,
-    chunked_ingest,
     merge_chunks,
     plan_chunks,
     split_users,
 )
 from tasks.quality.frames import parse_roster
 from tasks.quality.job import resolve_period
-from tasks.quality.storage import filter_users, load_raw
+from tasks.quality.storage import filter_users
 from tasks.telemetry.ingest import ingest
+from tests.quality.chunking import chunked_ingest, load_raw
 
 START = date(2026, 11, 17)
 PERIOD = resolve_period("2026-11-17", "2026-11-19")

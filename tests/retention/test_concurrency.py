@@ -15,13 +15,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tasks.common.errors import ConfigError, StorageError
-from tasks.common.s3 import get_bytes, s3_client
+from tasks.common.s3 import s3_client
 from tasks.common.settings import AppConfig
+from tasks.common.storage import get_bytes
 from tasks.retention import deleter
 from tasks.retention import runner as runner_mod
 from tasks.retention.config import parse_retention
-from tasks.retention.deleter import SimulatedCrash, unfinished_runs
+from tasks.retention.deleter import unfinished_runs
 from tasks.retention.runner import run_retention
+from tests.retention.crash import SimulatedCrash
 
 LATER = datetime.now(UTC) + timedelta(days=40)
 USERS = ("ann", "bob", "cat")

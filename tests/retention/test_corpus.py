@@ -16,10 +16,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from bench.synth import write_storage
 from cli.redact import redact
 from tasks.retention.config import RedactionConfig
 from tasks.retention.redact_io import redact_path
-from tasks.retention.synth import write_storage
 
 
 def forms(value: str) -> set[str]:

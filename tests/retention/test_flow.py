@@ -7,7 +7,8 @@ import json
 import orjson
 import yaml
 
-from tasks.common.s3 import get_bytes, s3_client
+from tasks.common.s3 import s3_client
+from tasks.common.storage import get_bytes
 
 SECRET = "ghp_" + "Flow" * 9
 

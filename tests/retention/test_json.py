@@ -9,10 +9,10 @@ import tracemalloc
 import orjson
 import pytest
 
+from bench.synth import pem, planted
 from tasks.retention import stream
 from tasks.retention.engine import Redactor
 from tasks.retention.stream import redact_stream
-from tasks.retention.synth import pem, planted
 
 RNG = random.Random(5)
 KEY = pem(RNG, "RSA PRIVATE KEY")

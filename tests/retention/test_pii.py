@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from bench.synth import iban, luhn_complete
 from tasks.retention.engine import Redactor
-from tasks.retention.synth import iban, luhn_complete
 
 CARD = luhn_complete("5555" + "34110042719")
 PII = [

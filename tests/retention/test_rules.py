@@ -6,11 +6,11 @@ import random
 
 import pytest
 
+from bench.synth import iban, jwt, luhn_complete, pem
 from tasks.common.errors import ConfigError
 from tasks.retention.config import parse_redaction, parse_retention, redaction_key
 from tasks.retention.engine import Redactor
 from tasks.retention.rules import REGISTRY
-from tasks.retention.synth import iban, jwt, luhn_complete, pem
 
 RNG = random.Random(3)
 B64 = "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY/z+QwErT"  # 40 chars, high entropy
