@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import threading
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -78,11 +79,19 @@ class Redactor:
         self.counts: Counter[str] = Counter()
         # one multi-pattern database: a single pass over the bytes for every rule
         self.escape_id = len(rules)  # hits of the JSON-escape trigger (not a rule)
+        # a prefilter anchored to the buffer's start or end cannot scan many files at once
+        # hits found in a JSON text hold for a string inside it unless a prefilter is
+        # anchored to a line start (`^`, multi-line)
+        self.reuse_hits = not any(re.search(r"(?<!\[)\^", r.prefilter) for r in rules)
+        self.batchable = not any(re.search(r"\\[AzZ]", r.prefilter) for r in rules)
         self.db = self._compile(list(range(len(rules))))
 
     def _compile(self, ids: list[int]) -> tuple[hyperscan.Database, hyperscan.Scratch]:
         rules = [self.rules[i] for i in ids]
-        flags = [hyperscan.HS_FLAG_PREFILTER if r.hs_prefilter_mode else 0 for r in rules]
+        # multi-line: `^` also matches after a newline, so a prefilter never depends on
+        # where its buffer starts (batch.py scans many files concatenated)
+        ml = hyperscan.HS_FLAG_MULTILINE
+        flags = [ml | (hyperscan.HS_FLAG_PREFILTER if r.hs_prefilter_mode else 0) for r in rules]
         # one more expression: an escaped digit or letter (`\u0067`) in a JSON string.
         # Encoders do not write those, so such a string may hide a secret from the raw-byte
         # prefilters: the hit makes json_pieces decode the string and scan its text.
@@ -179,34 +188,44 @@ class Redactor:
         out.append(data[last:])
         return b"".join(out)
 
-    def redact_text(self, data: bytes) -> bytes:
-        hits = self.scan(data)
+    def redact_text(self, data: bytes, hits: list[tuple[int, int]] | None = None) -> bytes:
+        """`hits`: this text's prefilter hits when a batch scan already found them."""
+        hits = self.scan(data) if hits is None else hits
         if not hits:
             return data
         spans = self.spans(data, hits)
         return self.apply(data, spans) if spans else data
 
     # --- JSON ----------------------------------------------------------------------------
-    def redact_json(self, data: bytes, depth: int = 0) -> bytes:
+    def redact_json(
+        self, data: bytes, depth: int = 0, hits: list[tuple[int, int]] | None = None
+    ) -> bytes:
         """Redact the string values of a complete JSON text (or a run of whole tokens)."""
-        pieces = self.json_pieces(data, depth)
+        pieces = self.json_pieces(data, depth, hits)
         return data if pieces is None else b"".join(pieces)
 
-    def json_pieces(self, data: bytes, depth: int = 0) -> list[bytes] | None:
+    def json_pieces(
+        self, data: bytes, depth: int = 0, hits: list[tuple[int, int]] | None = None
+    ) -> list[bytes] | None:
         """Output as pieces to write in order, or None when nothing changed."""
-        hits = self.scan(data)
+        hits = self.scan(data) if hits is None else hits
         if not hits:
             return None
         hits.sort()
+        ends = [h[0] for h in hits]
+        # where each hit is looked at: its last byte, but a keyword rule's hit ends in its
+        # value, and `"key": "value` has its operator outside both strings (the key names
+        # what the value is), so that hit is looked at from the operator, in that order
+        order = sorted(
+            (_operator_before(data, end) if rid in self.assignment else max(end - 1, 0), rid)
+            for end, rid in hits
+        )
         out: list[bytes] = []
         last = 0  # bytes before `last` are already in `out`
         done = 0  # tokens before `done` were looked at (each string is decoded once)
-        for end, rid in hits:
-            p = max(end - 1, 0)
+        for p, rid in order:
             if p < last or p < done:
                 continue
-            if rid in self.assignment and _COUNT_VALUE.match(data, end):
-                continue  # `"tokensIn\": 1234`: a count, not a secret; no need to decode
             s = _string_start(data, p)
             if s >= 0:  # inside a string token [s, e]
                 e = p if data[p] == 0x22 and not _escaped(data, p) else _next_quote(data, p)
@@ -215,7 +234,12 @@ class Redactor:
                     return out
                 done = e + 1
                 if _next_char(data, e + 1) != b":":  # keys are left alone
-                    red = self._redact_string(data[s : e + 1], depth)
+                    # a string without escapes is its own text: its hits need no new scan
+                    inner = None
+                    if self.reuse_hits and data.find(b"\\", s, e) < 0:
+                        lo, hi = bisect_right(ends, s + 1), bisect_right(ends, e)
+                        inner = [(h - s - 1, r) for h, r in hits[lo:hi]]
+                    red = self._redact_string(data[s : e + 1], depth, inner)
                     if red is not None:
                         out += [data[last:s], red]
                         last = e + 1
@@ -246,8 +270,20 @@ class Redactor:
         out.append(data[last:])
         return out
 
-    def _redact_string(self, token: bytes, depth: int) -> bytes | None:
-        """A string token (with its quotes) redacted and re-encoded; None if unchanged."""
+    def _redact_string(
+        self, token: bytes, depth: int, hits: list[tuple[int, int]] | None = None
+    ) -> bytes | None:
+        """A string token (with its quotes) redacted and re-encoded; None if unchanged.
+        `hits`: the string's prefilter hits, given when it holds no escape."""
+        if hits is not None:
+            inner = token[1:-1]
+            red = self._redact_inner(inner, depth, hits)
+            if red == inner:
+                return None
+            try:
+                return _dump_str(red)
+            except UnicodeDecodeError:
+                pass  # not UTF-8: decoding below decides what it is
         try:
             text = orjson.loads(token)
         except orjson.JSONDecodeError:
@@ -262,11 +298,13 @@ class Redactor:
         red = self._redact_inner(inner, depth)
         return None if red == inner else _dump_str(red)
 
-    def _redact_inner(self, inner: bytes, depth: int) -> bytes:
+    def _redact_inner(
+        self, inner: bytes, depth: int, hits: list[tuple[int, int]] | None = None
+    ) -> bytes:
         head = inner.lstrip(_WS)[:1]
         if depth < MAX_DEPTH and head in (b"{", b"[") and _is_json(inner):
-            return self.redact_json(inner, depth + 1)
-        return self.redact_text(inner)
+            return self.redact_json(inner, depth + 1, hits)
+        return self.redact_text(inner, hits)
 
     def _redact_value(self, key: bytes, token: bytes, depth: int, rid: int) -> bytes | None:
         """`"password": "<value>"`: the whole value is the secret if it looks like one."""
@@ -307,11 +345,24 @@ def _alnum_at(data: bytes, i: int) -> bool:
     return 0 <= i < len(data) and (data[i] in _ALNUM)
 
 
-# after an assignment's operator: an unquoted JSON number (short) and a delimiter
-_COUNT_VALUE = re.compile(
-    rb"[ \t]{0,4}-?[0-9]{1,14}(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?=[,}\]\s\\]|$)"
-)
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _operator_before(data: bytes, end: int) -> int:
+    """The `:` of `"key": "value…` when a keyword hit ends in the first bytes of a value that
+    is its own JSON string; otherwise the hit's last byte."""
+    q = data.rfind(b'"', max(0, end - _HEAD), end)
+    if q > 0 and not _escaped(data, q) and not _VALUE_STOP.search(data, q + 1, end):
+        i = q - 1
+        while i >= 0 and data[i] in _WS:
+            i -= 1
+        if i >= 0 and data[i] == 0x3A:
+            return i
+    return max(end - 1, 0)
+
+
+_HEAD = 24  # a keyword prefilter ends at most this far into its value
+_VALUE_STOP = re.compile(rb"[\s\"'`,;<>(){}\[\]]")
 
 
 def _inside_marker(data: bytes, i: int) -> bool:

@@ -24,12 +24,14 @@ from typing import Any, BinaryIO
 
 from tasks.common.s3 import S3Uri, is_s3, iter_objects
 from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
+from tasks.retention.batch import redact_batch
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 
 _proc_redactor: Redactor | None = None
+BATCH_FILES = 2000  # files per worker task (each batch is one or a few Hyperscan scans)
 MAX_PROBLEM_LINES = 1000  # all are counted; this many are listed in the summary
 
 
@@ -41,6 +43,17 @@ def _init_process(cfg_json: str, key: bytes) -> None:
 def _redact_local_file(src: str, dst: str) -> FileStats | str:
     assert _proc_redactor is not None
     return _guarded(dst, lambda: redact_file(_proc_redactor, src, dst))
+
+
+def _redact_local_batch(pairs: list[tuple[str, str]]) -> list[FileStats | str]:
+    assert _proc_redactor is not None
+    return _local_batch(_proc_redactor, pairs)
+
+
+def _local_batch(red: Redactor, pairs: list[tuple[str, str]]) -> list[FileStats | str]:
+    if not red.batchable:
+        return [_guarded(d, lambda s=s, d=d: redact_file(red, s, d)) for s, d in pairs]
+    return redact_batch(red, pairs, lambda s, d: _guarded(d, lambda: redact_file(red, s, d)))
 
 
 def _guarded(name: str, work: Callable[[], FileStats]) -> FileStats | str:
@@ -146,15 +159,18 @@ def redact_path(
     elif Path(src).is_dir():
         pairs = _local_pairs(Path(src), Path(dst), summary)
         if workers > 1 and len(pairs) > 1:
+            # batches of files, not files, cross the process boundary (one scan each)
+            step = max(1, min(BATCH_FILES, -(-len(pairs) // (workers * 4))))
+            batches = [pairs[i : i + step] for i in range(0, len(pairs), step)]
             with ProcessPoolExecutor(
                 workers, initializer=_init_process, initargs=(cfg.model_dump_json(), key)
             ) as pool:
-                for stats in pool.map(_redact_local_file, *zip(*pairs, strict=True), chunksize=4):
-                    summary.add(stats)
+                for results in pool.map(_redact_local_batch, batches):
+                    for stats in results:
+                        summary.add(stats)
         else:
-            red = Redactor(cfg, key)
-            for s, d in pairs:
-                summary.add(_guarded(d, lambda s=s, d=d: redact_file(red, s, d)))
+            for stats in _local_batch(Redactor(cfg, key), pairs):
+                summary.add(stats)
     else:
         if not Path(src).exists():
             raise FileNotFoundError(2, "no such file", src)
@@ -190,21 +206,38 @@ def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]
         dirs.sort()
         for name in dirs:  # not descended when a link; reported when it leads outside
             _link_outside(Path(here) / name, root, src, summary)
+        rel_dir = os.path.relpath(here, root)
+        out_dir: str | None = None  # checked once per folder: safe_join walks its parents
         for name in sorted(files):
-            path = real = Path(here) / name
-            if path.is_symlink():
+            path = Path(here, name)
+            real = os.path.join(here, name)
+            if os.path.islink(real):
                 if _link_outside(path, root, src, summary):
                     continue
-                real = path.resolve()
-            if not real.is_file():  # a FIFO, a socket, a dangling link
+                real = os.path.realpath(real)
+            if not os.path.isfile(real):  # a FIFO, a socket, a dangling link
                 continue
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             try:
-                target = safe_join(dst, path.relative_to(root).as_posix())
+                if out_dir is None:
+                    out_dir = os.path.dirname(str(safe_join(dst, rel)))
+                target = _checked_target(out_dir, rel, name)
             except UnsafeKeyError as exc:
                 summary.add(str(exc))
                 continue
-            pairs.append((str(real), str(target)))
+            pairs.append((real, target))
     return pairs
+
+
+def _checked_target(out_dir: str, rel: str, name: str) -> str:
+    """out_dir/name with safe_join's checks for the last segment (the folder was checked)."""
+    problem = key_problem(rel)
+    if problem:
+        raise UnsafeKeyError(f"{rel[:200]!r}: unsafe object key ({problem})")
+    target = os.path.join(out_dir, name)
+    if os.path.islink(target):
+        raise UnsafeKeyError(f"{rel[:200]!r}: target is a symlink ({target})")
+    return target
 
 
 def _redact_stdio(red: Redactor, dst: str) -> FileStats:
