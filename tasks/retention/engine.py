@@ -157,8 +157,13 @@ class Redactor:
                         if verdict is not True:  # validator trimmed the value
                             e = s + int(verdict)
                             value = data[s:e]
-                    if secret[rid] and is_placeholder(value.decode("utf-8", "replace")):
-                        continue
+                    if secret[rid] and (
+                        is_placeholder(value.decode("utf-8", "replace"))
+                        or _MASK_AFTER.match(data, e)
+                    ):
+                        continue  # `xoxp-5723…-####`: the rest was masked for display
+                    if rid in self.assignment and _unquoted_interpolation(data, s, value):
+                        continue  # `password = pre$fix`: a shell expands `$fix`
                     if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
                         continue  # a source regex without boundaries matched inside a word
                     if self.allowed(value) or _inside_marker(data, m.start()):
@@ -345,6 +350,12 @@ def _alnum_at(data: bytes, i: int) -> bool:
     return 0 <= i < len(data) and (data[i] in _ALNUM)
 
 
+def _unquoted_interpolation(data: bytes, s: int, value: bytes) -> bool:
+    return data[s - 1 : s] not in (b'"', b"'", b"`") and _INTERP.search(value) is not None
+
+
+_INTERP = re.compile(rb"\$[A-Za-z_{]")
+_MASK_AFTER = re.compile(rb"#{4}|\*{4}|(?:\xe2\x80\xa2){4}")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 

@@ -208,9 +208,14 @@ register(
 register(
     name="url_credentials",
     kind="url_credentials",
-    pattern=r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/@'\"\\]{1,64}:[^\s@/'\"\\]{1,128})@[A-Za-z0-9\[.-]",
+    # not to a documentation address (RFC 3849, RFC 5737): an example in a manual
+    pattern=(
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/@'\"\\]{1,64}:[^\s@/'\"\\]{1,128})@"
+        r"(?!\[2001:db8:|192\.0\.2\.|198\.51\.100\.|203\.0\.113\.)[A-Za-z0-9\[.-]"
+    ),
     prefilter=r":[^\s@/'\"\\:]{1,128}@",
     group=1,
+    validator="userinfo",
 )
 register(
     name="bearer_token",
@@ -219,6 +224,56 @@ register(
     prefilter=r"(?i)bearer[:\s]",
     group=1,
     validator="entropy3",
+)
+# vendor tokens no installed rule source knows (credsweeper 1.19.5 has no rule for them)
+register(
+    name="teams_webhook",
+    kind="webhook_url",
+    # Microsoft Teams incoming webhooks: whoever holds the URL posts into the channel
+    pattern=(
+        r"(?:https?://)?(?:outlook\.office(?:365)?\.com/webhook|[\w-]+\.webhook\.office\.com/webhookb2)"
+        r"/[A-Za-z0-9@/_-]{30,400}"
+    ),
+    prefilter=r"outlook\.office(?:365)?\.com/webhook/|\.webhook\.office\.com/webhookb2/",
+    validator="not_placeholder",
+)
+register(
+    name="easypost_key",
+    kind="easypost_key",
+    pattern=r"\bEZ[AT]K[a-zA-Z0-9]{54}\b",
+    prefilter=r"EZ[AT]K[a-zA-Z0-9]{8}",
+    validator="not_placeholder",
+)
+register(
+    name="intra42_secret",
+    kind="intra42_secret",
+    pattern=r"\bs-s4t2(?:ud|af)-[a-f0-9]{64}\b",
+    prefilter=r"s-s4t2(?:ud|af)-",
+)
+register(
+    name="vault_unseal_key",
+    kind="vault_unseal_key",
+    pattern=(
+        r"(?i)(?:unseal key \d{1,2}:|operator unseal)[ \t]+"
+        r"(?P<value>[A-Za-z0-9+/]{43,44}={0,2})(?![A-Za-z0-9+/])"
+    ),
+    prefilter=r"(?i)unseal key \d|operator unseal",
+    group=1,
+    validator="not_placeholder",
+)
+register(
+    name="connection_string_password",
+    kind="password",
+    # `Server=…;User Id=…;Password=…;` (ADO.NET, ODBC, JDBC): a field of a literal string,
+    # never a code reference, so any value but a template is the password
+    pattern=(
+        r"(?i)(?:server|data source|host|user id|uid|database|initial catalog)=[^;\n\"']{0,200};"
+        r"(?:[ \t]*[\w ]{1,40}=[^;\n\"']{0,200};){0,10}?[ \t]*(?:password|pwd)="
+        r"(?P<value>[^;\n\"'\s\\]{1,200})"
+    ),
+    prefilter=r"(?i);[ \t]*(?:password|pwd)=",
+    group=1,
+    validator="literal",
 )
 # --- personal data ---------------------------------------------------------------------
 register(
