@@ -82,7 +82,7 @@ def _gitleaks(root: Path) -> dict[str, list[str]]:
 # --- scoring ------------------------------------------------------------------------------
 def _score_reported(found: dict[str, list[str]], data: str, root: Path) -> dict[str, Any]:
     if data == "foreign":
-        from tasks.retention.foreign import load
+        from tests.retention.foreign import load
 
         strings, plants = load(root.parent)
         by_id = {s["id"]: s for s in strings}
@@ -116,7 +116,7 @@ def _ours(root: Path, out: Path, data: str, workers: int) -> dict[str, Any]:
     res: dict[str, Any] = {"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0}
     res["rule_sources"] = summary["rule_sources"]
     if data == "foreign":
-        from tasks.retention.foreign import score
+        from tests.retention.foreign import score
 
         sc = score(out.parent, root.parent)
         return res | {"recall": sc["recall"], "fp_rate": sc["fp_rate"], "json_broken": sc["structure_broken"]}  # fmt: skip
@@ -184,8 +184,8 @@ def _run(tool: str, root: Path, data: str, workers: int) -> dict[str, Any]:
 
 # --- data sets ----------------------------------------------------------------------------
 def _datasets(base: Path, fleet_tasks: int, large_mb: float) -> dict[str, Path]:
-    from tasks.retention.foreign import CORPUS
     from tasks.retention.synth import write_storage
+    from tests.retention.foreign import CORPUS
 
     foreign = base / "foreign"
     shutil.copytree(CORPUS, foreign)

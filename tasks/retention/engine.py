@@ -27,8 +27,8 @@ from tasks.retention.rules import (
     REGISTRY,
     RuleSpec,
 )
-from tasks.retention.sources import loaded_rules, provenance
-from tasks.retention.validators import VALIDATORS, is_placeholder
+from tasks.retention.sources import loaded_rules
+from tasks.retention.validators import PLACEHOLDER_CHECKED, VALIDATORS, is_placeholder
 
 MAX_DEPTH = 4  # JSON-in-JSON nesting we decode
 _ASSIGNMENT_RULES = frozenset({"generic_secret", "password_assignment"})
@@ -65,11 +65,14 @@ class Redactor:
         rules = [r for n, r in REGISTRY.items() if n not in off]
         rules += [r for r in loaded_rules() if r.name not in off]
         rules += [custom_rule_spec(c) for c in cfg.custom_rules]
-        self.provenance = provenance()
         self.rules: list[RuleSpec] = rules
         self.patterns = [re.compile(r.pattern.encode()) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
         self.is_secret = [r.category == "secret" for r in rules]
+        # secrets whose validator did not already rule out placeholders
+        self.placeholder_check = [
+            r.category == "secret" and r.validator not in PLACEHOLDER_CHECKED for r in rules
+        ]
         self.unbounded = [r.source != "compliance-jobs" and r.category == "secret" for r in rules]
         self.assignment = {i for i, r in enumerate(rules) if r.name in _ASSIGNMENT_RULES}
         self.key = key or b"compliance-jobs-default"
@@ -141,7 +144,7 @@ class Redactor:
             else:
                 ws.append([lo, hi])
         found: set[Span] = set()
-        secret, loose = self.is_secret, self.unbounded
+        check_ph, loose = self.placeholder_check, self.unbounded
         for rid, ranges in windows.items():
             pattern, group, check = self.patterns[rid], self.rules[rid].group, self.validators[rid]
             for lo, hi in ranges:
@@ -157,10 +160,9 @@ class Redactor:
                         if verdict is not True:  # validator trimmed the value
                             e = s + int(verdict)
                             value = data[s:e]
-                    if secret[rid] and (
-                        is_placeholder(value.decode("utf-8", "replace"))
-                        or _MASK_AFTER.match(data, e)
-                    ):
+                    if check_ph[rid] and is_placeholder(value.decode("utf-8", "replace")):
+                        continue
+                    if self.is_secret[rid] and _MASK_AFTER.match(data, e):
                         continue  # `xoxp-5723…-####`: the rest was masked for display
                     if rid in self.assignment and _unquoted_interpolation(data, s, value):
                         continue  # `password = pre$fix`: a shell expands `$fix`

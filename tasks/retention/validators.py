@@ -13,6 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {}
+# validators that reject placeholders themselves (the engine need not check again)
+PLACEHOLDER_CHECKED = frozenset(
+    {"password_value", "secret_value", "random_tail", "not_placeholder", "slack"}
+)
 
 
 def validator(name: str) -> Callable[[Callable[[str], bool]], Callable[[str], bool]]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tasks.retention.config import RedactionConfig
-from tasks.retention.foreign import CORPUS, load, score
 from tasks.retention.redact_io import redact_path
+from tests.retention.foreign import CORPUS, load, score
 
 # The targets: recall >= 0.95 (tuned half and held-out half), <= 2% benign destroyed.
 RECALL_FLOOR = 0.95
