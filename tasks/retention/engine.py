@@ -123,7 +123,7 @@ class Redactor:
 
         db, scratch = self.db
         db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return hits
+        return _thin(hits) if len(hits) > 8 else hits
 
     def allowed(self, value: bytes) -> bool:
         if value in self.allow_values or b"[REDACTED:" in value:  # idempotent reruns
@@ -346,6 +346,16 @@ def thread_redactor(config: RedactionConfig | None = None, key: bytes = b"") -> 
     if ident not in cache:
         cache[ident] = Redactor(config, key)
     return cache[ident]
+
+
+def _thin(hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A prefilter ending in an open repeat reports every byte of a long token: keep the
+    first and last end of each such run (their windows cover the run; both lie in the same
+    JSON string), not the bytes between."""
+    seen = set(hits)
+    return [
+        (end, rid) for end, rid in hits if (end - 1, rid) not in seen or (end + 1, rid) not in seen
+    ]
 
 
 def _alnum_at(data: bytes, i: int) -> bool:

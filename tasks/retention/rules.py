@@ -28,7 +28,9 @@ class RuleSpec(BaseModel):
     prefilter: str
     group: int = 0  # which regex group is the secret (0 = the whole match)
     validator: str | None = None
-    window: int = 400  # bytes around a prefilter hit the precise pattern may span
+    window: int = Field(
+        400, ge=16
+    )  # bytes around a prefilter hit the pattern may span (see engine._thin)
     hs_prefilter_mode: bool = False  # compile `prefilter` with HS_FLAG_PREFILTER
     source: str = "compliance-jobs"  # who wrote the rule: us, or an installed package==version
 
@@ -78,8 +80,10 @@ register(
 register(
     name="aws_access_key_id",
     kind="aws_access_key_id",
-    pattern=r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
-    prefilter=r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{4}",
+    # every AWS unique-id prefix (keys, users, roles, groups, instance profiles)
+    pattern=r"\b(?:A3T[A-Z0-9]|A(?:BIA|CCA|GPA|IDA|IPA|KIA|NPA|NVA|PKA|ROA|SCA|SIA))[A-Z2-7]{16}\b",
+    prefilter=r"(?:A3T[A-Z0-9]|A(?:BIA|CCA|GPA|IDA|IPA|KIA|NPA|NVA|PKA|ROA|SCA|SIA))[A-Z2-7]{4}",
+    window=32,  # the prefilter ends 8 bytes into a 20-byte id
 )
 register(
     name="aws_secret_near_key_id",
@@ -290,6 +294,7 @@ register(
     pattern=r"(?<![\w.,-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w]|[.,]\d)",
     prefilter=r"\b[2-6]\d{3}[ -]?\d{4}[ -]?\d{4}",
     validator="luhn",
+    window=48,  # the whole value is at most 23 bytes
 )
 register(
     name="iban",
@@ -298,6 +303,7 @@ register(
     pattern=r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
     prefilter=r"\b[A-Z]{2}\d{2} ?[A-Z0-9]{4}",
     validator="iban",
+    window=48,  # the whole value is at most 42 bytes with spaces
 )
 register(
     name="us_ssn",
@@ -306,6 +312,7 @@ register(
     pattern=r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])",
     prefilter=r"\d{3}-\d{2}-\d{4}",
     validator="ssn",
+    window=24,  # the whole value is 11 bytes
 )
 register(
     name="phone",
@@ -317,6 +324,7 @@ register(
     ),
     prefilter=r"\d{3}[ .-]\d{4}|\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?\(?\d{1,5}[ .)-]",
     validator="phone",
+    window=64,  # the whole value is at most ~40 bytes
 )
 register(
     name="ipv4",
@@ -329,6 +337,7 @@ register(
     ),
     prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
     validator="ipv4",
+    window=40,  # the whole value is at most 15 bytes
 )
 register(
     name="ipv6",
@@ -337,6 +346,7 @@ register(
     pattern=r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
     prefilter=r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|::[0-9A-Fa-f]{1,4}",
     validator="ipv6",
+    window=64,  # the whole value is at most 39 bytes
 )
 
 # Documented example values (AWS docs, jwt.io, Stripe docs) are not secrets.

@@ -36,9 +36,9 @@ KEYWORD_RULES = frozenset({"CURL User Password", "URL Credentials", "CMD Passwor
 # spans the whole block (theirs matches the header line)
 SKIP = frozenset({"UUID", "Product Activation Key", "AWS S3 Bucket", "Firebase Domain"})
 # families our registry already confirms (rules.py, keywords.py), with a stricter gate or a
-# wider span: the source's copy would confirm the same token a second time
+# wider span: the source's copy would confirm the same token a second time (15)
 COVERED = frozenset({
-    "cs_aws_multi", "cs_google_api_key", "cs_sendgrid_api_key", "cs_slack_token",
+    "cs_aws_multi", "cs_aws_client_id", "cs_google_api_key", "cs_sendgrid_api_key", "cs_slack_token",
     "cs_slack_webhook", "cs_npm_token", "cs_github_classic_token",
     "cs_github_fine_granted_token", "cs_openai_token", "cs_openrouter_api_key",
     "cs_anthropic_api_key", "cs_azure_access_token", "cs_url_credentials",
