@@ -13,6 +13,7 @@ refused with one line, counted, and the rest goes on (see tasks/common/safepath)
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -209,10 +210,9 @@ def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]
         rel_dir = os.path.relpath(here, root)
         out_dir: str | None = None  # checked once per folder: safe_join walks its parents
         for name in sorted(files):
-            path = Path(here, name)
             real = os.path.join(here, name)
             if os.path.islink(real):
-                if _link_outside(path, root, src, summary):
+                if _link_outside(Path(real), root, src, summary):
                     continue
                 real = os.path.realpath(real)
             if not os.path.isfile(real):  # a FIFO, a socket, a dangling link
@@ -229,9 +229,13 @@ def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]
     return pairs
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")  # nothing key_problem could object to
+
+
 def _checked_target(out_dir: str, rel: str, name: str) -> str:
     """out_dir/name with safe_join's checks for the last segment (the folder was checked)."""
-    problem = key_problem(rel)
+    plain = _PLAIN_NAME.fullmatch(name) and name not in (".", "..") and len(rel) <= 1024
+    problem = None if plain else key_problem(rel)
     if problem:
         raise UnsafeKeyError(f"{rel[:200]!r}: unsafe object key ({problem})")
     target = os.path.join(out_dir, name)
