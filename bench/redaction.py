@@ -249,7 +249,7 @@ def print_table(rows: dict[tuple[str, str], dict[str, Any]], workers: int) -> No
     print(head)
     print("-" * len(head))
     for (data, tool), r in rows.items():
-        name = f"ours ({workers} procs)" if tool == "ours" else tool
+        name = f"ours (<={workers} procs)" if tool == "ours" else tool
         if "error" in r:
             print(f"{data:8} {name:15} error: {r['error']}")
             continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import tempfile
 import time
@@ -32,6 +33,9 @@ from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 
 _proc_redactor: Redactor | None = None
+POOL_MIN_BYTES = (
+    16 * 1024 * 1024
+)  # below this, forking and joining workers costs more than it saves
 BATCH_FILES = 2000  # files per worker task (each batch is one or a few Hyperscan scans)
 MAX_PROBLEM_LINES = 1000  # all are counted; this many are listed in the summary
 
@@ -158,8 +162,9 @@ def redact_path(
         for stats in _redact_s3(src, dst, cfg, key, client, workers):
             summary.add(stats)
     elif Path(src).is_dir():
-        pairs = _local_pairs(Path(src), Path(dst), summary)
-        if workers > 1 and len(pairs) > 1:
+        pairs, size = _local_pairs(Path(src), Path(dst), summary)
+        # worker processes pay off once the work outweighs forking and joining them
+        if workers > 1 and len(pairs) > 1 and size >= POOL_MIN_BYTES:
             # batches of files, not files, cross the process boundary (one scan each)
             step = max(1, min(BATCH_FILES, -(-len(pairs) // (workers * 4))))
             batches = [pairs[i : i + step] for i in range(0, len(pairs), step)]
@@ -194,15 +199,15 @@ def _link_outside(path: Path, root: Path, src: Path, summary: Summary) -> bool:
     return True
 
 
-def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]]:
-    """(real input file, output path) for every file of the input tree.
+def _local_pairs(src: Path, dst: Path, summary: Summary) -> tuple[list[tuple[str, str]], int]:
+    """(real input file, output path) for every file of the input tree, and their bytes.
 
     os.walk does not descend symlinked folders; a symlink (file or folder) resolving outside
     the input tree is refused; a file link inside it is read at its real path. Output paths
     go through safe_join, which refuses one that passes through a symlink in --out.
     """
     root = src.resolve()
-    pairs = []
+    pairs, size = [], 0
     for here, dirs, files in os.walk(root):
         dirs.sort()
         for name in dirs:  # not descended when a link; reported when it leads outside
@@ -215,7 +220,11 @@ def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]
                 if _link_outside(Path(real), root, src, summary):
                     continue
                 real = os.path.realpath(real)
-            if not os.path.isfile(real):  # a FIFO, a socket, a dangling link
+            try:
+                st = os.stat(real)
+            except OSError:  # a dangling link
+                continue
+            if not stat.S_ISREG(st.st_mode):  # a FIFO, a socket
                 continue
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             try:
@@ -226,7 +235,8 @@ def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]
                 summary.add(str(exc))
                 continue
             pairs.append((real, target))
-    return pairs
+            size += st.st_size
+    return pairs, size
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")  # nothing key_problem could object to

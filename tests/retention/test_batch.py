@@ -50,7 +50,12 @@ def tree(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_batch_output_equals_one_file_at_a_time(tree: Path, tmp_path: Path, workers: int) -> None:
+def test_batch_output_equals_one_file_at_a_time(
+    tree: Path, tmp_path: Path, workers: int, monkeypatch
+) -> None:
+    from tasks.retention import redact_io
+
+    monkeypatch.setattr(redact_io, "POOL_MIN_BYTES", 0)  # a small tree through the pool too
     red = Redactor(RedactionConfig(), b"k")
     want = _one_by_one(red, tree)
     summary = redact_path(str(tree), str(tmp_path / "out"), RedactionConfig(), b"k", workers=workers)  # fmt: skip
