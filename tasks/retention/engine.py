@@ -21,6 +21,17 @@ import hyperscan
 import orjson
 
 from tasks.retention.config import RedactionConfig
+from tasks.retention.jsonlocal import (
+    WS,
+    escaped,
+    next_char,
+    next_quote,
+    number_token,
+    operator_before,
+    prev_quote,
+    skip_ws,
+    string_start,
+)
 from tasks.retention.rules import (
     DEFAULT_ALLOW_REGEXES,
     DEFAULT_ALLOW_VALUES,
@@ -33,7 +44,6 @@ from tasks.retention.validators import PLACEHOLDER_CHECKED, VALIDATORS, is_place
 MAX_DEPTH = 4  # JSON-in-JSON nesting we decode
 _ASSIGNMENT_RULES = frozenset({"generic_secret", "password_assignment"})
 _DATABASES: dict[tuple, hyperscan.Database] = {}  # read-only once compiled: shared by threads
-_WS = b" \t\r\n"
 
 
 class Span(NamedTuple):
@@ -224,7 +234,7 @@ class Redactor:
         # value, and `"key": "value` has its operator outside both strings (the key names
         # what the value is), so that hit is looked at from the operator, in that order
         order = sorted(
-            (_operator_before(data, end) if rid in self.assignment else max(end - 1, 0), rid)
+            (operator_before(data, end) if rid in self.assignment else max(end - 1, 0), rid)
             for end, rid in hits
         )
         out: list[bytes] = []
@@ -233,14 +243,14 @@ class Redactor:
         for p, rid in order:
             if p < last or p < done:
                 continue
-            s = _string_start(data, p)
+            s = string_start(data, p)
             if s >= 0:  # inside a string token [s, e]
-                e = p if data[p] == 0x22 and not _escaped(data, p) else _next_quote(data, p)
+                e = p if data[p] == 0x22 and not escaped(data, p) else next_quote(data, p)
                 if e < 0:  # unterminated: the rest is text
                     out += [data[last:s], self.redact_text(data[s:])]
                     return out
                 done = e + 1
-                if _next_char(data, e + 1) != b":":  # keys are left alone
+                if next_char(data, e + 1) != b":":  # keys are left alone
                     # a string without escapes is its own text: its hits need no new scan
                     inner = None
                     if self.reuse_hits and data.find(b"\\", s, e) < 0:
@@ -251,20 +261,20 @@ class Redactor:
                         out += [data[last:s], red]
                         last = e + 1
             elif data[p] in b":=" and rid in self.assignment:
-                vs = _skip_ws(data, p + 1)
+                vs = skip_ws(data, p + 1)
                 if data[vs : vs + 1] != b'"' or vs < last:
                     continue
-                ve = _next_quote(data, vs + 1)
+                ve = next_quote(data, vs + 1)
                 if ve < 0:
                     continue
-                kq = _prev_quote(data, p)
-                key = data[max(_prev_quote(data, kq), 0) : kq]
+                kq = prev_quote(data, p)
+                key = data[max(prev_quote(data, kq), 0) : kq]
                 red = self._redact_value(key, data[vs : ve + 1], depth, rid)
                 if red is not None:
                     out += [data[last:vs], red]
                     last = ve + 1
             else:  # a bare number (a card number written as a JSON number)
-                s, e = _number_token(data, p)
+                s, e = number_token(data, p)
                 if s < last or s == e:
                     continue
                 token = data[s:e]
@@ -308,7 +318,7 @@ class Redactor:
     def _redact_inner(
         self, inner: bytes, depth: int, hits: list[tuple[int, int]] | None = None
     ) -> bytes:
-        head = inner.lstrip(_WS)[:1]
+        head = inner.lstrip(WS)[:1]
         if depth < MAX_DEPTH and head in (b"{", b"[") and _is_json(inner):
             return self.redact_json(inner, depth + 1, hits)
         return self.redact_text(inner, hits)
@@ -371,23 +381,6 @@ _MASK_AFTER = re.compile(rb"#{4}|\*{4}|(?:\xe2\x80\xa2){4}")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
-def _operator_before(data: bytes, end: int) -> int:
-    """The `:` of `"key": "value…` when a keyword hit ends in the first bytes of a value that
-    is its own JSON string; otherwise the hit's last byte."""
-    q = data.rfind(b'"', max(0, end - _HEAD), end)
-    if q > 0 and not _escaped(data, q) and not _VALUE_STOP.search(data, q + 1, end):
-        i = q - 1
-        while i >= 0 and data[i] in _WS:
-            i -= 1
-        if i >= 0 and data[i] == 0x3A:
-            return i
-    return max(end - 1, 0)
-
-
-_HEAD = 24  # a keyword prefilter ends at most this far into its value
-_VALUE_STOP = re.compile(rb"[\s\"'`,;<>(){}\[\]]")
-
-
 def _inside_marker(data: bytes, i: int) -> bool:
     """True if i falls inside an earlier `[REDACTED:<kind>:<hex>]` (reruns are no-ops)."""
     m = data.rfind(b"[REDACTED:", max(0, i - 64), i)
@@ -408,90 +401,3 @@ def _is_json(data: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
-
-
-# --- local JSON structure: find the string around a byte without parsing from the start ---
-# Every unescaped quote is a token boundary. One followed by a byte that cannot follow a
-# closing quote opens a string for sure; quotes alternate open/close, so walking back to
-# such a quote tells whether any quote opens or closes.
-_AFTER_CLOSE = frozenset(b":,]} \t\r\n")
-_MAX_WALK = 4096
-
-
-def _escaped(data: bytes, i: int) -> bool:
-    n, j = 0, i - 1
-    while j >= 0 and data[j] == 0x5C:
-        n, j = n + 1, j - 1
-    return n % 2 == 1
-
-
-def _prev_quote(data: bytes, i: int) -> int:
-    """Index of the last unescaped quote before i (-1 if none)."""
-    q = data.rfind(b'"', 0, i)
-    while q >= 0 and _escaped(data, q):
-        q = data.rfind(b'"', 0, q)
-    return q
-
-
-def _next_quote(data: bytes, i: int) -> int:
-    """Index of the first unescaped quote at or after i (-1 if none)."""
-    q = data.find(b'"', i)
-    while q >= 0 and _escaped(data, q):
-        q = data.find(b'"', q + 1)
-    return q
-
-
-def _opens(data: bytes, q: int) -> bool | None:
-    if q + 1 >= len(data):
-        return None
-    return True if data[q + 1] not in _AFTER_CLOSE else None
-
-
-def _quote_opens(data: bytes, q: int) -> bool:
-    steps, cur = 0, q
-    while steps < _MAX_WALK:
-        if _opens(data, cur):
-            return steps % 2 == 0
-        prev = _prev_quote(data, cur)
-        if prev < 0:  # cur is the first quote of the text, which opens
-            return steps % 2 == 0
-        cur, steps = prev, steps + 1
-    # pathological run of ambiguous quotes: count from the start
-    total = 0
-    i = _next_quote(data, 0)
-    while 0 <= i < q:
-        total += 1
-        i = _next_quote(data, i + 1)
-    return total % 2 == 0
-
-
-def _string_start(data: bytes, p: int) -> int:
-    """Opening quote of the string containing byte p, or -1 if p is outside strings."""
-    q = _prev_quote(data, p)
-    if q < 0:
-        return -1
-    return q if _quote_opens(data, q) else -1
-
-
-def _skip_ws(data: bytes, i: int) -> int:
-    n = len(data)
-    while i < n and data[i] in _WS:
-        i += 1
-    return i
-
-
-def _next_char(data: bytes, i: int) -> bytes:
-    i = _skip_ws(data, i)
-    return data[i : i + 1]
-
-
-_NUM = frozenset(b"0123456789+-.eE")
-
-
-def _number_token(data: bytes, p: int) -> tuple[int, int]:
-    s = e = p
-    while s > 0 and data[s - 1] in _NUM:
-        s -= 1
-    while e < len(data) and data[e] in _NUM:
-        e += 1
-    return s, e
