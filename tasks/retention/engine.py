@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import threading
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -20,19 +21,29 @@ import hyperscan
 import orjson
 
 from tasks.retention.config import RedactionConfig
+from tasks.retention.jsonlocal import (
+    WS,
+    escaped,
+    next_char,
+    next_quote,
+    number_token,
+    operator_before,
+    prev_quote,
+    skip_ws,
+    string_start,
+)
 from tasks.retention.rules import (
     DEFAULT_ALLOW_REGEXES,
     DEFAULT_ALLOW_VALUES,
     REGISTRY,
     RuleSpec,
 )
-from tasks.retention.sources import loaded_rules, provenance
-from tasks.retention.validators import VALIDATORS, is_placeholder
+from tasks.retention.sources import loaded_rules
+from tasks.retention.validators import PLACEHOLDER_CHECKED, VALIDATORS, is_placeholder
 
 MAX_DEPTH = 4  # JSON-in-JSON nesting we decode
 _ASSIGNMENT_RULES = frozenset({"generic_secret", "password_assignment"})
 _DATABASES: dict[tuple, hyperscan.Database] = {}  # read-only once compiled: shared by threads
-_WS = b" \t\r\n"
 
 
 class Span(NamedTuple):
@@ -64,11 +75,14 @@ class Redactor:
         rules = [r for n, r in REGISTRY.items() if n not in off]
         rules += [r for r in loaded_rules() if r.name not in off]
         rules += [custom_rule_spec(c) for c in cfg.custom_rules]
-        self.provenance = provenance()
         self.rules: list[RuleSpec] = rules
         self.patterns = [re.compile(r.pattern.encode()) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
         self.is_secret = [r.category == "secret" for r in rules]
+        # secrets whose validator did not already rule out placeholders
+        self.placeholder_check = [
+            r.category == "secret" and r.validator not in PLACEHOLDER_CHECKED for r in rules
+        ]
         self.unbounded = [r.source != "compliance-jobs" and r.category == "secret" for r in rules]
         self.assignment = {i for i, r in enumerate(rules) if r.name in _ASSIGNMENT_RULES}
         self.key = key or b"compliance-jobs-default"
@@ -78,11 +92,19 @@ class Redactor:
         self.counts: Counter[str] = Counter()
         # one multi-pattern database: a single pass over the bytes for every rule
         self.escape_id = len(rules)  # hits of the JSON-escape trigger (not a rule)
+        # a prefilter anchored to the buffer's start or end cannot scan many files at once
+        # hits found in a JSON text hold for a string inside it unless a prefilter is
+        # anchored to a line start (`^`, multi-line)
+        self.reuse_hits = not any(re.search(r"(?<!\[)\^", r.prefilter) for r in rules)
+        self.batchable = not any(re.search(r"\\[AzZ]", r.prefilter) for r in rules)
         self.db = self._compile(list(range(len(rules))))
 
     def _compile(self, ids: list[int]) -> tuple[hyperscan.Database, hyperscan.Scratch]:
         rules = [self.rules[i] for i in ids]
-        flags = [hyperscan.HS_FLAG_PREFILTER if r.hs_prefilter_mode else 0 for r in rules]
+        # multi-line: `^` also matches after a newline, so a prefilter never depends on
+        # where its buffer starts (batch.py scans many files concatenated)
+        ml = hyperscan.HS_FLAG_MULTILINE
+        flags = [ml | (hyperscan.HS_FLAG_PREFILTER if r.hs_prefilter_mode else 0) for r in rules]
         # one more expression: an escaped digit or letter (`\u0067`) in a JSON string.
         # Encoders do not write those, so such a string may hide a secret from the raw-byte
         # prefilters: the hit makes json_pieces decode the string and scan its text.
@@ -111,7 +133,7 @@ class Redactor:
 
         db, scratch = self.db
         db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return hits
+        return _thin(hits) if len(hits) > 8 else hits
 
     def allowed(self, value: bytes) -> bool:
         if value in self.allow_values or b"[REDACTED:" in value:  # idempotent reruns
@@ -132,7 +154,7 @@ class Redactor:
             else:
                 ws.append([lo, hi])
         found: set[Span] = set()
-        secret, loose = self.is_secret, self.unbounded
+        check_ph, loose = self.placeholder_check, self.unbounded
         for rid, ranges in windows.items():
             pattern, group, check = self.patterns[rid], self.rules[rid].group, self.validators[rid]
             for lo, hi in ranges:
@@ -148,8 +170,12 @@ class Redactor:
                         if verdict is not True:  # validator trimmed the value
                             e = s + int(verdict)
                             value = data[s:e]
-                    if secret[rid] and is_placeholder(value.decode("utf-8", "replace")):
+                    if check_ph[rid] and is_placeholder(value.decode("utf-8", "replace")):
                         continue
+                    if self.is_secret[rid] and _MASK_AFTER.match(data, e):
+                        continue  # `xoxp-5723…-####`: the rest was masked for display
+                    if rid in self.assignment and _unquoted_interpolation(data, s, value):
+                        continue  # `password = pre$fix`: a shell expands `$fix`
                     if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
                         continue  # a source regex without boundaries matched inside a word
                     if self.allowed(value) or _inside_marker(data, m.start()):
@@ -179,61 +205,76 @@ class Redactor:
         out.append(data[last:])
         return b"".join(out)
 
-    def redact_text(self, data: bytes) -> bytes:
-        hits = self.scan(data)
+    def redact_text(self, data: bytes, hits: list[tuple[int, int]] | None = None) -> bytes:
+        """`hits`: this text's prefilter hits when a batch scan already found them."""
+        hits = self.scan(data) if hits is None else hits
         if not hits:
             return data
         spans = self.spans(data, hits)
         return self.apply(data, spans) if spans else data
 
     # --- JSON ----------------------------------------------------------------------------
-    def redact_json(self, data: bytes, depth: int = 0) -> bytes:
+    def redact_json(
+        self, data: bytes, depth: int = 0, hits: list[tuple[int, int]] | None = None
+    ) -> bytes:
         """Redact the string values of a complete JSON text (or a run of whole tokens)."""
-        pieces = self.json_pieces(data, depth)
+        pieces = self.json_pieces(data, depth, hits)
         return data if pieces is None else b"".join(pieces)
 
-    def json_pieces(self, data: bytes, depth: int = 0) -> list[bytes] | None:
+    def json_pieces(
+        self, data: bytes, depth: int = 0, hits: list[tuple[int, int]] | None = None
+    ) -> list[bytes] | None:
         """Output as pieces to write in order, or None when nothing changed."""
-        hits = self.scan(data)
+        hits = self.scan(data) if hits is None else hits
         if not hits:
             return None
         hits.sort()
+        ends = [h[0] for h in hits]
+        # where each hit is looked at: its last byte, but a keyword rule's hit ends in its
+        # value, and `"key": "value` has its operator outside both strings (the key names
+        # what the value is), so that hit is looked at from the operator, in that order
+        order = sorted(
+            (operator_before(data, end) if rid in self.assignment else max(end - 1, 0), rid)
+            for end, rid in hits
+        )
         out: list[bytes] = []
         last = 0  # bytes before `last` are already in `out`
         done = 0  # tokens before `done` were looked at (each string is decoded once)
-        for end, rid in hits:
-            p = max(end - 1, 0)
+        for p, rid in order:
             if p < last or p < done:
                 continue
-            if rid in self.assignment and _COUNT_VALUE.match(data, end):
-                continue  # `"tokensIn\": 1234`: a count, not a secret; no need to decode
-            s = _string_start(data, p)
+            s = string_start(data, p)
             if s >= 0:  # inside a string token [s, e]
-                e = p if data[p] == 0x22 and not _escaped(data, p) else _next_quote(data, p)
+                e = p if data[p] == 0x22 and not escaped(data, p) else next_quote(data, p)
                 if e < 0:  # unterminated: the rest is text
                     out += [data[last:s], self.redact_text(data[s:])]
                     return out
                 done = e + 1
-                if _next_char(data, e + 1) != b":":  # keys are left alone
-                    red = self._redact_string(data[s : e + 1], depth)
+                if next_char(data, e + 1) != b":":  # keys are left alone
+                    # a string without escapes is its own text: its hits need no new scan
+                    inner = None
+                    if self.reuse_hits and data.find(b"\\", s, e) < 0:
+                        lo, hi = bisect_right(ends, s + 1), bisect_right(ends, e)
+                        inner = [(h - s - 1, r) for h, r in hits[lo:hi]]
+                    red = self._redact_string(data[s : e + 1], depth, inner)
                     if red is not None:
                         out += [data[last:s], red]
                         last = e + 1
             elif data[p] in b":=" and rid in self.assignment:
-                vs = _skip_ws(data, p + 1)
+                vs = skip_ws(data, p + 1)
                 if data[vs : vs + 1] != b'"' or vs < last:
                     continue
-                ve = _next_quote(data, vs + 1)
+                ve = next_quote(data, vs + 1)
                 if ve < 0:
                     continue
-                kq = _prev_quote(data, p)
-                key = data[max(_prev_quote(data, kq), 0) : kq]
+                kq = prev_quote(data, p)
+                key = data[max(prev_quote(data, kq), 0) : kq]
                 red = self._redact_value(key, data[vs : ve + 1], depth, rid)
                 if red is not None:
                     out += [data[last:vs], red]
                     last = ve + 1
             else:  # a bare number (a card number written as a JSON number)
-                s, e = _number_token(data, p)
+                s, e = number_token(data, p)
                 if s < last or s == e:
                     continue
                 token = data[s:e]
@@ -246,8 +287,20 @@ class Redactor:
         out.append(data[last:])
         return out
 
-    def _redact_string(self, token: bytes, depth: int) -> bytes | None:
-        """A string token (with its quotes) redacted and re-encoded; None if unchanged."""
+    def _redact_string(
+        self, token: bytes, depth: int, hits: list[tuple[int, int]] | None = None
+    ) -> bytes | None:
+        """A string token (with its quotes) redacted and re-encoded; None if unchanged.
+        `hits`: the string's prefilter hits, given when it holds no escape."""
+        if hits is not None:
+            inner = token[1:-1]
+            red = self._redact_inner(inner, depth, hits)
+            if red == inner:
+                return None
+            try:
+                return _dump_str(red)
+            except UnicodeDecodeError:
+                pass  # not UTF-8: decoding below decides what it is
         try:
             text = orjson.loads(token)
         except orjson.JSONDecodeError:
@@ -262,11 +315,13 @@ class Redactor:
         red = self._redact_inner(inner, depth)
         return None if red == inner else _dump_str(red)
 
-    def _redact_inner(self, inner: bytes, depth: int) -> bytes:
-        head = inner.lstrip(_WS)[:1]
+    def _redact_inner(
+        self, inner: bytes, depth: int, hits: list[tuple[int, int]] | None = None
+    ) -> bytes:
+        head = inner.lstrip(WS)[:1]
         if depth < MAX_DEPTH and head in (b"{", b"[") and _is_json(inner):
-            return self.redact_json(inner, depth + 1)
-        return self.redact_text(inner)
+            return self.redact_json(inner, depth + 1, hits)
+        return self.redact_text(inner, hits)
 
     def _redact_value(self, key: bytes, token: bytes, depth: int, rid: int) -> bytes | None:
         """`"password": "<value>"`: the whole value is the secret if it looks like one."""
@@ -303,14 +358,26 @@ def thread_redactor(config: RedactionConfig | None = None, key: bytes = b"") -> 
     return cache[ident]
 
 
+def _thin(hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A prefilter ending in an open repeat reports every byte of a long token: keep the
+    first and last end of each such run (their windows cover the run; both lie in the same
+    JSON string), not the bytes between."""
+    seen = set(hits)
+    return [
+        (end, rid) for end, rid in hits if (end - 1, rid) not in seen or (end + 1, rid) not in seen
+    ]
+
+
 def _alnum_at(data: bytes, i: int) -> bool:
     return 0 <= i < len(data) and (data[i] in _ALNUM)
 
 
-# after an assignment's operator: an unquoted JSON number (short) and a delimiter
-_COUNT_VALUE = re.compile(
-    rb"[ \t]{0,4}-?[0-9]{1,14}(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?=[,}\]\s\\]|$)"
-)
+def _unquoted_interpolation(data: bytes, s: int, value: bytes) -> bool:
+    return data[s - 1 : s] not in (b'"', b"'", b"`") and _INTERP.search(value) is not None
+
+
+_INTERP = re.compile(rb"\$[A-Za-z_{]")
+_MASK_AFTER = re.compile(rb"#{4}|\*{4}|(?:\xe2\x80\xa2){4}")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -334,90 +401,3 @@ def _is_json(data: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
-
-
-# --- local JSON structure: find the string around a byte without parsing from the start ---
-# Every unescaped quote is a token boundary. One followed by a byte that cannot follow a
-# closing quote opens a string for sure; quotes alternate open/close, so walking back to
-# such a quote tells whether any quote opens or closes.
-_AFTER_CLOSE = frozenset(b":,]} \t\r\n")
-_MAX_WALK = 4096
-
-
-def _escaped(data: bytes, i: int) -> bool:
-    n, j = 0, i - 1
-    while j >= 0 and data[j] == 0x5C:
-        n, j = n + 1, j - 1
-    return n % 2 == 1
-
-
-def _prev_quote(data: bytes, i: int) -> int:
-    """Index of the last unescaped quote before i (-1 if none)."""
-    q = data.rfind(b'"', 0, i)
-    while q >= 0 and _escaped(data, q):
-        q = data.rfind(b'"', 0, q)
-    return q
-
-
-def _next_quote(data: bytes, i: int) -> int:
-    """Index of the first unescaped quote at or after i (-1 if none)."""
-    q = data.find(b'"', i)
-    while q >= 0 and _escaped(data, q):
-        q = data.find(b'"', q + 1)
-    return q
-
-
-def _opens(data: bytes, q: int) -> bool | None:
-    if q + 1 >= len(data):
-        return None
-    return True if data[q + 1] not in _AFTER_CLOSE else None
-
-
-def _quote_opens(data: bytes, q: int) -> bool:
-    steps, cur = 0, q
-    while steps < _MAX_WALK:
-        if _opens(data, cur):
-            return steps % 2 == 0
-        prev = _prev_quote(data, cur)
-        if prev < 0:  # cur is the first quote of the text, which opens
-            return steps % 2 == 0
-        cur, steps = prev, steps + 1
-    # pathological run of ambiguous quotes: count from the start
-    total = 0
-    i = _next_quote(data, 0)
-    while 0 <= i < q:
-        total += 1
-        i = _next_quote(data, i + 1)
-    return total % 2 == 0
-
-
-def _string_start(data: bytes, p: int) -> int:
-    """Opening quote of the string containing byte p, or -1 if p is outside strings."""
-    q = _prev_quote(data, p)
-    if q < 0:
-        return -1
-    return q if _quote_opens(data, q) else -1
-
-
-def _skip_ws(data: bytes, i: int) -> int:
-    n = len(data)
-    while i < n and data[i] in _WS:
-        i += 1
-    return i
-
-
-def _next_char(data: bytes, i: int) -> bytes:
-    i = _skip_ws(data, i)
-    return data[i : i + 1]
-
-
-_NUM = frozenset(b"0123456789+-.eE")
-
-
-def _number_token(data: bytes, p: int) -> tuple[int, int]:
-    s = e = p
-    while s > 0 and data[s - 1] in _NUM:
-        s -= 1
-    while e < len(data) and data[e] in _NUM:
-        e += 1
-    return s, e

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,7 @@ from tasks.retention.config import (
     redaction_key,
 )
 from tasks.retention.deleter import load_journal, unfinished_runs, write_journal
-from tasks.retention.engine import Redactor, thread_redactor
+from tasks.retention.engine import thread_redactor
 from tasks.retention.planner import PlanItem, PrefixWork, plan_prefix, redacted_key
 from tasks.retention.prepare import hash_versions, newest_live, prepare_raw
 
@@ -68,7 +67,6 @@ def plan_and_prepare(
     copies: set[str] = work.copies if work else set()  # redacted copies known to exist
     if work is None and any(i.data_class == "raw" for i in due):
         copies = existing_keys(client, bucket, redacted_key(prefix))
-    redactor, lock = shared_redactor(red_cfg, key) if due else (None, None)
 
     def prepare(item: PlanItem) -> bool:
         """Copy and hash one object; False when it must be kept (hold or unclean copy)."""
@@ -79,7 +77,9 @@ def plan_and_prepare(
         problem = hash_versions(seen, item, now, skip=newest if fresh else None)
         made = False
         if not problem and item.data_class == "raw":
-            problem, made = prepare_raw(seen, item, redactor, copies, now=now, lock=lock)
+            # one redactor per pool thread: the compiled database is cached per process
+            red = thread_redactor(red_cfg, key)
+            problem, made = prepare_raw(seen, item, red, copies, now=now)
         if not problem:
             problem = hash_versions(seen, item, now)  # the raw behind a listed copy
         if seen.mark:
@@ -90,21 +90,6 @@ def plan_and_prepare(
 
     created = sum(pmap(prepare, due, ret.s3_concurrency))
     return {"items": [i.as_dict() for i in items], "redacted_created": created}
-
-
-_SHARED: dict[tuple[str, bytes], tuple[Redactor, threading.Lock]] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_redactor(red_cfg: RedactionConfig, key: bytes) -> tuple[Redactor, threading.Lock]:
-    """One compiled Redactor per process and config (compiling costs ~0.3 s), used under
-    its lock by every pool thread: redaction holds the GIL anyway, the S3 I/O overlaps."""
-    ident = (red_cfg.model_dump_json(), key)
-    with _SHARED_LOCK:
-        if ident not in _SHARED:
-            # the engine's public entry point, as before; the pool's threads share it
-            _SHARED[ident] = (thread_redactor(red_cfg, key), threading.Lock())
-        return _SHARED[ident]
 
 
 def existing_keys(client, bucket: str, prefix: str) -> set[str]:

@@ -30,11 +30,21 @@ _VALUE = r"(?P<value>[^\s\"'`\\,;<>(){}\[\]]{4,200})"
 # up to 8 quote/backslash bytes: a JSON key escaped three times (MCP arguments in a message)
 _PREFILTER_OP = r"[A-Za-z0-9_.\-]{0,30}[\"'`\]\\]{0,8}[ \t]{0,16}(?:[:?+!.=]{0,3}=|:|,[ \t]*[\"'`\\]|[ \t]is[ \t])"
 
+# The prefilters run on to the value's first bytes, so a key holding no value is no hit:
+# what may follow the operator before the value, then the value's first bytes (a JSON
+# `\/` or `\u0041` escape counts as a value byte: the string is decoded before confirming)
+_GAP = r">?[ \t]{0,16}[\\\"'`]{0,16}[ \t]{0,4}"
+_V = r"(?:[^\s\"'`\\,;<>(){}\[\]]|\\[/u])"
+_NOT_NUM = r"(?:[^\s\"'`\\,;<>(){}\[\]0-9.eE+\-]|\\[/u])"
+# a value: 4 bytes not opening with a digit, or digits then a letter, or 15+ digits (an id);
+# a short number (`"tokensIn": 1234`, `"maxTokens": 8192`) is a count
+_SECRET_HEAD = rf"{_GAP}(?:(?:[^\s\"'`\\,;<>(){{}}\[\]0-9]|\\[/u]){_V}{{3}}|[0-9][0-9.eE+\-]{{0,20}}{_NOT_NUM}|[0-9]{{15}})"
+
 register(
     name="password_assignment",
     kind="password",
     pattern=rf"(?i){_PASSWORD}{_OPERATOR}{_VALUE}",
-    prefilter=rf"(?i){_PASSWORD}{_PREFILTER_OP}",
+    prefilter=rf"(?i){_PASSWORD}{_PREFILTER_OP}{_GAP}{_V}{{6}}",
     group=1,
     validator="password_value",
 )
@@ -42,7 +52,7 @@ register(
     name="generic_secret",
     kind="generic_secret",
     pattern=rf"(?i){_SECRET}{_OPERATOR}{_VALUE}",
-    prefilter=rf"(?i){_SECRET}{_PREFILTER_OP}",
+    prefilter=rf"(?i){_SECRET}{_PREFILTER_OP}{_SECRET_HEAD}",
     group=1,
     validator="secret_value",
 )

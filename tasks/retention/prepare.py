@@ -1,7 +1,8 @@
 """Before the journal: each due object's redacted copy made (or found) and re-scanned, and
 every version hashed, its S3 hold read from the same GET (no HEAD of its own).
 
-Runs on the pool's threads (one object per task); the redactor is shared under a lock.
+Runs on the pool's threads (one object per task), each with its own redactor
+(engine.thread_redactor: the compiled database is shared, the scratch is per thread).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import hashlib
 import io
 import shutil
 import tempfile
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -105,7 +105,6 @@ def prepare_raw(
     copies: set[str],
     *,
     now: datetime | None = None,
-    lock: AbstractContextManager[Any] | None = None,
 ) -> tuple[str | None, bool]:
     """Make sure the redacted copy exists and scans clean. (problem or None, created)
 
@@ -115,13 +114,11 @@ def prepare_raw(
     the raw version it was made from is hashed on the way in; a copy left by an earlier
     run is downloaded and re-scanned. With `now`, the raw GET's Object Lock headers are
     the hold check: a held version is reported as the problem before anything is written.
-    `lock` serialises use of a redactor shared by several threads.
     """
     newest = newest_live(item)
     if newest is None:
         return None, False  # only delete markers left: nothing to copy
     target = redacted_key(item.key)
-    guard = lock or nullcontext()
     with (
         tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as spool,
         tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as raw_spool,
@@ -135,17 +132,15 @@ def prepare_raw(
                 resp["Body"].close()
                 return hold, False
             raw = _Hashing(resp["Body"])
-            shutil.copyfileobj(raw, raw_spool, 1024 * 1024)  # network read outside the lock
+            shutil.copyfileobj(raw, raw_spool, 1024 * 1024)
             newest.sha256 = raw.digest.hexdigest()
             raw_spool.seek(0)
-            with guard:
-                redact_stream(redactor, raw_spool, spool, as_json=is_json_name(item.key))
+            redact_stream(redactor, raw_spool, spool, as_json=is_json_name(item.key))
             _upload(client, item.bucket, target, spool)
             created = True
         spool.seek(0)
         # rescan as plain text: stricter than the JSON pass (sees keys and escaped content too)
-        with guard:
-            stats = redact_stream(redactor, spool, _Null(), as_json=False)
+        stats = redact_stream(redactor, spool, _Null(), as_json=False)
     if stats.counts:
         return f"redacted copy not clean ({sum(stats.counts.values())} findings)", created
     return None, created

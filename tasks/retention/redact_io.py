@@ -13,6 +13,8 @@ refused with one line, counted, and the rest goes on (see tasks/common/safepath)
 from __future__ import annotations
 
 import os
+import re
+import stat
 import sys
 import tempfile
 import time
@@ -25,12 +27,17 @@ from typing import Any, BinaryIO
 from tasks.common.s3 import S3Uri, is_s3
 from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
 from tasks.common.storage import iter_objects
+from tasks.retention.batch import redact_batch
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 
 _proc_redactor: Redactor | None = None
+POOL_MIN_BYTES = (
+    16 * 1024 * 1024
+)  # below this, forking and joining workers costs more than it saves
+BATCH_FILES = 2000  # files per worker task (each batch is one or a few Hyperscan scans)
 MAX_PROBLEM_LINES = 1000  # all are counted; this many are listed in the summary
 
 
@@ -42,6 +49,17 @@ def _init_process(cfg_json: str, key: bytes) -> None:
 def _redact_local_file(src: str, dst: str) -> FileStats | str:
     assert _proc_redactor is not None
     return _guarded(dst, lambda: redact_file(_proc_redactor, src, dst))
+
+
+def _redact_local_batch(pairs: list[tuple[str, str]]) -> list[FileStats | str]:
+    assert _proc_redactor is not None
+    return _local_batch(_proc_redactor, pairs)
+
+
+def _local_batch(red: Redactor, pairs: list[tuple[str, str]]) -> list[FileStats | str]:
+    if not red.batchable:
+        return [_guarded(d, lambda s=s, d=d: redact_file(red, s, d)) for s, d in pairs]
+    return redact_batch(red, pairs, lambda s, d: _guarded(d, lambda: redact_file(red, s, d)))
 
 
 def _guarded(name: str, work: Callable[[], FileStats]) -> FileStats | str:
@@ -145,17 +163,21 @@ def redact_path(
         for stats in _redact_s3(src, dst, cfg, key, client, workers):
             summary.add(stats)
     elif Path(src).is_dir():
-        pairs = _local_pairs(Path(src), Path(dst), summary)
-        if workers > 1 and len(pairs) > 1:
+        pairs, size = _local_pairs(Path(src), Path(dst), summary)
+        # worker processes pay off once the work outweighs forking and joining them
+        if workers > 1 and len(pairs) > 1 and size >= POOL_MIN_BYTES:
+            # batches of files, not files, cross the process boundary (one scan each)
+            step = max(1, min(BATCH_FILES, -(-len(pairs) // (workers * 4))))
+            batches = [pairs[i : i + step] for i in range(0, len(pairs), step)]
             with ProcessPoolExecutor(
                 workers, initializer=_init_process, initargs=(cfg.model_dump_json(), key)
             ) as pool:
-                for stats in pool.map(_redact_local_file, *zip(*pairs, strict=True), chunksize=4):
-                    summary.add(stats)
+                for results in pool.map(_redact_local_batch, batches):
+                    for stats in results:
+                        summary.add(stats)
         else:
-            red = Redactor(cfg, key)
-            for s, d in pairs:
-                summary.add(_guarded(d, lambda s=s, d=d: redact_file(red, s, d)))
+            for stats in _local_batch(Redactor(cfg, key), pairs):
+                summary.add(stats)
     else:
         if not Path(src).exists():
             raise FileNotFoundError(2, "no such file", src)
@@ -178,34 +200,59 @@ def _link_outside(path: Path, root: Path, src: Path, summary: Summary) -> bool:
     return True
 
 
-def _local_pairs(src: Path, dst: Path, summary: Summary) -> list[tuple[str, str]]:
-    """(real input file, output path) for every file of the input tree.
+def _local_pairs(src: Path, dst: Path, summary: Summary) -> tuple[list[tuple[str, str]], int]:
+    """(real input file, output path) for every file of the input tree, and their bytes.
 
     os.walk does not descend symlinked folders; a symlink (file or folder) resolving outside
     the input tree is refused; a file link inside it is read at its real path. Output paths
     go through safe_join, which refuses one that passes through a symlink in --out.
     """
     root = src.resolve()
-    pairs = []
+    pairs, size = [], 0
     for here, dirs, files in os.walk(root):
         dirs.sort()
         for name in dirs:  # not descended when a link; reported when it leads outside
             _link_outside(Path(here) / name, root, src, summary)
+        rel_dir = os.path.relpath(here, root)
+        out_dir: str | None = None  # checked once per folder: safe_join walks its parents
         for name in sorted(files):
-            path = real = Path(here) / name
-            if path.is_symlink():
-                if _link_outside(path, root, src, summary):
+            real = os.path.join(here, name)
+            if os.path.islink(real):
+                if _link_outside(Path(real), root, src, summary):
                     continue
-                real = path.resolve()
-            if not real.is_file():  # a FIFO, a socket, a dangling link
-                continue
+                real = os.path.realpath(real)
             try:
-                target = safe_join(dst, path.relative_to(root).as_posix())
+                st = os.stat(real)
+            except OSError:  # a dangling link
+                continue
+            if not stat.S_ISREG(st.st_mode):  # a FIFO, a socket
+                continue
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            try:
+                if out_dir is None:
+                    out_dir = os.path.dirname(str(safe_join(dst, rel)))
+                target = _checked_target(out_dir, rel, name)
             except UnsafeKeyError as exc:
                 summary.add(str(exc))
                 continue
-            pairs.append((str(real), str(target)))
-    return pairs
+            pairs.append((real, target))
+            size += st.st_size
+    return pairs, size
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")  # nothing key_problem could object to
+
+
+def _checked_target(out_dir: str, rel: str, name: str) -> str:
+    """out_dir/name with safe_join's checks for the last segment (the folder was checked)."""
+    plain = _PLAIN_NAME.fullmatch(name) and name not in (".", "..") and len(rel) <= 1024
+    problem = None if plain else key_problem(rel)
+    if problem:
+        raise UnsafeKeyError(f"{rel[:200]!r}: unsafe object key ({problem})")
+    target = os.path.join(out_dir, name)
+    if os.path.islink(target):
+        raise UnsafeKeyError(f"{rel[:200]!r}: target is a symlink ({target})")
+    return target
 
 
 def _redact_stdio(red: Redactor, dst: str) -> FileStats:

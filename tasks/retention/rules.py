@@ -28,7 +28,9 @@ class RuleSpec(BaseModel):
     prefilter: str
     group: int = 0  # which regex group is the secret (0 = the whole match)
     validator: str | None = None
-    window: int = 400  # bytes around a prefilter hit the precise pattern may span
+    window: int = Field(
+        400, ge=16
+    )  # bytes around a prefilter hit the pattern may span (see engine._thin)
     hs_prefilter_mode: bool = False  # compile `prefilter` with HS_FLAG_PREFILTER
     source: str = "compliance-jobs"  # who wrote the rule: us, or an installed package==version
 
@@ -78,8 +80,10 @@ register(
 register(
     name="aws_access_key_id",
     kind="aws_access_key_id",
-    pattern=r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
-    prefilter=r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{4}",
+    # every AWS unique-id prefix (keys, users, roles, groups, instance profiles)
+    pattern=r"\b(?:A3T[A-Z0-9]|A(?:BIA|CCA|GPA|IDA|IPA|KIA|NPA|NVA|PKA|ROA|SCA|SIA))[A-Z2-7]{16}\b",
+    prefilter=r"(?:A3T[A-Z0-9]|A(?:BIA|CCA|GPA|IDA|IPA|KIA|NPA|NVA|PKA|ROA|SCA|SIA))[A-Z2-7]{4}",
+    window=32,  # the prefilter ends 8 bytes into a 20-byte id
 )
 register(
     name="aws_secret_near_key_id",
@@ -208,9 +212,14 @@ register(
 register(
     name="url_credentials",
     kind="url_credentials",
-    pattern=r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/@'\"\\]{1,64}:[^\s@/'\"\\]{1,128})@[A-Za-z0-9\[.-]",
+    # not to a documentation address (RFC 3849, RFC 5737): an example in a manual
+    pattern=(
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://([^\s:/@'\"\\]{1,64}:[^\s@/'\"\\]{1,128})@"
+        r"(?!\[2001:db8:|192\.0\.2\.|198\.51\.100\.|203\.0\.113\.)[A-Za-z0-9\[.-]"
+    ),
     prefilter=r":[^\s@/'\"\\:]{1,128}@",
     group=1,
+    validator="userinfo",
 )
 register(
     name="bearer_token",
@@ -219,6 +228,56 @@ register(
     prefilter=r"(?i)bearer[:\s]",
     group=1,
     validator="entropy3",
+)
+# vendor tokens no installed rule source knows (credsweeper 1.19.5 has no rule for them)
+register(
+    name="teams_webhook",
+    kind="webhook_url",
+    # Microsoft Teams incoming webhooks: whoever holds the URL posts into the channel
+    pattern=(
+        r"(?:https?://)?(?:outlook\.office(?:365)?\.com/webhook|[\w-]+\.webhook\.office\.com/webhookb2)"
+        r"/[A-Za-z0-9@/_-]{30,400}"
+    ),
+    prefilter=r"outlook\.office(?:365)?\.com/webhook/|\.webhook\.office\.com/webhookb2/",
+    validator="not_placeholder",
+)
+register(
+    name="easypost_key",
+    kind="easypost_key",
+    pattern=r"\bEZ[AT]K[a-zA-Z0-9]{54}\b",
+    prefilter=r"EZ[AT]K[a-zA-Z0-9]{8}",
+    validator="not_placeholder",
+)
+register(
+    name="intra42_secret",
+    kind="intra42_secret",
+    pattern=r"\bs-s4t2(?:ud|af)-[a-f0-9]{64}\b",
+    prefilter=r"s-s4t2(?:ud|af)-",
+)
+register(
+    name="vault_unseal_key",
+    kind="vault_unseal_key",
+    pattern=(
+        r"(?i)(?:unseal key \d{1,2}:|operator unseal)[ \t]+"
+        r"(?P<value>[A-Za-z0-9+/]{43,44}={0,2})(?![A-Za-z0-9+/])"
+    ),
+    prefilter=r"(?i)unseal key \d|operator unseal",
+    group=1,
+    validator="not_placeholder",
+)
+register(
+    name="connection_string_password",
+    kind="password",
+    # `Server=…;User Id=…;Password=…;` (ADO.NET, ODBC, JDBC): a field of a literal string,
+    # never a code reference, so any value but a template is the password
+    pattern=(
+        r"(?i)(?:server|data source|host|user id|uid|database|initial catalog)=[^;\n\"']{0,200};"
+        r"(?:[ \t]*[\w ]{1,40}=[^;\n\"']{0,200};){0,10}?[ \t]*(?:password|pwd)="
+        r"(?P<value>[^;\n\"'\s\\]{1,200})"
+    ),
+    prefilter=r"(?i);[ \t]*(?:password|pwd)=",
+    group=1,
+    validator="literal",
 )
 # --- personal data ---------------------------------------------------------------------
 register(
@@ -235,6 +294,7 @@ register(
     pattern=r"(?<![\w.,-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w]|[.,]\d)",
     prefilter=r"\b[2-6]\d{3}[ -]?\d{4}[ -]?\d{4}",
     validator="luhn",
+    window=48,  # the whole value is at most 23 bytes
 )
 register(
     name="iban",
@@ -243,6 +303,7 @@ register(
     pattern=r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
     prefilter=r"\b[A-Z]{2}\d{2} ?[A-Z0-9]{4}",
     validator="iban",
+    window=48,  # the whole value is at most 42 bytes with spaces
 )
 register(
     name="us_ssn",
@@ -251,6 +312,7 @@ register(
     pattern=r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])",
     prefilter=r"\d{3}-\d{2}-\d{4}",
     validator="ssn",
+    window=24,  # the whole value is 11 bytes
 )
 register(
     name="phone",
@@ -262,6 +324,7 @@ register(
     ),
     prefilter=r"\d{3}[ .-]\d{4}|\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?\(?\d{1,5}[ .)-]",
     validator="phone",
+    window=64,  # the whole value is at most ~40 bytes
 )
 register(
     name="ipv4",
@@ -274,6 +337,7 @@ register(
     ),
     prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
     validator="ipv4",
+    window=40,  # the whole value is at most 15 bytes
 )
 register(
     name="ipv6",
@@ -282,6 +346,7 @@ register(
     pattern=r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
     prefilter=r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|::[0-9A-Fa-f]{1,4}",
     validator="ipv6",
+    window=64,  # the whole value is at most 39 bytes
 )
 
 # Documented example values (AWS docs, jwt.io, Stripe docs) are not secrets.

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from tasks.retention.engine import _AFTER_CLOSE, Redactor, _next_quote, _prev_quote
+from tasks.retention.engine import Redactor
+from tasks.retention.jsonlocal import AFTER_CLOSE, next_quote, prev_quote
 
 OVERLAP = 16 * 1024  # > the longest span a rule can match (private keys: ~12 KB)
 MAX_TOKEN = 64 * 1024 * 1024
@@ -123,7 +124,7 @@ def _json_stream(redactor: Redactor, fin: BinaryIO, w: _Writer, chunk_size: int)
                 w.write(redactor.redact_text(buf) if in_giant_string else redactor.redact_json(buf))
             return
         if in_giant_string:
-            q = _next_quote(buf, 0)
+            q = next_quote(buf, 0)
             if q < 0:
                 carry = _emit_text(redactor, buf, w, final=False)
                 continue
@@ -132,7 +133,7 @@ def _json_stream(redactor: Redactor, fin: BinaryIO, w: _Writer, chunk_size: int)
         cut = _json_cut(buf)
         if cut <= 0:
             if len(buf) > MAX_TOKEN:  # one enormous string: redact its raw bytes as text
-                opening = _prev_quote(buf, len(buf))
+                opening = prev_quote(buf, len(buf))
                 _write_json(redactor, buf[:opening], w)
                 carry = _emit_text(redactor, buf[opening:], w, final=False)
                 in_giant_string = True
@@ -160,10 +161,10 @@ def _json_cut(buf: bytes) -> int:
     """
     q = len(buf)
     for _ in range(10000):
-        q = _prev_quote(buf, q)
+        q = prev_quote(buf, q)
         if q <= 0:
             return 0
-        if q + 1 < len(buf) and buf[q + 1] not in _AFTER_CLOSE and _before(buf, q) in b",[{":
+        if q + 1 < len(buf) and buf[q + 1] not in AFTER_CLOSE and _before(buf, q) in b",[{":
             return q  # a key or an array element: never split a key from its value
     return 0
 

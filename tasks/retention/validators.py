@@ -13,6 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {}
+# validators that reject placeholders themselves (the engine need not check again)
+PLACEHOLDER_CHECKED = frozenset(
+    {"password_value", "secret_value", "random_tail", "not_placeholder", "slack"}
+)
 
 
 def validator(name: str) -> Callable[[Callable[[str], bool]], Callable[[str], bool]]:
@@ -158,12 +162,25 @@ def is_placeholder(value: str) -> bool:
         return True
     if value.endswith(("..", "\u2026")) or any(run in value for run in _TYPED_RUNS):
         return True
-    if _MASKED.search(value):
-        return True  # truncated for display; 1234567…, abcdefg… typed by a person
+    if _MASKED.search(value) or _HERE.search(value):
+        return True  # masked for display; `…TokenHere`, `your_key_here`
     if len(value) < 8:
         return False
     counts = Counter(value)
     return len(counts) <= 3 or counts.most_common(1)[0][1] > 0.6 * len(value)
+
+
+_HERE = re.compile(r"(?i)(?:token|key|secret|passw\w*|value|string|id)[_\-]?here\b")
+
+
+def _walk(value: str) -> float:
+    """Share of neighbouring characters that follow each other in the alphabet or digits
+    (case ignored): ~0.03 for generated text, most of a typed run like AbCeFG123."""
+    low = value.lower()
+    steps = sum(
+        1 for a, b in zip(low, low[1:], strict=False) if a.isalnum() and ord(b) - ord(a) == 1
+    )
+    return steps / (len(low) - 1)
 
 
 _MASKED = re.compile(r"([^A-Za-z0-9])\1{5}")  # ######, ------: a masked stretch (AAAAAA is base64)
@@ -195,6 +212,8 @@ def secret_value_ok(value: str) -> bool:
     has_alpha = any(c.isalpha() for c in value)
     if value.isdigit():
         return len(value) >= 15  # client ids, account numbers; not timestamps
+    if len(value) < 12 and _walk(value) >= 0.5:
+        return False  # AbCeFG123: a short alphabet-and-digits run typed as an example
     ent = shannon_entropy(value)
     if (has_digit and has_alpha and ent >= 3.0) or ent >= 3.5 and not value.isalpha():
         return True
@@ -214,7 +233,30 @@ def random_tail_ok(value: str) -> bool:
     digits = sum(c.isdigit() for c in tail)
     upper = sum(c.isupper() for c in tail)
     lower = sum(c.islower() for c in tail)
+    if _encoded_host(tail):
+        return False
     return digits >= 2 and upper >= 2 and lower >= 2 and shannon_entropy(tail) >= 4.0
+
+
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
+_HOST_TEXT = re.compile(rb"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+
+
+def _encoded_host(value: str) -> bool:
+    """The value's base64 part decodes to a bare host name (`bedrock.amazonaws.com`): text
+    that names a service and holds no key material."""
+    import base64
+    import binascii
+
+    m = _B64_RUN.search(value)
+    if not m or len(m.group()) > 64:
+        return False
+    run = m.group()
+    try:
+        raw = base64.b64decode(run[: len(run) // 4 * 4], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return bool(_HOST_TEXT.fullmatch(raw))
 
 
 @validator("base64_text")
@@ -234,10 +276,25 @@ def base64_text_ok(value: str) -> bool:
     return len(text) >= 3 and text.isprintable() and not is_placeholder(text)
 
 
+@validator("literal")
+def literal_ok(value: str) -> bool:
+    """A value where code cannot stand (a connection-string field): anything but a template."""
+    return not value.startswith(("$", "%", "{", "<", "*"))
+
+
+@validator("userinfo")
+def userinfo_ok(value: str) -> bool:
+    """`user:password` of a URL: the password is literal (not `${PASS}`, `secret`, `****`)."""
+    password = value.partition(":")[2]
+    return not (password.startswith(("$", "%", "{{", "<")) or is_placeholder(password))
+
+
 @validator("not_placeholder")
 def not_placeholder(value: str) -> bool:
     """Fixed-format tokens from a rule source: anything but a placeholder or repeats."""
-    return not (len(set(value)) <= 4 or is_placeholder(value) or PLACEHOLDER.match(value))
+    if len(set(value)) <= 4 or is_placeholder(value) or PLACEHOLDER.match(value):
+        return False
+    return not _encoded_host(value)
 
 
 @validator("aws_secret")

@@ -68,8 +68,31 @@ LEAKS = [
         "DATABASE_URL=postgres://app:" + quote("p@ss/w0rd:9", safe="") + "@db:5432/x",
         quote("p@ss/w0rd:9", safe=""),
     ),  # fmt: skip
+    # classes added for the foreign corpus (strings written here, not taken from it)
+    (
+        "hook https://contoso.webhook.office.com/webhookb2/3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f@"
+        "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6/IncomingWebhook/9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d/"
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+    ),
+    (
+        "Unseal Key 1: q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5Gp0Ae2Ku7Nw4Hz9P",
+        "q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5Gp0Ae2Ku7Nw4Hz9P",
+    ),  # fmt: skip
+    ("Server=db1;Database=app;User Id=svc;Password=Kq7-Lm2z;Encrypt=True;", "Kq7-Lm2z"),
+    (
+        "EZAK" + "q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5Gp0Ae2Ku7Nw4Hz9Pq7Rk2LmW9x",
+        "q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5",
+    ),
 ]
 KEPT = [
+    # masked for display, a placeholder naming itself, a manual's documentation address,
+    # a shell variable in an unquoted value, a short typed run
+    "token: xoxb-284751039284-918273645102-############",
+    "SLACK_TOKEN=xoxb-1-PasteYourBotTokenHere",
+    "psql postgresql://admin:Wq8zP2vLm4t@[2001:db8::7]/app",
+    "password = build$SUFFIX",
+    "ACCESS_KEY: AbCdEf123",
     'export const API_KEY = process.env.OPENAI_API_KEY ?? "";',
     "SUMO_ACCESS_KEY=${SUMO_ACCESS_KEY:=$2}",
     "GITLAB_TOKEN=glptt-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",

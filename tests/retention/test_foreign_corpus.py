@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tasks.retention.config import RedactionConfig
-from tasks.retention.foreign import CORPUS, load, score
 from tasks.retention.redact_io import redact_path
+from tests.retention.foreign import CORPUS, load, score
 
-# Floors this branch holds (the targets are recall >= 0.95, <= 2% benign destroyed).
-RECALL_FLOOR = 0.945
-HOLDOUT_FLOOR = 0.938
-FP_CEILING = 0.041
+# The targets: recall >= 0.95 (tuned half and held-out half), <= 2% benign destroyed.
+RECALL_FLOOR = 0.95
+HOLDOUT_FLOOR = 0.95
+FP_CEILING = 0.02
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def test_unredacted_corpus_scores_zero(tmp_path: Path) -> None:
 
 def test_recall_on_foreign_corpus(scored) -> None:
     assert scored["recall"] >= RECALL_FLOOR, scored["missed_rules"]
+    assert scored["recall_dev"] >= RECALL_FLOOR
     assert scored["recall_holdout"] >= HOLDOUT_FLOOR
 
 

@@ -11,8 +11,8 @@ import time
 import orjson
 import pytest
 
-from tasks.retention.adversarial import SHAPES, api_req_started
 from tasks.retention.engine import Redactor
+from tests.retention.adversarial import SHAPES, api_req_started
 
 
 @pytest.fixture(scope="module")

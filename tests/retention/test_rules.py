@@ -101,6 +101,28 @@ CASES: dict[str, tuple[str, str, str]] = {
         "aio_NrZCb67VvzSaM7fr3nMXrfZ1uMPH",
         "get_user_by_identifier_and_organisation",
     ),
+    "teams_webhook": (
+        "notify {v} done",
+        "https://outlook.office.com/webhook/3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f@8e7d6c5b-4a39"
+        "-4281-9f0e-d1c2b3a4f5e6/IncomingWebhook/9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d/0f1e2d3c",
+        "https://outlook.office.com/webhook/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    ),
+    "easypost_key": (
+        "key {v}",
+        "EZTK" + "Zq8rT2mWx9Lk4Pv7Ns3Bh6JdQ1fXc5YgH6jQ0aB3dE5fG7hJ9kL1mN",
+        "EZTK" + "x" * 54,
+    ),
+    "intra42_secret": ("s {v}", "s-s4t2ud-" + "9e8369750ea89017" * 4, "s-s4t2ud-short"),
+    "vault_unseal_key": (
+        "vault operator unseal {v}",
+        "q7Rk2LmW9xTz4Bn8Vc3Yh6Jd1Fs5Gp0Ae2Ku7Nw4Hz9P",
+        "vault operator unseal -reset",
+    ),
+    "connection_string_password": (
+        "Server=db;User Id=svc;Password={v};",
+        "Kq7-Lm2z",
+        "Server=db;User Id=svc;Password=$(DB_PASSWORD);",
+    ),
     "email": ("mail {v} now", "jane.doe42@corp.example", "decorator @dataclass(frozen=True)"),
     "card_number": ("card {v} ok", CARD, CARD[:-1] + str((int(CARD[-1]) + 1) % 10)),
     "iban": ("pay {v} now", iban(RNG, "GB"), "GB00WEST12345698765432"),

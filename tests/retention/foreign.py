@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-CORPUS = Path(__file__).resolve().parents[2] / "tests" / "retention" / "corpus" / "foreign"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "foreign"
 
 
 def load(corpus: Path = CORPUS) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -1,0 +1,89 @@
+"""Many small files scanned as one concatenation: the same output as one file at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tasks.retention import batch
+from tasks.retention.config import RedactionConfig
+from tasks.retention.engine import Redactor
+from tasks.retention.redact_io import redact_path
+from tasks.retention.stream import redact_stream
+
+TOKEN = "ghp_Zq8rT2mWx9Lk4Pv7Ns3Bh6JdQ1fXc5YgH6jQ"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _one_by_one(red: Redactor, src: Path) -> dict[str, bytes]:
+    import io
+
+    out = {}
+    for rel, data in _files(src).items():
+        buf = io.BytesIO()
+        redact_stream(red, io.BytesIO(data), buf, as_json=rel.endswith(".json"))
+        out[rel] = buf.getvalue()
+    return out
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    src = tmp_path / "in"
+    for i in range(30):
+        task = src / f"t{i:02d}"
+        task.mkdir(parents=True)
+        msg = {"ts": i, "type": "say", "say": "text", "text": f"step {i} done"}
+        if i % 7 == 0:
+            msg["text"] = f"push with token {TOKEN}"
+        (task / "ui_messages.json").write_bytes(orjson.dumps([msg]))
+        (task / "cmd.txt").write_text(f"ls -la {i}\n" if i % 5 else f"password=Zq8rT2mWx{i}Lk\n")
+    # a token cut in two by the file boundary: neither half is a secret on its own
+    (src / "t01" / "a.txt").write_bytes(b"noise " + TOKEN[:14].encode())
+    (src / "t01" / "b.txt").write_bytes(TOKEN[14:].encode() + b" noise")
+    (src / "t02" / "odd.json").write_bytes(b"not json: " + TOKEN.encode())
+    return src
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batch_output_equals_one_file_at_a_time(
+    tree: Path, tmp_path: Path, workers: int, monkeypatch
+) -> None:
+    from tasks.retention import redact_io
+
+    monkeypatch.setattr(redact_io, "POOL_MIN_BYTES", 0)  # a small tree through the pool too
+    red = Redactor(RedactionConfig(), b"k")
+    want = _one_by_one(red, tree)
+    summary = redact_path(str(tree), str(tmp_path / "out"), RedactionConfig(), b"k", workers=workers)  # fmt: skip
+    got = _files(tmp_path / "out")
+    assert got == want
+    assert summary["files"] == len(want) and summary["refused"] == 0
+    assert summary["files_changed"] == sum(got[k] != v for k, v in _files(tree).items())
+    assert not any(TOKEN.encode() in v for v in got.values())
+    assert got["t01/a.txt"] == (tree / "t01" / "a.txt").read_bytes()  # clean: byte for byte
+
+
+def test_file_above_small_is_streamed(tree: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(batch, "SMALL", 64)
+    big = tree / "t03" / "big.txt"
+    big.write_text("x" * 200 + f" {TOKEN} " + "y" * 200)
+    redact_path(str(tree), str(tmp_path / "out"), RedactionConfig(), b"k", workers=1)
+    out = (tmp_path / "out" / "t03" / "big.txt").read_text()
+    assert TOKEN not in out and out.startswith("x" * 200)
+
+
+def test_hits_are_mapped_to_their_own_file(tmp_path: Path) -> None:
+    red = Redactor(RedactionConfig(), b"k")
+    pairs = []
+    for i, text in enumerate([b"clean one", TOKEN.encode(), b"clean two", b"ip 8.8.4.4 seen"]):
+        src = tmp_path / f"s{i}.txt"
+        src.write_bytes(text)
+        pairs.append((str(src), str(tmp_path / "o" / f"s{i}.txt")))
+    stats = batch.redact_batch(red, pairs, big=lambda s, d: pytest.fail("no big file"))
+    assert [s.changed for s in stats] == [False, True, False, True]
+    assert (tmp_path / "o" / "s0.txt").read_bytes() == b"clean one"
+    assert b"[REDACTED:ipv4:" in (tmp_path / "o" / "s3.txt").read_bytes()
