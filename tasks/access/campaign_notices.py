@@ -220,8 +220,9 @@ def remind_latest_campaign(
     step): its items less the accepted decisions on it, the roster's addresses."""
     from tasks.access import job
     from tasks.access.campaign import parse_campaign
-    from tasks.access.sources import S3Store, collect_roster
+    from tasks.access.sources import collect_roster
     from tasks.common.s3 import s3_client
+    from tasks.common.storage import S3Store
 
     latest, why = job.previous_for_settings(settings, access)
     if latest is None or "campaign.csv" not in latest.files:

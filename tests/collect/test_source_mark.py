@@ -16,8 +16,9 @@ import orjson
 
 from tasks.collect.mark import SOURCE_MARK
 from tasks.collect.run import collect
-from tasks.common.s3 import S3Uri, get_bytes, s3_client
+from tasks.common.s3 import S3Uri, s3_client
 from tasks.common.settings import AppConfig
+from tasks.common.storage import get_bytes
 from tasks.retention.runner import run_retention
 from tests.collect.helpers import bucket_objects, machine
 
