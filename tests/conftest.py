@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,28 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="session")
+def rgw(tmp_path_factory):
+    """One throwaway single-node Ceph RGW per test process (every RGW module shares it;
+    they are one xdist group, so one process) on free loopback ports, stopped after the session.
+
+    Without radosgw installed the tests skip locally; with CI=true they fail instead.
+    """
+    from tests.evidence.rgw import RgwCluster, RgwUnavailable
+
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    base = Path(tmp_path_factory.mktemp("rgw"))
+    cluster = RgwCluster(base)
+    try:
+        cluster.start()
+    except RgwUnavailable as exc:
+        if in_ci:
+            pytest.fail(f"RGW could not start in CI: {exc}")
+        pytest.skip(f"RGW not available: {exc}")
+    except Exception as exc:  # installed but broken: a real failure, never a skip
+        cluster.stop()
+        pytest.fail(f"RGW failed to start: {exc}")
+    yield cluster
+    cluster.stop()

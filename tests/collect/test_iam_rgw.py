@@ -33,7 +33,6 @@ from botocore.exceptions import ClientError
 from tasks.collect.run import collect
 from tasks.common.s3 import S3Uri, client_config
 from tests.collect.helpers import machine
-from tests.evidence.conftest import rgw  # noqa: F401 - the session's RGW fixture
 
 pytestmark = [pytest.mark.rgw, pytest.mark.xdist_group("rgw")]
 POLICY = Path(__file__).resolve().parents[2] / "deployments" / "iam" / "collector-policy.json"
@@ -61,7 +60,7 @@ def _code(exc: pytest.ExceptionInfo) -> tuple[int, str]:
 
 
 def test_rgw_refuses_the_variable_and_enforces_the_substituted_policy(
-    rgw,  # noqa: F811 - the imported fixture
+    rgw,
     tmp_path,
     fleet,
     fleet_users,

@@ -3,9 +3,7 @@ session-wide Ceph RGW server (real Object Lock) for tests marked `rgw`."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -68,27 +66,3 @@ def publish_daily(signer):
         )
 
     return publish
-
-
-@pytest.fixture(scope="session")
-def rgw(tmp_path_factory):
-    """A throwaway single-node Ceph RGW on free loopback ports, stopped after the session.
-
-    Without radosgw installed the tests skip locally; with CI=true they fail instead.
-    """
-    from .rgw import RgwCluster, RgwUnavailable
-
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    base = Path(tmp_path_factory.mktemp("rgw"))
-    cluster = RgwCluster(base)
-    try:
-        cluster.start()
-    except RgwUnavailable as exc:
-        if in_ci:
-            pytest.fail(f"RGW could not start in CI: {exc}")
-        pytest.skip(f"RGW not available: {exc}")
-    except Exception as exc:  # installed but broken: a real failure, never a skip
-        cluster.stop()
-        pytest.fail(f"RGW failed to start: {exc}")
-    yield cluster
-    cluster.stop()

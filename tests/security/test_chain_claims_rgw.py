@@ -14,7 +14,7 @@ import pytest
 from tasks.evidence.chain import claim_key
 from tasks.evidence.store import S3Store
 from tasks.evidence.verify_chain import verify_job
-from tests.evidence.conftest import keypair, rgw, signer, trust  # noqa: F401  (fixtures)
+from tests.evidence.conftest import keypair, signer, trust  # noqa: F401  (fixtures)
 
 from .chainkit import JOB, fresh_process, publish_day, without_seq
 

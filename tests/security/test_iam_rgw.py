@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from tasks.evidence.store import S3Store
 from tasks.evidence.verify_chain import verify_job
-from tests.evidence.conftest import keypair, rgw, signer, trust  # noqa: F401  (fixtures)
+from tests.evidence.conftest import keypair, signer, trust  # noqa: F401  (fixtures)
 from tests.evidence.helpers import publish_day
 
 pytestmark = [pytest.mark.rgw, pytest.mark.xdist_group("rgw")]  # one RGW per run
