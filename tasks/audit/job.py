@@ -1,7 +1,6 @@
-"""One day of the audit-trail job: read the validated events, build and check the ledger.
-
-Everything here is a plain function; flows/audit_trail.py only sequences them and hands
-the result to finish_job.
+"""The audit-trail job: one ledger and one bundle per day of the period (its steps, the
+job contract of tasks/common/contract.py, at the end), and the plain functions that read
+the day's validated events, build and check the ledger.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from tasks.audit.bundles import (
     Verifier,
     list_ledger_bundles,
     read_ledger,
-    verify_bundle,
+    verify_ledger_bundle,
 )
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
@@ -39,10 +38,11 @@ from tasks.audit.ledger import (
     task_workspaces,
 )
 from tasks.audit.modes import custom_edit_modes
+from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
+from tasks.common.periods import resolve_period as resolve_period  # re-exported for tests
 from tasks.common.s3 import get_bytes, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -274,7 +274,7 @@ def run_day(
     *,
     team: str | None = None,
     user: str | None = None,
-    verify: Verifier = verify_bundle,
+    verify: Verifier = verify_ledger_bundle,
     redaction: dict[str, Any] | None = None,
 ) -> DayResult:
     """Build, check and compare one day's ledger; publishing is the caller's."""
@@ -360,3 +360,31 @@ def run_day(
         status,
         previous,
     )
+
+
+# --- the job contract's steps ---
+
+
+def units(period: Period) -> list[Period]:
+    """One ledger, one bundle per UTC day that starts inside the period."""
+    return [day_period(d) for d in days_of(period)]
+
+
+def collect(settings: Any, cfg: Any, period: Period, scope: Scope) -> DayResult:
+    """The day's ledger, built while the events are read (they are never held whole)."""
+    from tasks.audit.bundles import job_verifier
+    from tasks.common.s3 import s3_client
+
+    verify = job_verifier(settings)  # earlier ledgers: trusted when signed by our key or a pin
+    redaction = cfg.redaction.model_dump(exclude_unset=True)  # as log-retention redacts
+    return run_day(s3_client(settings), settings.data_bucket, settings.reports_bucket,
+                   period.start.date(), cfg.audit, team=scope.team, user=scope.user,
+                   verify=verify, redaction=redaction)  # fmt: skip
+
+
+def evaluate(r: DayResult, cfg: Any) -> JobResult:
+    from tasks.audit.report import charts_and_tables
+
+    charts, tables = charts_and_tables(r)
+    return JobResult(r.findings, r.summary, inputs=r.inputs, files=r.files, charts=charts,
+                     tables=tables, status=r.status, counts_extra=r.counts_extra)  # fmt: skip
