@@ -74,3 +74,31 @@ def test_its_config_is_validated_before_any_work_and_documented(tiny_registry, b
     rendered = config_docs.render()
     assert "#### `tiny`" in rendered and "| `tiny.at_least` | int (≥ 0) | `1` |" in rendered
     assert "| `schedules.tiny` | cron | `0 3 * * *` |" in rendered
+
+
+def test_the_run_notifies_with_its_own_config_read_once(tiny_registry, buckets, tmp_path, monkeypatch):  # fmt: skip
+    """Was: finish_job read the config again after publishing (the default one outside a
+    flow run), so a run given its config file notified no one. Here the file is gone by
+    the time the run publishes: the notice still goes where the run's config said."""
+    from tasks.common.contract import Steps, run
+    from tasks.common.settings import load_config
+    from tests.ops.webhook import WebhookListener
+
+    monkeypatch.delenv("COMPLIANCE_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("COMPLIANCE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no compliance.yaml here
+    with WebhookListener() as hook:
+        storage = buckets.model_dump(exclude_none=True)
+        cfg = tmp_path / "run.yaml"
+        cfg.write_text(yaml.safe_dump({"storage": storage, "notifications": {"webhook_url": hook.url}}))  # fmt: skip
+
+        class Forget(Steps):
+            def evaluate(self, module, inputs, config):
+                cfg.unlink()  # nothing after the preamble may read the file again
+                result = super().evaluate(module, inputs, config)
+                result.status = "fail"  # run notices go out for failed runs
+                return result
+
+        out = run(TINY, load_config(str(cfg)), dry_run=True, steps=Forget())
+        assert out["status"] == "fail" and hook.event.wait(5)
+    assert hook.received[0]["event"] == "run.status.fail" and hook.received[0]["job"] == "tiny"
