@@ -42,7 +42,6 @@ from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for tests
 from tasks.common.s3 import get_bytes, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA
 

@@ -18,7 +18,6 @@ from tasks.budget.reader import LoadedData, days_between, load_days
 from tasks.budget.spend import daily_by, prepare_fitted, task_costs
 from tasks.common.contract import JobResult, Scope
 from tasks.common.models import Finding, Period, Severity
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for tests
 from tasks.common.settings import StorageSettings
 
 JOB = "cost-budget"

@@ -18,7 +18,6 @@ import pyarrow as pa
 from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import ConfigError
 from tasks.common.models import Finding, Period, RunStatus
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for tests
 from tasks.common.settings import StorageSettings
 from tasks.quality import gate as gates
 from tasks.quality.config import QualityConfig

@@ -11,12 +11,13 @@ import pytest
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import days_of, resolve_period, run_day
+from tasks.audit.job import days_of, run_day
 from tasks.audit.job import evaluate as day_result
 from tasks.audit.ledger import parse_ledger
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.jobrun import finish_job
 from tasks.common.models import RunStatus
+from tasks.common.periods import resolve_period
 from tasks.common.s3 import s3_client
 from tests.audit.conftest import sample_rows, table, tel, ui
 

@@ -142,9 +142,9 @@ def test_telemetry_quality_ingest_chunks_run_on_dask_workers(
     from distributed import Client, LocalCluster, get_task_stream
 
     from flows.jobs import telemetry_quality
+    from tasks.common.periods import resolve_period
     from tasks.common.runners import make_task_runner
     from tasks.quality.chunks import plan_chunks
-    from tasks.quality.job import resolve_period
 
     monkeypatch.delenv("COMPLIANCE_INGEST_CHUNK_USERS", raising=False)  # auto: the runner decides
     start, envs = _twin_envs(s3_server, tmp_path, monkeypatch, users=3, seed=9, sections=QUALITY)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tasks.common.errors import ConfigError, InputError
+from tasks.common.periods import resolve_period
 from tasks.quality.chunks import (
     chunk_users_setting,
     chunked_ingest,
@@ -19,7 +20,6 @@ from tasks.quality.chunks import (
     split_users,
 )
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import resolve_period
 from tasks.quality.storage import filter_users, load_raw
 from tasks.telemetry.ingest import ingest
 
