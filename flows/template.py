@@ -62,29 +62,37 @@ def write(
 
 
 class PrefectSteps(Steps):
-    """Each step a Prefect task run; the chunks mapped over the flow's task runner."""
+    """Each step a Prefect task run named after the job (`telemetry_quality_collect_chunk`
+    in the UI); the chunks mapped over the flow's task runner."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def _task(self, step: Any) -> Any:
+        return step.with_options(name=f"{self.name}_{step.name}")
 
     def collect(self, module, settings, cfg, period, scope):  # type: ignore[override]
-        return collect(module, settings, cfg, period, scope)
+        return self._task(collect)(module, settings, cfg, period, scope)
 
     def plan(self, module, settings, cfg, period, scope):  # type: ignore[override]
-        return plan(module, settings, cfg, period, scope)
+        return self._task(plan)(module, settings, cfg, period, scope)
 
     def chunks(self, module, settings, cfg, period, scope, units):  # type: ignore[override]
-        futures = collect_chunk.map(
+        futures = self._task(collect_chunk).map(
             unmapped(module), unmapped(settings), unmapped(cfg), unmapped(period),
             unmapped(scope), units,
         )  # fmt: skip
         return [f.result() for f in futures]
 
     def merge(self, module, settings, cfg, period, scope, planned, chunks):  # type: ignore[override]
-        return merge(module, settings, cfg, period, scope, planned, chunks)
+        return self._task(merge)(module, settings, cfg, period, scope, planned, chunks)
 
     def evaluate(self, module, inputs, cfg):  # type: ignore[override]
-        return evaluate(module, inputs, cfg)
+        return self._task(evaluate)(module, inputs, cfg)
 
     def write(self, module, settings, cfg, inputs, result, scope):  # type: ignore[override]
-        write(module, settings, cfg, inputs, result, scope)
+        self._task(write)(module, settings, cfg, inputs, result, scope)
 
 
 _FLOWS: dict[str, tuple[Job, Any]] = {}
@@ -109,7 +117,7 @@ def flow_for(job: Job) -> Any:
         nothing; config_path: compliance.yaml on the worker; options: the job's own
         (cost-budget: {"force": true} uses days the quality gate refused)."""
         return run(job, load_config(config_path), since=since, until=until, team=team,
-                   user=user, dry_run=dry_run, options=options, steps=PrefectSteps())  # fmt: skip
+                   user=user, dry_run=dry_run, options=options, steps=PrefectSteps(job.flow_name))  # fmt: skip
 
     body.__name__ = body.__qualname__ = job.flow_name
     body.__module__ = "flows.jobs"
