@@ -210,15 +210,30 @@ def completeness(
     ]
 
 
+@dataclass
+class Previous:
+    """The day's earlier ledger bundles, what the verifier says of the last, and its
+    entry ids (read only when it verifies)."""
+
+    bundles: list[LedgerBundle]
+    problems: list[str] = field(default_factory=list)
+    entry_ids: set[str] = field(default_factory=set)
+
+
+def read_previous(client: Any, reports_bucket: str, day: date, verify: Verifier) -> Previous:
+    bundles, _broken = list_ledger_bundles(client, reports_bucket, [day])
+    if not bundles:
+        return Previous([])
+    problems = verify(client, bundles[-1])
+    ids = set() if problems else {e["entry_id"] for e in read_ledger(client, bundles[-1])}
+    return Previous(bundles, problems, ids)
+
+
 def compare_previous(
-    client: Any,
-    day: date,
-    new_sha: str,
-    new_entries: list[dict[str, Any]],
-    previous: list[LedgerBundle],
-    verify: Verifier,
+    day: date, new_sha: str, new_entries: list[dict[str, Any]], prev: Previous
 ) -> tuple[dict[str, Any], list[Finding]]:
     """A second run for a day: identical ledger (said in the summary) or a finding."""
+    previous = prev.bundles
     if not previous:
         return {"previous_bundles": 0}, []
     last = previous[-1]
@@ -227,7 +242,7 @@ def compare_previous(
         "previous_bundle": last.uri,
         "previous_ledger_sha256": last.ledger_sha256,
     }
-    problems = verify(client, last)
+    problems = prev.problems
     if problems:
         info["identical"] = None
         return info, [
@@ -243,7 +258,7 @@ def compare_previous(
     info["identical"] = last.ledger_sha256 == new_sha
     if info["identical"]:
         return info, []
-    old_ids = {e["entry_id"] for e in read_ledger(client, last)}
+    old_ids = prev.entry_ids
     new_ids = {e["entry_id"] for e in new_entries}
     added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
     return info, [
@@ -264,6 +279,53 @@ def compare_previous(
     ]
 
 
+@dataclass
+class DayInputs:
+    """What one day's ledger is built from: everything read, nothing judged."""
+
+    day: date
+    cfg: AuditConfig  # with the custom edit-capable modes found in the data bucket
+    team: str | None
+    user: str | None
+    events: Candidates
+    has_events: bool  # any validated events part for the day
+    inputs: list[dict[str, Any]]
+    workspaces: Any
+    redact: Any  # the command redactor (the retention engine's, or HMAC)
+    method: str
+    unreadable: list[str]
+    previous: Previous | None  # None: not compared (scoped run, no reports bucket)
+
+
+def read_day(
+    client: Any,
+    data_bucket: str,
+    reports_bucket: str | None,
+    day: date,
+    cfg: AuditConfig,
+    *,
+    team: str | None = None,
+    user: str | None = None,
+    verify: Verifier = verify_ledger_bundle,
+    redaction: dict[str, Any] | None = None,
+) -> DayInputs:
+    """Every read of one day: tasks, custom modes, the events (gathered as they stream,
+    never held whole) and, for a whole-fleet run, the day's earlier ledger bundles."""
+    tasks, task_inputs = read_table(client, data_bucket, "tasks", day)
+    workspaces = task_workspaces(
+        tasks if tasks is not None and "workspace" in tasks.column_names else None
+    )
+    custom, unreadable = custom_edit_modes(client, data_bucket)
+    cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
+    redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
+    # Needs the edit modes (custom ones included) to count mutating rows as it reads.
+    events, inputs = read_events(client, data_bucket, day, cfg.all_edit_modes(), team, user)
+    scoped = bool(team or user)
+    previous = read_previous(client, reports_bucket, day, verify) if reports_bucket and not scoped else None  # fmt: skip
+    return DayInputs(day, cfg, team, user, events, bool(inputs), inputs + task_inputs,
+                     workspaces, redact, method, unreadable, previous)  # fmt: skip
+
+
 def run_day(
     client: Any,
     data_bucket: str,
@@ -276,16 +338,16 @@ def run_day(
     verify: Verifier = verify_ledger_bundle,
     redaction: dict[str, Any] | None = None,
 ) -> DayResult:
-    """Build, check and compare one day's ledger; publishing is the caller's."""
-    tasks, task_inputs = read_table(client, data_bucket, "tasks", day)
-    workspaces = task_workspaces(
-        tasks if tasks is not None and "workspace" in tasks.column_names else None
-    )
-    custom, unreadable = custom_edit_modes(client, data_bucket)
-    cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
-    redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
-    # Needs the edit modes (custom ones included) to count mutating rows as it reads.
-    events, inputs = read_events(client, data_bucket, day, cfg.all_edit_modes(), team, user)
+    """Read, build, check and compare one day's ledger; publishing is the caller's."""
+    d = read_day(client, data_bucket, reports_bucket, day, cfg, team=team, user=user,
+                 verify=verify, redaction=redaction)  # fmt: skip
+    return build_day(d)
+
+
+def build_day(d: DayInputs) -> DayResult:
+    """The ledger and its findings from what read_day read (no I/O)."""
+    day, cfg, team, user, events = d.day, d.cfg, d.team, d.user, d.events
+    redact, method, workspaces, unreadable = d.redact, d.method, d.workspaces, d.unreadable
     ledger = build_ledger(
         events,
         edit_modes=cfg.all_edit_modes(),
@@ -296,7 +358,7 @@ def run_day(
     gz = ledger_jsonl_gz(ledger.entries)
     sha = hashlib.sha256(gz).hexdigest()
     findings: list[Finding] = []
-    if not inputs:
+    if not d.has_events:
         findings.append(
             Finding.make(
                 "audit.no_input",
@@ -324,13 +386,13 @@ def run_day(
     )
     figures, missing = completeness(events.mutating_rows, ledger, gz)
     findings += missing
-    scoped = bool(team or user)
     previous: list[LedgerBundle] = []
-    if reports_bucket and not scoped:
-        previous, _broken = list_ledger_bundles(client, reports_bucket, [day])
-        rerun, changed = compare_previous(client, day, sha, ledger.entries, previous, verify)
+    if d.previous is not None:
+        previous = d.previous.bundles
+        rerun, changed = compare_previous(day, sha, ledger.entries, d.previous)
         findings += changed
     else:
+        scoped = bool(team or user)
         rerun = {"checked": False, "reason": "scoped run" if scoped else "no reports bucket"}
     summary = {
         "day": day.isoformat(),
@@ -355,7 +417,7 @@ def run_day(
         findings,
         summary,
         files,
-        inputs + task_inputs,
+        d.inputs,
         status,
         previous,
     )
@@ -369,19 +431,24 @@ def units(period: Period) -> list[Period]:
     return [day_period(d) for d in days_of(period)]
 
 
-def collect(settings: Any, cfg: Any, period: Period, scope: Scope) -> DayResult:
-    """The day's ledger, built while the events are read (they are never held whole)."""
+def collect(settings: Any, cfg: Any, period: Period, scope: Scope) -> DayInputs:
+    """The day's reads (the events gathered as they stream, never held whole)."""
     from tasks.audit.bundles import job_verifier
     from tasks.common.s3 import s3_client
 
     verify = job_verifier(settings)  # earlier ledgers: trusted when signed by our key or a pin
     redaction = cfg.redaction.model_dump(exclude_unset=True)  # as log-retention redacts
-    return run_day(s3_client(settings), settings.data_bucket, settings.reports_bucket,
+    return read_day(s3_client(settings), settings.data_bucket, settings.reports_bucket,
                    period.start.date(), cfg.audit, team=scope.team, user=scope.user,
                    verify=verify, redaction=redaction)  # fmt: skip
 
 
-def evaluate(r: DayResult, cfg: Any) -> JobResult:
+def evaluate(inputs: DayInputs, cfg: Any) -> JobResult:
+    """The day's ledger, checks and comparison (build_day), as the bundle shows them."""
+    return result_of(build_day(inputs))
+
+
+def result_of(r: DayResult) -> JobResult:
     from tasks.audit.report import charts_and_tables
 
     charts, tables = charts_and_tables(r)

@@ -11,8 +11,7 @@ import pytest
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import days_of, run_day
-from tasks.audit.job import evaluate as day_result
+from tasks.audit.job import days_of, result_of, run_day
 from tasks.audit.ledger import parse_ledger
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.jobrun import finish_job
@@ -110,7 +109,7 @@ def test_unreadable_part_is_one_line_naming_the_object(s3, buckets):
 
 
 def _publish(r, settings):
-    return finish_job("audit-trail", r.period, day_result(r, None), settings)  # fmt: skip
+    return finish_job("audit-trail", r.period, result_of(r), settings)  # fmt: skip
 
 
 @pytest.fixture
