@@ -39,6 +39,7 @@ from tasks.budget.reader import (
     read_parquet,
 )
 from tasks.budget.spend import daily_by, prepare
+from tasks.common.periods import resolve_period
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
 DEFAULT_ROWS = 1_000_000  # BENCH_BUDGET_ROWS=100000000: the 10x size
@@ -116,7 +117,7 @@ def ours_full(path: str) -> tuple[float, dict]:
     days = [START + timedelta(days=i) for i in range(DAYS)]
     data = LoadedData(req, empty_tasks(), [DayStatus(d, "pass", True) for d in days], [])
     last = days[-1]
-    period = job.resolve_period(str(last), str(last + timedelta(days=1)))
+    period = resolve_period(str(last), str(last + timedelta(days=1)))
     a = job.analyze(data, period, config())
     return time.perf_counter() - t, {"findings": len(a.findings), "tasks": len(a.tasks)}
 

@@ -118,11 +118,12 @@ def _rss_mb() -> float:
 
 
 def main() -> None:
+    from tasks.common.periods import resolve_period
     from tasks.quality.config import QualityConfig
     from tasks.quality.frames import to_frame
     from tasks.quality.gx_runner import GxValidator
     from tasks.quality.health import alert_signals, fleet_metrics
-    from tasks.quality.job import expectation_parameters, period_days, resolve_period
+    from tasks.quality.job import expectation_parameters, period_days
     from tasks.quality.split import split_table
     from tasks.quality.suites import load_suites
 

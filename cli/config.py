@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,44 +24,14 @@ from tasks.common.errors import ComplianceError
 from tasks.common.settings import ENV_NAMES, AppConfig, StorageSettings, load_config
 
 
-def _budgets(app: AppConfig, source: str) -> None:
-    from tasks.budget.config import parse_config
+def _sections() -> dict[str, Any]:
+    """Every job's config section, with its model and parser (flows/registry.py)."""
+    from flows.registry import SECTIONS
 
-    parse_config(app.section("budget"), app.section("budgets"), source)
-
-
-def _section(module: str, func: str, name: str) -> Callable[[AppConfig, str], None]:
-    def check(app: AppConfig, source: str) -> None:
-        import importlib
-
-        getattr(importlib.import_module(module), func)(app.section(name), source)
-
-    return check
+    return SECTIONS
 
 
-# section name(s) -> the job's own parser (raises one ComplianceError naming the key)
-VALIDATORS: dict[str, Callable[[AppConfig, str], None]] = {
-    "budget/budgets": _budgets,
-    "redaction": _section("tasks.retention.config", "parse_redaction", "redaction"),
-    "retention": _section("tasks.retention.config", "parse_retention", "retention"),
-    "access": _section("tasks.access.config", "parse_access_config", "access"),
-    "quality": _section("tasks.quality.config", "quality_config", "quality"),
-    "audit": _section("tasks.audit.config", "audit_config", "audit"),
-    "policy": _section("tasks.policy.config", "parse_policy_config", "policy"),
-    "policy_drift": _section("tasks.policy_drift.job", "drift_config", "policy_drift"),
-}
-KNOWN_SECTIONS = {"storage", "schedules", "notifications", "evidence"} | {
-    n for key in VALIDATORS for n in key.split("/")
-}
-# section -> (module, model) validated with every error collected
-MODELS = {
-    "budget": ("tasks.budget.config", "BudgetSettings"),
-    "redaction": ("tasks.retention.config", "RedactionConfig"),
-    "retention": ("tasks.retention.config", "RetentionConfig"),
-    "access": ("tasks.access.config", "AccessConfig"),
-    "quality": ("tasks.quality.config", "QualityConfig"),
-    "audit": ("tasks.audit.config", "AuditConfig"),
-}
+KNOWN_SECTIONS = {"storage", "schedules", "notifications", "evidence"} | set(_sections())
 
 
 def did_you_mean(word: str, known: typing.Iterable[str]) -> str:
@@ -214,8 +183,6 @@ def _storage(path: str | None, source: str) -> tuple[StorageSettings | None, lis
 
 def check_config(path: str | None) -> tuple[AppConfig | None, list[str]]:
     """Every problem in the file and the environment, one line each."""
-    import importlib
-
     try:
         app = load_config(path)
     except ComplianceError as exc:
@@ -236,19 +203,19 @@ def check_config(path: str | None) -> tuple[AppConfig | None, list[str]]:
             hint = did_you_mean(str(name), KNOWN_SECTIONS)
             problems.append(f"{source}: {name}: unknown section; {hint}")
     bad: set[str] = set()
-    for name, (module, model) in MODELS.items():
-        if name in app.sections:
-            found = model_problems(getattr(importlib.import_module(module), model), app.sections[name], name, source)  # fmt: skip
-            problems += found
-            bad |= {name} if found else set()
-    if "budgets" in app.sections:
-        found = _budget_rules(app.sections["budgets"], source)
+    for name, section in _sections().items():
+        if name not in app.sections:
+            continue
+        if name == "budgets":  # each rule against its type's model
+            found = _budget_rules(app.sections[name], source)
+        else:
+            found = model_problems(section.load_model(), app.sections[name], name, source)
         problems += found
-        bad |= {"budgets"} if found else set()
-    for names, validate in VALIDATORS.items():  # what the models cannot express
-        if not bad & set(names.split("/")):
+        bad |= {name} if found else set()
+    for name, section in _sections().items():  # what the models cannot express
+        if name not in bad:
             try:
-                validate(app, source)
+                section.parse(app.section(name), source)
             except ComplianceError as exc:
                 problems.append(str(exc))
     for more in (_schedules, _notifications):

@@ -10,40 +10,15 @@ import click
 
 from cli.common import emit_json, get_config, one_line_errors
 from tasks.common.errors import InputError
-from tasks.evidence.cli_support import aws_errors, reports_bucket, signer_from
+from tasks.evidence.cli_support import aws_errors
 
 KEY_HELP = "Trusted public key PEM (default: our signing key, else keys/ of the bucket)."
 
 
 def _ctx(public_keys: tuple[str, ...]) -> Any:
-    from tasks.access.previous import trusted_keys
-    from tasks.common.s3 import s3_client
-    from tasks.common.storage import S3Store
-    from tasks.evidence.verify_target import resolve_trust
-    from tasks.policy.chain import Ctx
-    from tasks.policy.config import parse_policy_config
+    from tasks.policy.steps import policy_context
 
-    app = get_config()
-    cfg = parse_policy_config(app.section("policy"), app.source or "environment")
-    settings = app.storage
-    client, bucket = s3_client(settings), reports_bucket(settings)
-    trust, _ = resolve_trust(S3Store(client, bucket), trusted_keys(settings, list(public_keys)))
-    ctx = Ctx(client, bucket, signer_from(settings), trust, settings.retention_days, cfg)
-    ctx.active_users = _active_users(client, settings.data_bucket)
-    return ctx
-
-
-def _active_users(client: Any, data_bucket: str | None) -> set[str]:
-    """Approvers and proposers must be active roster users (raw/org/roster.csv)."""
-    from tasks.access.sources import collect_roster
-    from tasks.common.storage import S3Store
-
-    if not data_bucket:
-        raise InputError("COMPLIANCE_DATA_BUCKET (storage.data_bucket) is not set: no roster")
-    roster, errors = collect_roster(S3Store(client, data_bucket))
-    if roster is None:
-        raise InputError(f"{errors[0].source}: {errors[0].problem} (the roster names approvers)")
-    return {u for u, entry in roster.items() if entry.active}
+    return policy_context(get_config(), public_keys)
 
 
 def _keys_option(func: Any) -> Any:

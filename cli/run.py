@@ -13,14 +13,6 @@ from cli.common import emit_json, fail, first_line, quiet_prefect
 from flows.registry import JOBS, get_deployable, get_job
 from tasks.common.errors import ComplianceError, ConfigError
 
-# The config sections each job's flow reads, checked before it starts.
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "telemetry-quality": ("quality", "redaction"),
-    "log-retention": ("retention", "redaction"),
-    "audit-trail": ("audit", "redaction"),
-    "cost-budget": ("budget", "budgets"),
-    "access-review": ("access",),
-}
 NEEDS_REDACTION_KEY = {"telemetry-quality", "log-retention", "audit-trail"}
 
 
@@ -33,14 +25,10 @@ def worker_path(path: str | None) -> str | None:
 
 def check_period(job: str, since: str | None, until: str | None) -> None:
     """The job's own period parser, so a bad date fails here and not inside the flow."""
-    if job == "access-review":  # reviews take ISO 8601 moments, not only days
-        from tasks.access.job import review_period
+    from tasks.common.contract import hook, job_module
+    from tasks.common.periods import resolve_period
 
-        review_period(since, until)
-    else:
-        from tasks.common.periods import resolve_period
-
-        resolve_period(since, until)
+    (hook(job_module(get_job(job).module), "period") or resolve_period)(since, until)
 
 
 def check_name(option: str, value: str | None) -> None:
@@ -61,7 +49,7 @@ def check_config_for(job: str, config: str | None, dry_run: bool) -> None:
 
     app, problems = check_config(config)
     if app is not None:  # the file was read: only what this job uses matters here
-        wanted = ("storage", "notifications", *SECTIONS[job])
+        wanted = ("storage", "notifications", *get_job(job).sections)  # the job's Config
         problems = [p for p in problems if any(f": {w}." in p or f": {w}:" in p for w in wanted)]
     if dry_run:  # a dry run signs nothing
         problems = [p for p in problems if ": storage.signing_key:" not in p]

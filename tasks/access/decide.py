@@ -15,6 +15,7 @@ from tasks.access.config import AccessConfig
 from tasks.access.decisions import apply_decisions, execute_remediation, parse_decisions
 from tasks.access.previous import load_previous, trusted_keys
 from tasks.access.run import JOB
+from tasks.common.contract import JobResult
 from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.errors import InputError
 from tasks.common.jobrun import finish_job
@@ -140,7 +141,6 @@ def run_decide(
         },
     ]
     period = Period(start=now - timedelta(days=cfg.campaign.due_days), end=now)
-    result = finish_job(
-        DECISIONS_JOB, period, outcome.findings, summary, files, inputs, settings, dry_run=dry_run
-    )
+    published = JobResult(outcome.findings, summary, inputs=inputs, files=files)
+    result = finish_job(DECISIONS_JOB, period, published, settings, dry_run=dry_run)
     return {**result, "summary": summary, "remediation": remediation}

@@ -1,7 +1,9 @@
-"""Glue between settings and the review: period, stores, clients, previous bundle, tables."""
+"""access-review's steps (the job contract, tasks/common/contract.py): its period, collect
+(the snapshot, the previous verified review and its decisions), evaluate (the review)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +16,9 @@ from tasks.access.previous import (
     load_previous,
     trusted_keys,
 )
-from tasks.access.run import JOB, ReviewResult, collect_snapshot
+from tasks.access.run import JOB, ReviewResult, collect_snapshot, review
 from tasks.access.snapshot import AccessSnapshot
+from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import ComplianceError, ConfigError
 from tasks.common.models import FindingStatus, Period
 from tasks.common.s3 import make_session, s3_client
@@ -24,6 +27,41 @@ from tasks.common.storage import open_store
 from tasks.reports import Table
 
 DEFAULT_DAYS = 7  # the review runs weekly
+
+
+@dataclass
+class Collected:
+    snapshot: AccessSnapshot
+    inputs: list[dict[str, Any]]
+    previous: PreviousBundle | None
+    previous_error: str | None
+    decisions: tuple[set[str] | None, list[dict], list[str]]
+    scope: Scope
+
+
+def period(since: str | None, until: str | None) -> Period:
+    return review_period(since, until)
+
+
+def collect(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> Collected:
+    snapshot, inputs = collect_for_settings(settings, cfg.access, scope.now)
+    previous, previous_error = previous_for_settings(settings, cfg.access)
+    decisions = decided_for_previous(settings, cfg.access, previous)
+    return Collected(snapshot, inputs, previous, previous_error, decisions, scope)
+
+
+def evaluate(c: Collected, cfg: Any) -> JobResult:
+    decided, decision_inputs, untrusted = c.decisions
+    s = c.scope
+    result = review(c.snapshot, cfg.access, run_id=s.run_id, now=s.now, team=s.team, user=s.user, previous=c.previous, previous_error=c.previous_error, decided=decided, untrusted_decisions=untrusted)  # fmt: skip
+    inputs = list(c.inputs)
+    if c.previous is not None:
+        inputs += [
+            {"uri": c.previous.envelope_uri, "digest": {"sha256": c.previous.envelope_sha256}},
+            *decision_inputs,  # the decisions bundles on its campaign
+        ]
+    return JobResult(result.findings, result.summary, inputs=inputs, files=result.files,
+                     tables=tables_for(result))  # fmt: skip
 
 
 def _moment(value: str, name: str) -> datetime:

@@ -129,7 +129,7 @@ def job_verifier(settings: Any) -> EvidenceVerifier:
     return EvidenceVerifier(job_anchors(settings))
 
 
-def verify_bundle(client: Any, bundle: LedgerBundle) -> list[str]:
+def verify_ledger_bundle(client: Any, bundle: LedgerBundle) -> list[str]:
     """Problems found by the evidence verifier (empty = trusted), trusting what the job's
     configuration (compliance.yaml / environment) names: signing key and trusted_keys."""
     from tasks.common.settings import load_config

@@ -1,7 +1,6 @@
-"""One day of the audit-trail job: read the validated events, build and check the ledger.
-
-Everything here is a plain function; flows/audit_trail.py only sequences them and hands
-the result to finish_job.
+"""The audit-trail job: one ledger and one bundle per day of the period (its steps, the
+job contract of tasks/common/contract.py, at the end), and the plain functions that read
+the day's validated events, build and check the ledger.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from tasks.audit.bundles import (
     Verifier,
     list_ledger_bundles,
     read_ledger,
-    verify_bundle,
+    verify_ledger_bundle,
 )
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
@@ -39,11 +38,11 @@ from tasks.audit.ledger import (
     task_workspaces,
 )
 from tasks.audit.modes import custom_edit_modes
+from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
-from tasks.common.periods import period_days as period_days  # re-exported for the flow
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
+from tasks.common.periods import period_days
 from tasks.common.storage import get_bytes, iter_objects
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -198,15 +197,30 @@ def completeness(
     ]
 
 
+@dataclass
+class Previous:
+    """The day's earlier ledger bundles, what the verifier says of the last, and its
+    entry ids (read only when it verifies)."""
+
+    bundles: list[LedgerBundle]
+    problems: list[str] = field(default_factory=list)
+    entry_ids: set[str] = field(default_factory=set)
+
+
+def read_previous(client: Any, reports_bucket: str, day: date, verify: Verifier) -> Previous:
+    bundles, _broken = list_ledger_bundles(client, reports_bucket, [day])
+    if not bundles:
+        return Previous([])
+    problems = verify(client, bundles[-1])
+    ids = set() if problems else {e["entry_id"] for e in read_ledger(client, bundles[-1])}
+    return Previous(bundles, problems, ids)
+
+
 def compare_previous(
-    client: Any,
-    day: date,
-    new_sha: str,
-    new_entries: list[dict[str, Any]],
-    previous: list[LedgerBundle],
-    verify: Verifier,
+    day: date, new_sha: str, new_entries: list[dict[str, Any]], prev: Previous
 ) -> tuple[dict[str, Any], list[Finding]]:
     """A second run for a day: identical ledger (said in the summary) or a finding."""
+    previous = prev.bundles
     if not previous:
         return {"previous_bundles": 0}, []
     last = previous[-1]
@@ -215,7 +229,7 @@ def compare_previous(
         "previous_bundle": last.uri,
         "previous_ledger_sha256": last.ledger_sha256,
     }
-    problems = verify(client, last)
+    problems = prev.problems
     if problems:
         info["identical"] = None
         return info, [
@@ -231,7 +245,7 @@ def compare_previous(
     info["identical"] = last.ledger_sha256 == new_sha
     if info["identical"]:
         return info, []
-    old_ids = {e["entry_id"] for e in read_ledger(client, last)}
+    old_ids = prev.entry_ids
     new_ids = {e["entry_id"] for e in new_entries}
     added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
     return info, [
@@ -252,7 +266,25 @@ def compare_previous(
     ]
 
 
-def run_day(
+@dataclass
+class DayInputs:
+    """What one day's ledger is built from: everything read, nothing judged."""
+
+    day: date
+    cfg: AuditConfig  # with the custom edit-capable modes found in the data bucket
+    team: str | None
+    user: str | None
+    events: Candidates
+    has_events: bool  # any validated events part for the day
+    inputs: list[dict[str, Any]]
+    workspaces: Any
+    redact: Any  # the command redactor (the retention engine's, or HMAC)
+    method: str
+    unreadable: list[str]
+    previous: Previous | None  # None: not compared (scoped run, no reports bucket)
+
+
+def read_day(
     client: Any,
     data_bucket: str,
     reports_bucket: str | None,
@@ -261,10 +293,11 @@ def run_day(
     *,
     team: str | None = None,
     user: str | None = None,
-    verify: Verifier = verify_bundle,
+    verify: Verifier = verify_ledger_bundle,
     redaction: dict[str, Any] | None = None,
-) -> DayResult:
-    """Build, check and compare one day's ledger; publishing is the caller's."""
+) -> DayInputs:
+    """Every read of one day: tasks, custom modes, the events (gathered as they stream,
+    never held whole) and, for a whole-fleet run, the day's earlier ledger bundles."""
     tasks, task_inputs = read_table(client, data_bucket, "tasks", day)
     workspaces = task_workspaces(
         tasks if tasks is not None and "workspace" in tasks.column_names else None
@@ -274,6 +307,34 @@ def run_day(
     redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
     # Needs the edit modes (custom ones included) to count mutating rows as it reads.
     events, inputs = read_events(client, data_bucket, day, cfg.all_edit_modes(), team, user)
+    scoped = bool(team or user)
+    previous = read_previous(client, reports_bucket, day, verify) if reports_bucket and not scoped else None  # fmt: skip
+    return DayInputs(day, cfg, team, user, events, bool(inputs), inputs + task_inputs,
+                     workspaces, redact, method, unreadable, previous)  # fmt: skip
+
+
+def run_day(
+    client: Any,
+    data_bucket: str,
+    reports_bucket: str | None,
+    day: date,
+    cfg: AuditConfig,
+    *,
+    team: str | None = None,
+    user: str | None = None,
+    verify: Verifier = verify_ledger_bundle,
+    redaction: dict[str, Any] | None = None,
+) -> DayResult:
+    """Read, build, check and compare one day's ledger; publishing is the caller's."""
+    d = read_day(client, data_bucket, reports_bucket, day, cfg, team=team, user=user,
+                 verify=verify, redaction=redaction)  # fmt: skip
+    return build_day(d)
+
+
+def build_day(d: DayInputs) -> DayResult:
+    """The ledger and its findings from what read_day read (no I/O)."""
+    day, cfg, team, user, events = d.day, d.cfg, d.team, d.user, d.events
+    redact, method, workspaces, unreadable = d.redact, d.method, d.workspaces, d.unreadable
     ledger = build_ledger(
         events,
         edit_modes=cfg.all_edit_modes(),
@@ -284,7 +345,7 @@ def run_day(
     gz = ledger_jsonl_gz(ledger.entries)
     sha = hashlib.sha256(gz).hexdigest()
     findings: list[Finding] = []
-    if not inputs:
+    if not d.has_events:
         findings.append(
             Finding.make(
                 "audit.no_input",
@@ -310,13 +371,13 @@ def run_day(
     findings += checks.write_burst_findings(ledger.entries, cfg.write_burst)
     figures, missing = completeness(events.mutating_rows, ledger, gz)
     findings += missing
-    scoped = bool(team or user)
     previous: list[LedgerBundle] = []
-    if reports_bucket and not scoped:
-        previous, _broken = list_ledger_bundles(client, reports_bucket, [day])
-        rerun, changed = compare_previous(client, day, sha, ledger.entries, previous, verify)
+    if d.previous is not None:
+        previous = d.previous.bundles
+        rerun, changed = compare_previous(day, sha, ledger.entries, d.previous)
         findings += changed
     else:
+        scoped = bool(team or user)
         rerun = {"checked": False, "reason": "scoped run" if scoped else "no reports bucket"}
     summary = {
         "day": day.isoformat(),
@@ -341,7 +402,40 @@ def run_day(
         findings,
         summary,
         files,
-        inputs + task_inputs,
+        d.inputs,
         status,
         previous,
     )
+
+
+# --- the job contract's steps ---
+
+
+def units(period: Period) -> list[Period]:
+    """One ledger, one bundle per UTC day that starts inside the period."""
+    return [day_period(d) for d in period_days(period)]
+
+
+def collect(settings: Any, cfg: Any, period: Period, scope: Scope) -> DayInputs:
+    """The day's reads (the events gathered as they stream, never held whole)."""
+    from tasks.audit.bundles import job_verifier
+    from tasks.common.s3 import s3_client
+
+    verify = job_verifier(settings)  # earlier ledgers: trusted when signed by our key or a pin
+    redaction = cfg.redaction.model_dump(exclude_unset=True)  # as log-retention redacts
+    return read_day(s3_client(settings), settings.data_bucket, settings.reports_bucket,
+                   period.start.date(), cfg.audit, team=scope.team, user=scope.user,
+                   verify=verify, redaction=redaction)  # fmt: skip
+
+
+def evaluate(inputs: DayInputs, cfg: Any) -> JobResult:
+    """The day's ledger, checks and comparison (build_day), as the bundle shows them."""
+    return result_of(build_day(inputs))
+
+
+def result_of(r: DayResult) -> JobResult:
+    from tasks.audit.report import charts_and_tables
+
+    charts, tables = charts_and_tables(r)
+    return JobResult(r.findings, r.summary, inputs=r.inputs, files=r.files, charts=charts,
+                     tables=tables, status=r.status, counts_extra=r.counts_extra)  # fmt: skip

@@ -3,8 +3,8 @@ period, forecasts, spend anomalies, alerts with a cooldown.
 
 Modules: prices (genai-prices + overrides), cost (Roo Code's formulas), reader (validated
 tables + quality gate), spend (aggregation, roll-up), drift, budgets, anomalies, alerts,
-job (the plain-function pipeline), report (charts and tables). The flow is
-flows/cost_budget.py.
+job (collect/evaluate for the job template, and the pipeline they call), report (charts
+and tables). The flow is the template's (flows/template.py, entry in flows/registry.py).
 
 Configuration (compliance.yaml), validated before the flow starts::
 

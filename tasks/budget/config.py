@@ -314,6 +314,14 @@ def parse_config(
     return CostBudgetConfig(budget=settings, budgets=section)
 
 
+def parse_budget(raw: dict[str, Any] | None, source: str = "config") -> BudgetSettings:
+    return parse_config(raw, None, source).budget
+
+
+def parse_budgets(raw: dict[str, Any] | None, source: str = "config") -> BudgetsSection:
+    return parse_config(None, raw, source).budgets
+
+
 def load_cost_budget_config(config_path: str | None = None) -> tuple[Any, CostBudgetConfig]:
     """Load compliance.yaml (via tasks.common.settings) and validate our two sections."""
     from tasks.common.settings import load_config

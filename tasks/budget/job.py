@@ -1,4 +1,5 @@
-"""The cost-budget job as plain functions: period, load (gated), analyse, alert."""
+"""The cost-budget job: collect/evaluate (the job contract, tasks/common/contract.py) and
+the plain functions they call: load (gated by telemetry-quality), analyse."""
 
 from __future__ import annotations
 
@@ -15,11 +16,47 @@ from tasks.budget.models import profile_models
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import LoadedData, load_days
 from tasks.budget.spend import daily_by, prepare_fitted, task_costs
+from tasks.common.contract import JobResult, Scope
 from tasks.common.models import Finding, Period, Severity
 from tasks.common.periods import days_between
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
+from tasks.common.settings import StorageSettings
 
 JOB = "cost-budget"
+
+
+@dataclass
+class Collected:
+    data: LoadedData
+    period: Period
+    scope: Scope
+    bucket: str
+
+
+def budget_config(cfg: Any) -> CostBudgetConfig:
+    return CostBudgetConfig(budget=cfg.budget, budgets=cfg.budgets)
+
+
+def collect(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> Collected:
+    from tasks.common.s3 import s3_client
+
+    force = bool(scope.options.get("force"))  # use days the quality gate refused
+    data = load(s3_client(settings), settings.data_bucket, period, budget_config(cfg), force)
+    return Collected(data, period, scope, settings.data_bucket)
+
+
+def evaluate(inputs: Collected, cfg: Any) -> JobResult:
+    from tasks.budget.report import charts_and_tables, task_costs_csv
+
+    s = inputs.scope
+    a = analyze(inputs.data, inputs.period, budget_config(cfg), team=s.team, user=s.user,
+                force=bool(s.options.get("force")))  # fmt: skip
+    days = report_days(inputs.period)
+    charts, tables = charts_and_tables(a, days)
+    manifest, listing = inputs_manifest(inputs.data.inputs, inputs.bucket)
+    files = {"inputs.json": listing, "task_costs.csv": task_costs_csv(a, days)}
+    # alerts (budget.webhook_url, notifications.routes) go out with the common cooldown
+    return JobResult(a.findings, a.summary, inputs=manifest, files=files, charts=charts,
+                     tables=tables)  # fmt: skip
 
 
 def report_days(period: Period) -> list[date]:

@@ -25,8 +25,8 @@ from pydantic_core import PydanticUndefined
 START = "<!-- config-reference:start (generated: python -m tasks.common.config_docs --write README.md) -->"  # fmt: skip
 END = "<!-- config-reference:end -->"
 
-# section -> (module, model, intro); the order of the README
-SECTIONS: list[tuple[str, str, str, str]] = [
+# The sections every job shares; each job's own come from flows/registry.py (SECTIONS).
+COMMON: list[tuple[str, str, str, str]] = [
     (
         "storage",
         "tasks.common.settings",
@@ -39,61 +39,22 @@ SECTIONS: list[tuple[str, str, str, str]] = [
         "NotificationsConfig",
         "Where run results and alerts go.",
     ),  # fmt: skip
-    (
-        "quality",
-        "tasks.quality.config",
-        "QualityConfig",
-        "telemetry-quality: the data gate and the fleet-health signals.",
-    ),  # fmt: skip
-    (
-        "redaction",
-        "tasks.retention.config",
-        "RedactionConfig",
-        "How secrets and personal data are redacted (log-retention, audit-trail, telemetry-quality).",
-    ),  # fmt: skip
-    (
-        "retention",
-        "tasks.retention.config",
-        "RetentionConfig",
-        "log-retention: how long raw, redacted and quarantined logs are kept.",
-    ),  # fmt: skip
-    (
-        "audit",
-        "tasks.audit.config",
-        "AuditConfig",
-        "audit-trail: the ledger's findings.",
-    ),  # fmt: skip
-    (
-        "budget",
-        "tasks.budget.config",
-        "BudgetSettings",
-        "cost-budget: prices, alerts, drift and anomaly detectors.",
-    ),  # fmt: skip
-    (
-        "budgets",
-        "tasks.budget.config",
-        "BudgetsSection",
-        "cost-budget: the budget rules; each rule's keys depend on its `type` (tables below).",
-    ),  # fmt: skip
-    (
-        "access",
-        "tasks.access.config",
-        "AccessConfig",
-        "access-review: IAM and agent-privilege checks, mutes, the campaign.",
-    ),  # fmt: skip
-    (
-        "policy",
-        "tasks.policy.config",
-        "PolicyConfig",
-        "Who approves policy changes (`compliance policy …`).",
-    ),  # fmt: skip
-    (
-        "policy_drift",
-        "tasks.policy_drift.model",
-        "PolicyDriftConfig",
-        "policy-drift: which deviations from the approved policy are findings.",
-    ),  # fmt: skip
 ]
+
+
+def sections() -> list[tuple[str, str, str, str]]:
+    """(section, module, model, intro) in the README's order: the shared ones, then every
+    section a registered job (or on-demand flow) reads."""
+    from flows.registry import DEPLOYABLE, SECTIONS
+
+    out = list(COMMON)
+    for name, sec in SECTIONS.items():
+        readers = ", ".join(j.slug for j in DEPLOYABLE.values() if name in j.sections)
+        module, _, model = sec.model.partition(":")
+        out.append((name, module, model, sec.intro.format(jobs=readers)))
+    return out
+
+
 ENV = {  # key -> the environment variable that overrides or replaces it
     "storage.endpoint_url": "AWS_ENDPOINT_URL",
     "storage.region": "AWS_DEFAULT_REGION",
@@ -219,7 +180,7 @@ def render() -> str:
     from tasks.budget.config import RULE_TYPES
 
     parts = []
-    for section, module, model_name, intro in SECTIONS:
+    for section, module, model_name, intro in sections():
         model = getattr(importlib.import_module(module), model_name)
         extra = ""
         if model.model_config.get("extra") == "allow":

@@ -1,18 +1,18 @@
 """The end of every job: render the report, publish the signed bundle, leave artifacts.
 
-Flows call `finish_job` last, so every job's bundle has the same shape and every run
+The job template (flows/template.py) calls `finish_job` last, so every job's bundle has the same shape and every run
 shows the same summary in the Prefect UI.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tasks.common.contract import JobResult
 from tasks.common.ids import new_run_id
-from tasks.common.models import Finding, Period, RunStatus, overall_status, severity_counts
+from tasks.common.models import Period, RunStatus, overall_status, severity_counts
 from tasks.common.notify import (
     NotificationsConfig,
     notifications_for_run,
@@ -21,8 +21,6 @@ from tasks.common.notify import (
 )
 from tasks.common.settings import StorageSettings
 from tasks.reports import (
-    Chart,
-    Table,
     build_report,
     findings_csv_bytes,
     render_html,
@@ -37,7 +35,7 @@ log = logging.getLogger(__name__)
 TOP_FINDINGS = 20
 
 
-def _in_prefect_run() -> bool:
+def in_prefect_run() -> bool:
     try:
         from prefect.context import FlowRunContext, TaskRunContext
     except ImportError:  # pragma: no cover - prefect is a hard dependency
@@ -97,35 +95,35 @@ def _publish_artifacts(result: dict[str, Any], report: dict[str, Any]) -> None:
 def finish_job(
     job: str,
     period: Period,
-    findings: list[Finding],
-    summary: dict[str, Any],
-    extra_files: dict[str, bytes] | None,
-    inputs: Sequence[dict[str, Any]],
+    result: JobResult,
     settings: StorageSettings,
+    *,
     dry_run: bool = False,
-    charts: Sequence[Chart] = (),
-    tables: Sequence[Table] = (),
-    status: RunStatus | str | None = None,
     run_id: str | None = None,
-    counts_extra: dict[str, int] | None = None,
-    webhook: str | None = None,
     notifications: NotificationsConfig | None = None,
 ) -> dict[str, Any]:
-    """Build report.json/report.html/findings.csv, publish the bundle, create artifacts."""
+    """Build report.json/report.html/findings.csv, publish the bundle, create artifacts.
+
+    `notifications`: the run's own config (the flow passes it; None: read from the
+    flow's config_path, tolerant of a broken section since the bundle is published)."""
     generated_at = datetime.now(UTC)
     run_id = run_id or new_run_id(generated_at)
-    status = RunStatus(status or overall_status(findings))
+    period = result.period or period
+    findings = result.findings
+    status = RunStatus(result.status or overall_status(findings))
     attach_runbooks(findings)  # every alert signal and high finding names its runbook
-    report = build_report(job, run_id, period, generated_at, status.value, summary, findings)
+    report = build_report(job, run_id, period, generated_at, status.value, result.summary, findings)
     signer = None if dry_run else _signer(settings)  # its fingerprint goes into report.html
     files = {
         "report.json": report_json_bytes(report),
-        "report.html": render_html(report, charts, tables, signer.keyid if signer else None),
+        "report.html": render_html(
+            report, result.charts, result.tables, signer.keyid if signer else None
+        ),
         "findings.csv": findings_csv_bytes(findings),
         OSCAL_FILE: oscal_json_bytes(report),
     }
-    files.update(extra_files or {})  # a job may supply its own findings.csv shape
-    counts = severity_counts(findings) | (counts_extra or {})
+    files.update(result.files)  # a job may supply its own findings.csv shape
+    counts = severity_counts(findings) | result.counts_extra
     bundle_uri = None
     if not dry_run:
         bundle_uri = _publish(
@@ -134,31 +132,31 @@ def finish_job(
             files,
             status.value,
             counts,
-            list(inputs),
+            list(result.inputs),
             settings,
             run_id,
             generated_at,
             signer,
         )
-    result = {
+    out = {
         "job": job,
         "run_id": run_id,
         "status": status.value,
         "bundle": bundle_uri,
         "counts": counts,
     }
-    notif = notifications_for_run(notifications)  # the flow's own config_path, not the default
+    notif = notifications_for_run(notifications)
     if not dry_run:  # a dry run sends nothing and records nothing
         from tasks.common.alerts import run_alerts
 
-        result["alerts"] = run_alerts(job, result, findings, settings, notif)
-    notify_result(result, webhook or run_webhook(notif))
-    if _in_prefect_run():
+        out["alerts"] = run_alerts(job, out, findings, settings, notif)
+    notify_result(out, run_webhook(notif))
+    if in_prefect_run():
         try:
-            _publish_artifacts(result, report)
+            _publish_artifacts(out, report)
         except Exception as exc:  # artifacts are a convenience; the bundle is the record
             log.warning("could not create Prefect artifacts for %s: %s", job, type(exc).__name__)
-    return result
+    return out
 
 
 def _signer(settings: StorageSettings) -> Any:

@@ -16,9 +16,9 @@ class RunProgress:
         self.total, self.description, self.every_s = max(total, 1), description, every_s
         self._artifact_id: Any = None
         self._last = 0.0
-        from tasks.common.jobrun import _in_prefect_run
+        from tasks.common.jobrun import in_prefect_run
 
-        if not _in_prefect_run():
+        if not in_prefect_run():
             return
         try:
             from prefect.artifacts import create_progress_artifact

@@ -12,7 +12,7 @@ from .signer import KmsSigner, LocalSigner, load_signer
 from .verify import Failure, Trust, verify_bundle
 from .verify_chain import Report, verify_job
 from .verify_target import verify_target
-from .writer import PublishedBundle, publish, publish_bundle
+from .writer import PublishedBundle, publish_bundle
 
 __all__ = [
     "ChainPolicy",
@@ -24,7 +24,6 @@ __all__ = [
     "Trust",
     "ensure_buckets",
     "load_signer",
-    "publish",
     "publish_bundle",
     "verify_bundle",
     "verify_job",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from tasks.common.errors import ComplianceError, InputError, StorageError
+from tasks.common.ids import new_run_id
 from tasks.common.models import Period, iso_z, to_utc
 from tasks.common.storage import put_locked, put_once
 
@@ -65,10 +65,6 @@ class PublishedBundle:
     seq: int | None
     previous: dict[str, Any] | None
     statement: dict[str, Any]
-
-
-def new_run_id(started: datetime) -> str:
-    return f"{to_utc(started):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
 def run_started(run_id: str, fallback: datetime) -> datetime:
@@ -161,7 +157,7 @@ def _fit_inputs(
         )
 
 
-def publish(
+def publish_bundle(
     client: Any,
     bucket: str,
     job: str,
@@ -263,7 +259,3 @@ def _result(
         previous=pred.get("previous"),
         statement=statement,
     )
-
-
-# The contract's name; `publish` also takes a chain policy (tests shorten the lease).
-publish_bundle = publish

@@ -1,13 +1,15 @@
-"""policy-drift's steps as the flow calls them: config, collect (I/O), evaluate (pure)."""
+"""policy-drift's steps (the job contract, tasks/common/contract.py): collect (I/O),
+evaluate (pure)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from tasks.common.contract import JobResult, Scope
 from tasks.common.models import Finding, Period
-from tasks.common.settings import StorageSettings, validate_section
-from tasks.policy_drift.evaluate import evaluate as evaluate
-from tasks.policy_drift.model import JOB as JOB
+from tasks.common.settings import StorageSettings
+from tasks.policy_drift.evaluate import evaluate as find_drift
 from tasks.policy_drift.model import Inputs, PolicyDriftConfig
 from tasks.reports import Table
 from tasks.reports.summary import fmt  # values as a person reads them (no True/None/[…])
@@ -15,8 +17,21 @@ from tasks.reports.summary import fmt  # values as a person reads them (no True/
 TABLE_ROWS = 200
 
 
-def drift_config(raw: dict[str, Any] | None, source: str | None) -> PolicyDriftConfig:
-    return validate_section(PolicyDriftConfig, "policy_drift", raw, source or "environment")
+@dataclass
+class Collected:
+    data: Inputs
+    users: set[str] | None  # None: everyone
+
+
+def collect(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> Collected:
+    redaction = cfg.redaction.model_dump(exclude_unset=True)
+    data = collect_inputs(settings, period, cfg.policy_drift, redaction)
+    return Collected(data, scope_users(settings, scope.team, scope.user))
+
+
+def evaluate(inputs: Collected, cfg: Any) -> JobResult:
+    findings, summary = find_drift(inputs.data, cfg.policy_drift, inputs.users)
+    return JobResult(findings, summary, inputs=inputs.data.inputs, tables=tables(findings))
 
 
 def collect_inputs(
@@ -27,13 +42,13 @@ def collect_inputs(
     from tasks.common.s3 import s3_client
     from tasks.common.storage import S3Store
     from tasks.evidence.trust import job_anchors, resolve_trust
-    from tasks.policy_drift.collect import collect
+    from tasks.policy_drift.collect import collect as collect_all
 
     client = s3_client(settings)
     # only versions signed by our own key or a pinned one count as approved
     trust, _ = resolve_trust(S3Store(client, settings.reports_bucket), job_anchors(settings))
     redact, _ = command_redactor(redaction=redaction, deployment=settings.data_bucket)
-    return collect(
+    return collect_all(
         client, settings.data_bucket, settings.reports_bucket, trust, period, cfg, redact
     )
 

@@ -1,7 +1,9 @@
-"""The telemetry-quality job as plain functions: parameters, validate, split, assess.
+"""The telemetry-quality job: its steps (the job contract, tasks/common/contract.py) and
+the plain functions they call: parameters, validate, split, assess.
 
-Flow order (flows/telemetry_quality.py): load suites -> ingest -> roster -> assess
-(validate + split + health + gate) -> write tables, quarantine, gate -> finish_job.
+check (suites, redaction key) -> plan (roster, history, user chunks) -> collect_chunk
+(ingest, mapped over the task runner) -> merge -> evaluate (validate + split + health +
+gate) -> write (tables, quarantine, gate; not on a dry run) -> publish.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import ConfigError
 from tasks.common.models import Finding, Period, RunStatus
 from tasks.common.periods import period_days
-from tasks.common.periods import resolve_period as resolve_period  # re-exported for the flow
+from tasks.common.settings import StorageSettings
 from tasks.quality import gate as gates
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import join_team, to_frame
 from tasks.quality.gx_runner import GxValidator, SuiteOutcome
 from tasks.quality.health import alert_signals, fleet_metrics
 from tasks.quality.split import SplitResult, split_table
-from tasks.quality.suites import LoadedSuite
+from tasks.quality.suites import LoadedSuite, load_suites
 from tasks.telemetry.schema import SCHEMA_VERSION
 
 JOB = "telemetry-quality"
@@ -202,3 +205,110 @@ def summary(a: Assessment, period: Period, filters: dict[str, Any]) -> dict[str,
         "filters": filters,
         "days": [d.isoformat() for d in period_days(period)],
     }
+
+
+# --- the job contract's steps ---
+
+
+@dataclass
+class Collected:
+    raw: Any  # storage.RawInputs
+    suites: dict[str, LoadedSuite]
+    parameters: dict[str, Any]
+    period: Period
+    scope: Scope
+
+
+def _redaction(cfg: Any) -> dict[str, Any]:
+    return cfg.redaction.model_dump(exclude_unset=True)
+
+
+def check(settings: StorageSettings, cfg: Any) -> None:
+    """A broken suite file or a missing redaction key stops the run before any work."""
+    from tasks.quality.chunks import chunk_users_setting
+    from tasks.quality.derived import derived_redactor
+
+    load_suites(cfg.quality.suites_dir)
+    derived_redactor(_redaction(cfg))
+    chunk_users_setting()  # a bad value stops the run before any retry
+
+
+def _runner_spreads() -> bool:
+    """Is this flow run's task runner one that runs tasks in other processes (Dask)?"""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    runner = getattr(FlowRunContext.get(), "task_runner", None)
+    return runner is not None and not isinstance(runner, ThreadPoolTaskRunner)
+
+
+def plan(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> tuple[Any, list]:
+    """Roster, history and the user chunks; one unit (source, users) per chunk."""
+    from tasks.common.s3 import s3_client
+    from tasks.quality import storage
+    from tasks.quality.chunks import chunk_users_setting
+
+    chunk_users = chunk_users_setting()
+    # threads share one GIL: chunks there only re-read the telemetry; Dask spreads them
+    spread = chunk_users is not None or _runner_spreads()
+    p = storage.plan_inputs(s3_client(settings), settings.data_bucket, period, scope.team,
+                            scope.user, chunk_users, spread)  # fmt: skip
+    return p, [(p.source, users) for users in p.chunks]
+
+
+def collect_chunk(
+    settings: StorageSettings, cfg: Any, period: Period, scope: Scope, unit: tuple
+) -> Any:
+    """One chunk's ingest (in a Dask worker: its own S3 client; clients do not pickle)."""
+    from tasks.common.s3 import s3_client
+    from tasks.quality.chunks import ingest_chunk
+
+    source, users = unit
+    return ingest_chunk(source, users, s3_client=s3_client(settings), period=period)
+
+
+def merge(settings: StorageSettings, cfg: Any, period: Period, scope: Scope,
+          planned: Any, chunks: list) -> Collected:  # fmt: skip
+    """The chunks in chunk order, the suites and the expectations' parameters."""
+    from tasks.quality import storage
+    from tasks.quality.chunks import merge_chunks
+
+    raw = storage.raw_inputs(planned, merge_chunks(chunks))
+    filtered = bool(scope.team or scope.user)
+    params = expectation_parameters(period, cfg.quality, raw.history, filtered=filtered)
+    return Collected(raw, load_suites(cfg.quality.suites_dir), params, period, scope)
+
+
+def evaluate(c: Collected, cfg: Any) -> JobResult:
+    from tasks.quality import bundle
+
+    raw = c.raw
+    a = assess(raw.tables, raw.counts, raw.quarantine, c.suites, c.period, cfg.quality,
+               c.parameters, raw.roster)  # fmt: skip
+    charts, tables = bundle.charts_and_tables(a, raw.history)
+    filters = {"team": c.scope.team, "user": c.scope.user}
+    return JobResult(a.findings, summary(a, c.period, filters), inputs=raw.inputs,
+                     files=bundle.extra_files(a), charts=charts, tables=tables,
+                     status=a.status, counts_extra=a.counts, state=a)  # fmt: skip
+
+
+def write(settings: StorageSettings, cfg: Any, c: Collected, result: JobResult, scope: Scope) -> None:  # fmt: skip
+    """The validated tables, quarantine and gate (history only for an unfiltered run)."""
+    from tasks.common.s3 import s3_client
+    from tasks.quality import storage
+
+    update_history = not (scope.team or scope.user)
+    storage.write_outputs(s3_client(settings), settings.data_bucket, scope.run_id, c.period,
+                          result.state, update_history, _redaction(cfg))  # fmt: skip
+
+
+def after_publish(settings: StorageSettings, cfg: Any, c: Collected, result: JobResult,
+                  published: dict[str, Any], scope: Scope) -> None:  # fmt: skip
+    from prefect.artifacts import create_table_artifact
+
+    from tasks.quality import bundle
+
+    failed = bundle.failed_expectation_rows(result.state)
+    if failed:
+        create_table_artifact(table=failed, key="telemetry-quality-failed-expectations",
+                              description="Failed expectations of this run")  # fmt: skip

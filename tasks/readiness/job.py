@@ -1,16 +1,36 @@
-"""readiness's steps as the flow calls them: collect (I/O), evaluate (pure), the scorecard."""
+"""readiness's steps (the job contract, tasks/common/contract.py): a weekly period,
+collect (the latest verified bundle of every job), evaluate (grades, the scorecard)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tasks.common.contract import JobResult, Scope
+from tasks.common.models import Period
+from tasks.common.periods import resolve_period
 from tasks.common.settings import StorageSettings
 from tasks.readiness.collect import JOB as JOB
 from tasks.readiness.collect import Inputs
 from tasks.readiness.grade import Grade
-from tasks.readiness.grade import evaluate as evaluate
+from tasks.readiness.grade import evaluate as grade_all
 from tasks.reports import Table
+
+
+def period(since: str | None, until: str | None) -> Period:
+    """A weekly job: the week up to `until` unless --since says otherwise."""
+    p = resolve_period(since, until)
+    return p if since else p.model_copy(update={"start": p.end - timedelta(days=7)})
+
+
+def collect(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> Inputs:
+    return collect_inputs(settings, scope.now)
+
+
+def evaluate(inputs: Inputs, cfg: Any) -> JobResult:
+    findings, summary, grades = grade_all(inputs)
+    return JobResult(findings, summary, inputs=inputs_manifest(inputs),
+                     tables=scorecard(grades, summary))  # fmt: skip
 
 
 def schedules() -> dict[str, list[str]]:
@@ -24,12 +44,12 @@ def collect_inputs(settings: StorageSettings, now: datetime | None = None) -> In
     from tasks.common.s3 import s3_client
     from tasks.common.storage import S3Store
     from tasks.evidence.trust import job_anchors, resolve_trust
-    from tasks.readiness.collect import collect
+    from tasks.readiness.collect import collect as collect_latest
 
     client = s3_client(settings)
     anchors = job_anchors(settings)  # our own key and the pinned ones, never the bucket's keys/
     trust, _ = resolve_trust(S3Store(client, settings.reports_bucket), anchors)
-    return collect(
+    return collect_latest(
         client, settings.reports_bucket, trust, schedules(), now or datetime.now(UTC), anchors
     )
 

@@ -2,5 +2,5 @@
 
 Public entry points: `engine.Redactor` (redact_text / redact_json), `stream.redact_stream`
 (one file, bounded memory), `redact_io.redact_path` (folder, file, stdin, s3 prefix),
-`runner.run_retention` (plan, redact, journal, delete, publish the manifest).
+`job` (the steps: plan, redact, journal, delete, the manifest; `runner.run_retention` runs them without Prefect).
 """

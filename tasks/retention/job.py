@@ -1,20 +1,31 @@
-"""The log-retention job as plain functions (the flow only sequences and maps them)."""
+"""The log-retention job: its steps (the job contract, tasks/common/contract.py, at the
+end) and the plain functions they call.
+
+plan (resume unfinished journals; list the user prefixes) -> collect_chunk (one prefix:
+decide, redact copies, hash versions; mapped over the task runner) -> merge (journal,
+then delete) -> evaluate (manifest, summary, findings) -> publish -> after_publish (mark
+the journals complete with the bundle).
+"""
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from tasks.collect.mark import SOURCE_MARK, SourceMark
+from tasks.common.contract import JobResult, Scope
 from tasks.common.csvsafe import SafeDictWriter
 from tasks.common.models import Finding, Period, to_utc
-from tasks.common.settings import AppConfig
+from tasks.common.settings import AppConfig, StorageSettings
 from tasks.common.storage import iter_objects
+from tasks.reports import Table
 from tasks.retention.concurrency import pmap
 from tasks.retention.config import (
     RedactionConfig,
@@ -23,9 +34,22 @@ from tasks.retention.config import (
     parse_retention,
     redaction_key,
 )
-from tasks.retention.deleter import load_journal, unfinished_runs, write_journal
+from tasks.retention.deleter import (
+    execute_journal,
+    load_journal,
+    mark_complete,
+    unfinished_runs,
+    write_journal,
+)
 from tasks.retention.engine import thread_redactor
-from tasks.retention.planner import PlanItem, PrefixWork, plan_prefix, redacted_key
+from tasks.retention.planner import (
+    PlanItem,
+    PrefixWork,
+    listed_work,
+    plan_prefix,
+    redacted_key,
+    user_prefixes,
+)
 from tasks.retention.prepare import hash_versions, newest_live, prepare_raw
 
 log = logging.getLogger(__name__)
@@ -190,6 +214,169 @@ def period_for(now: datetime | None, ret: RetentionConfig) -> Period:
 
 def journal_items(items: list[PlanItem]) -> list[PlanItem]:
     return [i for i in items if i.decision == "delete"]
+
+
+# --- the job contract's steps ---
+
+
+@dataclass
+class Planned:
+    """What plan did before the prefixes are mapped: resumed journals and their rows."""
+
+    key: bytes = field(repr=False)  # the redaction key, read where the config is
+    resumed: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Unit:
+    """One prefix (or a PrefixWork carrying its listing) and what planning it needs.
+    Picklable: on a Dask worker it makes its own S3 client."""
+
+    work: str | PrefixWork
+    key: bytes = field(repr=False)
+
+
+@dataclass
+class Collected:
+    items: list[PlanItem]
+    rows: list[dict[str, Any]]  # the manifest: one row per version deleted (or not)
+    created: int
+    resumed: list[str]
+    bucket: str
+    journaled: bool  # this run wrote a journal (and deleted what it lists)
+    dry_run: bool
+    now: datetime
+
+
+def check(settings: StorageSettings, cfg: Any) -> None:
+    redaction_key(cfg.redaction, settings.data_bucket)  # required, before any work
+
+
+def _client(settings: StorageSettings, scope: Scope) -> Any:
+    from tasks.common.s3 import s3_client
+
+    return scope.options.get("client") or s3_client(settings)
+
+
+def _users(scope: Scope) -> list[str] | None:
+    return scope.options.get("users") or ([scope.user] if scope.user else None)
+
+
+def plan(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> tuple[Planned, list[Unit]]:  # fmt: skip
+    """Finish what a crashed run left in its journal, then list the work per user prefix."""
+    client, bucket = _client(settings, scope), settings.data_bucket
+    planned = Planned(redaction_key(cfg.redaction, bucket))
+    if not scope.dry_run:
+        for old_run, old_items in resume_journals(client, bucket):
+            planned.resumed.append(old_run)
+            planned.rows += execute_journal(client, bucket, old_run, old_items, cfg.retention,
+                                            now=scope.now, on_delete=scope.options.get("on_delete"))  # fmt: skip
+    users = _users(scope)
+    prefixes = user_prefixes(client, bucket, users)
+    # listed per root, one page at a time, then handed out one user prefix per task
+    work = listed_work(client, bucket, prefixes) if not users else prefixes
+    return planned, [Unit(w, planned.key) for w in work]
+
+
+_CLIENTS = threading.local()
+
+
+def collect_chunk(settings: StorageSettings, cfg: Any, period: Period, scope: Scope, unit: Unit) -> dict[str, Any]:  # fmt: skip
+    """One prefix: decide, and (unless a dry run) redact copies and hash versions."""
+    client = scope.options.get("client") or getattr(_CLIENTS, "client", None)
+    if client is None:  # one per thread or Dask worker (clients do not pickle)
+        from tasks.common.s3 import s3_client
+
+        client = _CLIENTS.client = s3_client(settings)
+    work = unit.work if isinstance(unit.work, PrefixWork) else None
+    prefix = work.prefix if work else str(unit.work)
+    return plan_and_prepare(client, settings.data_bucket, prefix, cfg.retention, cfg.redaction,
+                            unit.key, now=scope.now, dry_run=scope.dry_run, work=work)  # fmt: skip
+
+
+def merge(settings: StorageSettings, cfg: Any, period: Period, scope: Scope,
+          planned: Planned, chunks: list[dict[str, Any]]) -> Collected:  # fmt: skip
+    """Journal what is due (the commit point), then delete it."""
+    from tasks.common.progress import RunProgress
+
+    client, bucket = _client(settings, scope), settings.data_bucket
+    items = [PlanItem.from_dict(d) for r in chunks for d in r["items"]]
+    log_plan(items, scope.dry_run)
+    rows = list(planned.rows)
+    todo = journal_items(items) if not scope.dry_run else []
+    if todo:
+        write_journal(client, bucket, scope.run_id, todo)
+        progress = RunProgress("log-retention-deletions", "deleting expired raw objects", len(todo))
+        report = scope.options.get("on_delete") or progress.update
+        rows += execute_journal(client, bucket, scope.run_id, todo, cfg.retention, now=scope.now,
+                                on_delete=report, recheck_s3=False)  # fmt: skip
+        progress.update(len(todo), force=True)
+    created = sum(r["redacted_created"] for r in chunks)
+    return Collected(items, rows, created, planned.resumed, bucket, bool(todo), scope.dry_run,
+                     scope.now)  # fmt: skip
+
+
+def evaluate(c: Collected, cfg: Any) -> JobResult:
+    items, rows = c.items, c.rows
+    summary = summarize(items, rows, c.created, c.resumed)
+    summary["dry_run"] = c.dry_run
+    held = [i for i in items if i.decision == "keep" and i.reason != "young"]
+    tables = [
+        Table(
+            "Would delete" if c.dry_run else "Deleted",
+            ["key", "rule", "versions"],
+            [[i.key, i.rule, len(i.versions)] for i in items if i.decision == "delete"],
+            csv="manifest.csv",  # report.html shows the first rows and points here
+        ),
+        Table("Kept (held or unverified)", ["key", "reason"], [[i.key, i.reason] for i in held]),
+    ]
+    return JobResult(
+        findings_for(items, rows),
+        summary,
+        inputs=[{"uri": f"s3://{c.bucket}/raw/roo/", "objects": len(items)}],
+        files=manifest_files(rows, items),
+        tables=tables,
+        counts_extra={
+            "deleted_versions": summary["versions_deleted"],
+            "held": summary["legal_holds"] + summary["object_lock"],
+        },
+        period=period_for(c.now, cfg.retention),
+        state=[{"key": i.key, "decision": i.decision, "reason": i.reason} for i in items],
+    )
+
+
+def after_publish(settings: StorageSettings, cfg: Any, c: Collected, result: JobResult,
+                  published: dict[str, Any], scope: Scope) -> None:  # fmt: skip
+    """The journals this run finished point at its bundle; a dry run shows its plan."""
+    if c.dry_run:
+        show_plan(result.state)
+        return
+    client = _client(settings, scope)
+    for done_run in c.resumed + ([scope.run_id] if c.journaled else []):
+        mark_complete(client, c.bucket, done_run, published["bundle"])
+
+
+def show_plan(plan: list[dict[str, Any]]) -> None:
+    """A dry run publishes nothing: the plan goes to the run's log and a table artifact."""
+    from tasks.common.jobrun import in_prefect_run
+
+    if not in_prefect_run():
+        return
+    from prefect import get_run_logger
+    from prefect.artifacts import create_table_artifact
+
+    logger = get_run_logger()
+    for row in plan:
+        if row["decision"] == "delete":
+            logger.info("would delete %s", row["key"])
+        elif row["reason"] != "young":
+            logger.info("would keep %s: %s", row["key"], row["reason"])
+    create_table_artifact(
+        table=[r for r in plan if r["reason"] != "young"][:1000] or [{"decision": "nothing due"}],
+        key="log-retention-plan",
+        description="Dry run: what would be deleted, what is held and why",
+    )
 
 
 __all__ = [

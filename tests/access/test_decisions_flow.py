@@ -15,6 +15,7 @@ import yaml
 from tasks.access.config import parse_access_config
 from tasks.access.job import collect_for_settings
 from tasks.access.run import JOB, review
+from tasks.common.contract import JobResult
 from tasks.common.jobrun import finish_job
 from tasks.common.models import Period
 from tasks.common.s3 import S3Uri
@@ -33,10 +34,8 @@ def _publish_campaign(settings, s3, iam) -> tuple[str, list[dict]]:
     now = datetime.now(UTC)
     snapshot, inputs = collect_for_settings(settings, cfg, now)
     result = review(snapshot, cfg, run_id=RUN_ID, now=now)
-    out = finish_job(
-        JOB, Period.last_days(7), result.findings, result.summary, result.files, inputs, settings,
-        run_id=RUN_ID,
-    )  # fmt: skip
+    published = JobResult(result.findings, result.summary, inputs=inputs, files=result.files)
+    out = finish_job(JOB, Period.last_days(7), published, settings, run_id=RUN_ID)
     return out["bundle"], list(csv.DictReader(io.StringIO(result.files["campaign.csv"].decode())))
 
 
@@ -55,7 +54,7 @@ def _artifacts(flow_run_id) -> dict[str, object]:
 def test_flow_records_decisions_in_a_verified_bundle_linked_to_the_campaign(
     prefect_harness, buckets, s3, tmp_path, default_account_iam
 ):
-    from flows.access_decisions import access_review_decisions
+    from flows.on_demand import access_review_decisions
     from tasks.evidence.verify_target import verify_target
 
     settings = _settings(buckets, tmp_path)

@@ -15,6 +15,7 @@ from tasks.access.config import parse_access_config
 from tasks.access.demo_seed import seed_iam
 from tasks.access.job import collect_for_settings, previous_for_settings, tables_for
 from tasks.access.run import JOB, review
+from tasks.common.contract import JobResult
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
 from tasks.common.models import FindingStatus, Period
@@ -84,17 +85,9 @@ def test_review_publish_then_diff(buckets, s3, tmp_path, default_account_iam):
         result = review(
             snapshot, cfg, run_id=run_id, now=now, previous=previous, previous_error=err
         )
-        out = finish_job(
-            JOB,
-            period,
-            result.findings,
-            result.summary,
-            result.files,
-            inputs,
-            settings,
-            tables=tables_for(result),
-            run_id=run_id,
-        )
+        done = JobResult(result.findings, result.summary, inputs=inputs, files=result.files,
+                         tables=tables_for(result))  # fmt: skip
+        out = finish_job(JOB, period, done, settings, run_id=run_id)
         return result, out, previous, err
 
     first, out1, prev1, err1 = run_once()
@@ -158,7 +151,7 @@ def test_review_publish_then_diff(buckets, s3, tmp_path, default_account_iam):
 
 @pytest.mark.prefect
 def test_flow_smoke(prefect_harness, buckets, s3, tmp_path, default_account_iam):
-    from flows.access_review import access_review
+    from flows.jobs import access_review
 
     settings = _settings(buckets, tmp_path)
     s3.put_object(Bucket=settings.data_bucket, Key="raw/org/roster.csv", Body=ROSTER.encode())
@@ -232,10 +225,7 @@ def test_decide_cli_links_campaign_rejects_self_review_and_applies(
     published = finish_job(
         JOB,
         Period.last_days(7),
-        result.findings,
-        result.summary,
-        result.files,
-        inputs,
+        JobResult(result.findings, result.summary, inputs=inputs, files=result.files),
         settings,
         run_id="20990101T000000Z-0000abcd",
     )
@@ -297,8 +287,8 @@ def test_next_review_reports_overdue_items_of_the_last_campaign(
         decided, _, untrusted = decided_for_previous(settings, cfg, previous)
         result = review(snapshot, cfg, run_id=run_id, now=now, previous=previous,
                         previous_error=err, decided=decided, untrusted_decisions=untrusted)  # fmt: skip
-        finish_job(JOB, Period.last_days(7), result.findings, result.summary, result.files,
-                   inputs, settings, run_id=run_id)  # fmt: skip
+        done = JobResult(result.findings, result.summary, inputs=inputs, files=result.files)
+        finish_job(JOB, Period.last_days(7), done, settings, run_id=run_id)
         return result
 
     now = datetime.now(UTC)

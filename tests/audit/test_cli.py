@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli.audit import audit
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import run_day
+from tasks.audit.job import result_of, run_day
 from tasks.common.jobrun import finish_job
 from tasks.common.s3 import s3_client
 from tests.audit.conftest import table, tel, ui
@@ -61,7 +61,7 @@ def published(s3, buckets, tmp_path, monkeypatch):
     for day, rows in days.items():
         put_parquet(s3, settings.data_bucket, f"validated/events/date={day}/r.parquet", table(rows))
         r = run_day(s3, settings.data_bucket, settings.reports_bucket, day, AuditConfig())
-        bundles[day] = finish_job("audit-trail", r.period, r.findings, r.summary, r.files, r.inputs, settings)["bundle"]  # fmt: skip
+        bundles[day] = finish_job("audit-trail", r.period, result_of(r), settings)["bundle"]  # fmt: skip
     for var, value in {
         "AWS_ENDPOINT_URL": settings.endpoint_url,
         "COMPLIANCE_REPORTS_BUCKET": settings.reports_bucket,

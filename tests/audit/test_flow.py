@@ -16,7 +16,7 @@ from tests.audit.test_job import put_parquet
 def test_flow_publishes_one_bundle_per_day_and_a_rerun_is_identical(
     prefect_harness, s3, buckets, tmp_path
 ):
-    from flows.audit_trail import audit_trail
+    from flows.jobs import audit_trail
     from tasks.evidence import ensure_buckets
     from tasks.evidence.signer import generate_key_files
 

@@ -11,11 +11,12 @@ import pytest
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import period_days, resolve_period, run_day
+from tasks.audit.job import result_of, run_day
 from tasks.audit.ledger import parse_ledger
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.jobrun import finish_job
 from tasks.common.models import RunStatus
+from tasks.common.periods import period_days, resolve_period
 from tasks.common.s3 import s3_client
 from tests.audit.conftest import sample_rows, table, tel, ui
 
@@ -108,7 +109,7 @@ def test_unreadable_part_is_one_line_naming_the_object(s3, buckets):
 
 
 def _publish(r, settings):
-    return finish_job("audit-trail", r.period, r.findings, r.summary, r.files, r.inputs, settings, status=r.status, counts_extra=r.counts_extra)  # fmt: skip
+    return finish_job("audit-trail", r.period, result_of(r), settings)  # fmt: skip
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from budget_data import config, fleet
 from tasks.budget import anomalies, job
 from tasks.budget.config import AnomalySettings
 from tasks.budget.reader import DICT_COLUMNS, DayStatus, LoadedData, conform
+from tasks.common.periods import resolve_period
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
 DAY = date(2026, 11, 20)
@@ -79,7 +80,7 @@ RULES = [{"name": "team-month", "type": "spend", "scope": "team", "period": "mon
 
 def _analyze(reqs, tasks, since, until):
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in ALL_DAYS], [])
-    return job.analyze(data, job.resolve_period(since, until), config(RULES))
+    return job.analyze(data, resolve_period(since, until), config(RULES))
 
 
 def test_fleet_recall_planted_spikes_and_over_budget_team():
@@ -111,7 +112,7 @@ def test_clean_fleet_has_no_anomalies_above_the_floor(seed):
 def test_team_and_user_parameters_narrow_the_analysis():
     reqs, tasks = fleet(START, DAYS, seed=3)
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in ALL_DAYS], [])
-    period = job.resolve_period("2026-11-14", "2026-11-21")
+    period = resolve_period("2026-11-14", "2026-11-21")
     web = job.analyze(data, period, config(RULES), team="web")
     assert list(web.summary["spend_by_team_usd"]) == ["web"]
     one = job.analyze(data, period, config(RULES), user="erin")
@@ -148,7 +149,7 @@ def test_dictionary_encoded_chunked_input_gives_identical_results():
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in ALL_DAYS], [])
     encoded = LoadedData(_dict_chunks(reqs), tasks, data.days, [])
     assert pa.types.is_dictionary(encoded.requests["team"].type)
-    period = job.resolve_period("2026-11-08", "2026-11-21")
+    period = resolve_period("2026-11-08", "2026-11-21")
     plain, coded = (
         job.analyze(data, period, config(RULES)),
         job.analyze(encoded, period, config(RULES)),
@@ -167,7 +168,7 @@ def test_first_week_of_a_fleet_raises_no_alarm_and_says_why():
     before = [START - timedelta(days=i) for i in range(35, 0, -1)]
     days = before + [START + timedelta(days=i) for i in range(14)]
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in days], [])
-    period = job.resolve_period(START.isoformat(), (START + timedelta(days=7)).isoformat())
+    period = resolve_period(START.isoformat(), (START + timedelta(days=7)).isoformat())
     a = job.analyze(data, period, config(RULES))
     assert [f.resource for f in a.findings if f.check.startswith("anomaly.")] == []
     hist = a.summary["anomaly_history"]

@@ -20,6 +20,7 @@ from tasks.budget.reader import (
     LoadedData,
     conform,
 )
+from tasks.common.periods import resolve_period
 from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,7 @@ def _load(tmp_path_factory, clean: bool):
     cfg = parse_config(
         {"anomalies": {"floor_usd": 5.0, "min_history": 3}}, {"rules": rules}, "test"
     )
-    period = job.resolve_period(str(days[0]), str(days[-1] + timedelta(days=1)))
+    period = resolve_period(str(days[0]), str(days[-1] + timedelta(days=1)))
     return truth, job.analyze(data, period, cfg, force=True)
 
 

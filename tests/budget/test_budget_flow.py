@@ -28,7 +28,7 @@ def _key(tmp_path):
 
 
 def test_cost_budget_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, monkeypatch):
-    from flows.cost_budget import cost_budget
+    from flows.jobs import cost_budget
 
     bucket = buckets.data_bucket
     for i in range(1, 9):  # 7 ordinary days, then a spike on the last one

@@ -15,6 +15,7 @@ from budget_data import request, requests_table, task, tasks_table
 from tasks.budget.reader import gate_key, load_days
 from tasks.common.errors import InputError
 from tasks.common.layout import validated_key
+from tasks.common.periods import resolve_period
 
 
 def put_day(s3, bucket, day, gate=None, run_id="20261121T000000Z-aaaaaaaa", rows=1, cost=1.0):
@@ -87,7 +88,7 @@ def test_refused_day_makes_an_error_finding_and_fails_the_run(s3, buckets):
 
     put_day(s3, buckets.data_bucket, D2, "fail")
     cfg = config([])
-    period = job.resolve_period("2026-11-19", "2026-11-20")
+    period = resolve_period("2026-11-19", "2026-11-20")
     data = job.load(s3, buckets.data_bucket, period, cfg, force=False)
     a = job.analyze(data, period, cfg)
     gate = [f for f in a.findings if f.check == "input.quality_gate"]

@@ -25,6 +25,7 @@ from tasks.budget.reader import (
     LoadedData,
     conform,
 )
+from tasks.common.periods import resolve_period
 from tasks.telemetry.generator import generate_fleet
 from tasks.telemetry.ingest import ingest
 from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
@@ -89,7 +90,7 @@ def test_prices_in_no_table_still_show_drift_against_the_fit():
                                                 ("user", "task_id", "api_config", "status")])),
         TASKS_SCHEMA, TASK_COLUMNS)  # fmt: skip
     data = LoadedData(reqs, tasks, [DayStatus(day, "pass", True)], [])
-    a = job.analyze(data, job.resolve_period("2026-11-20", "2026-11-21"), config([]))
+    a = job.analyze(data, resolve_period("2026-11-20", "2026-11-21"), config([]))
     fit_found = {f.details["task_id"] for f in a.findings if f.check == "cost.drift_fit"}
     assert fit_found == {"t2", "t7"}
     assert all(f.details["found_by"] == "fitted_prices" and f.details["inferred_model"] is None
@@ -130,7 +131,7 @@ def test_task_folders_only_fleet_planted_drift_is_found_with_the_model_inferred(
     days = [DayStatus(start + timedelta(days=i), "pass", True) for i in range(14)]
     data = LoadedData(conform(ev, EVENTS_SCHEMA, EVENT_COLUMNS),
                       conform(raw.tasks, TASKS_SCHEMA, TASK_COLUMNS), days, [])  # fmt: skip
-    period = job.resolve_period(start.isoformat(), (start + timedelta(days=14)).isoformat())
+    period = resolve_period(start.isoformat(), (start + timedelta(days=14)).isoformat())
     floor = 0.05
     a = job.analyze(data, period, config([], drift={"pct": 5, "floor_usd": floor}))
     (inc,) = [i for i in truth["incidents"] if i["kind"] == "provider_cost_drift"]

@@ -10,6 +10,7 @@ from tasks.budget import job
 from tasks.budget.reader import DayStatus, LoadedData
 from tasks.budget.report import charts_and_tables
 from tasks.common.models import Period
+from tasks.common.periods import resolve_period
 from tasks.reports import build_report, render_html
 
 
@@ -21,7 +22,7 @@ def test_charts_and_tables_render_into_the_report():
     rules = [
         {"name": "team-month", "type": "spend", "scope": "team", "period": "month", "amount": 100}
     ]
-    period = job.resolve_period("2026-11-19", "2026-11-21")
+    period = resolve_period("2026-11-19", "2026-11-21")
     a = job.analyze(data, period, config(rules))
     charts, tables = charts_and_tables(a, job.report_days(period))
     titles = [c.title for c in charts]

@@ -26,6 +26,7 @@ from tasks.budget.reader import (
     load_days,
 )
 from tasks.common.layout import validated_key
+from tasks.common.periods import resolve_period
 from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
 
 RUN = "20261121T000000Z-aaaaaaaa"
@@ -95,7 +96,7 @@ def test_streamed_load_gives_the_in_memory_analysis(s3, buckets):
     cfg = parse_config(
         {"anomalies": {"min_history": 3, "floor_usd": 0.01}}, {"rules": rules}, "test"
     )
-    period = job.resolve_period(str(days[-2]), str(days[-1] + timedelta(days=1)))
+    period = resolve_period(str(days[-2]), str(days[-1] + timedelta(days=1)))
     a, b = job.analyze(streamed, period, cfg), job.analyze(reference, period, cfg)
     assert a.findings and 0 < a.summary["api_requests"] < streamed.requests.num_rows
     assert _dump(a) == _dump(b) == _dump(job.analyze(reference, period, cfg))

@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 import cli.run as run_mod
-from tasks.audit.report import combine_results
+from tasks.common.contract import combine
 
 
 def _day(n: int, status: str = "pass") -> dict:
@@ -27,7 +27,7 @@ def _invoke(monkeypatch, result, *extra):
 
 def test_multi_day_json_lists_every_bundle(monkeypatch):
     days = [_day(1), _day(2, "fail"), _day(3)]
-    out = _invoke(monkeypatch, combine_results(days), "--json")
+    out = _invoke(monkeypatch, combine("audit-trail", days), "--json")
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["bundles"] == [d["bundle"] for d in days]
@@ -36,7 +36,7 @@ def test_multi_day_json_lists_every_bundle(monkeypatch):
 
 def test_multi_day_table_lists_every_bundle(monkeypatch):
     days = [_day(1), _day(2)]
-    out = _invoke(monkeypatch, combine_results(days))
+    out = _invoke(monkeypatch, combine("audit-trail", days))
     assert out.exit_code == 0, out.output
     for d in days:
         assert f"  {d['bundle']}" in out.stdout
@@ -44,7 +44,7 @@ def test_multi_day_table_lists_every_bundle(monkeypatch):
 
 
 def test_one_day_and_dry_run(monkeypatch):
-    one = _invoke(monkeypatch, combine_results([_day(1)]), "--json")
+    one = _invoke(monkeypatch, combine("audit-trail", [_day(1)]), "--json")
     assert json.loads(one.stdout)["bundles"] == [_day(1)["bundle"]]
     dry = {**_day(1), "bundle": None}
     out = _invoke(monkeypatch, dry, "--json")

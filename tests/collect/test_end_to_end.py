@@ -47,8 +47,7 @@ def summarize(path: str, endpoint: str) -> list[dict]:
 def test_three_machines_to_the_jobs(
     prefect_harness, fleet, fleet_users, buckets, s3, tmp_path, monkeypatch
 ):
-    from flows.access_review import access_review
-    from flows.telemetry_quality import telemetry_quality
+    from flows.jobs import access_review, telemetry_quality
     from tasks.evidence.signer import generate_key_files
 
     root, _ = fleet

@@ -14,7 +14,7 @@ import pytest
 from tasks.common.s3 import s3_client
 from tasks.common.settings import StorageSettings
 from tasks.common.storage import S3Store
-from tasks.evidence import ChainPolicy, publish
+from tasks.evidence import ChainPolicy, publish_bundle
 from tasks.evidence.verify_chain import verify_job
 
 from .conftest import T0, day_period
@@ -40,7 +40,7 @@ def test_fifty_publishes_through_faults_commit_all_or_nothing(s3_server, signer,
         flaky = s3_client(settings, max_attempts=3, connect_timeout=2, read_timeout=5)
 
         def attempt(client, i, rid):
-            publish(
+            publish_bundle(
                 client,
                 bucket,
                 JOB,

@@ -10,7 +10,7 @@ import pytest
 
 from tasks.common.errors import StorageError
 from tasks.common.storage import S3Store
-from tasks.evidence import ChainPolicy, publish
+from tasks.evidence import ChainPolicy, publish_bundle
 from tasks.evidence.chain import claim_key
 from tasks.evidence.dsse import parse_envelope
 from tasks.evidence.verify_chain import verify_job
@@ -96,7 +96,7 @@ def test_too_many_inputs_are_summarised_into_inputs_json(s3, buckets, signer):
         {"uri": f"s3://data/raw/events/2026/11/01/{i}.jsonl", "digest": {"sha256": "a" * 64}}
         for i in range(200)
     ]
-    b = publish(
+    b = publish_bundle(
         s3,
         buckets.reports_bucket,
         "telemetry-quality",
@@ -120,7 +120,7 @@ def test_too_many_inputs_are_summarised_into_inputs_json(s3, buckets, signer):
 def test_statement_over_kms_limit_fails_clearly(s3, buckets, signer):
     files = {f"part-{i:04d}.json": b"{}" for i in range(60)}
     with pytest.raises(StatementTooLarge, match="KMS RAW limit 4096"):
-        publish(
+        publish_bundle(
             s3,
             buckets.reports_bucket,
             "audit-trail",
@@ -170,7 +170,7 @@ def test_crashed_claimer_is_linked_past_after_lease(s3, buckets, signer, trust):
         put_once(s3, bucket, key, body, 1, "application/json")
 
     def pub(i):
-        return publish(
+        return publish_bundle(
             s3,
             bucket,
             job,
@@ -202,7 +202,7 @@ def test_crashed_claimer_is_linked_past_after_lease(s3, buckets, signer, trust):
 def test_claimer_past_its_fence_does_not_commit(s3, buckets, signer, monkeypatch):
     policy = ChainPolicy(lease_seconds=10, fence_seconds=0.0)
     with pytest.raises(StorageError, match="expired before commit"):
-        publish(
+        publish_bundle(
             s3,
             buckets.reports_bucket,
             "access-review",

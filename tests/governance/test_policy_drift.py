@@ -21,6 +21,7 @@ from tasks.policy.chain import Ctx, apply, approve, propose
 from tasks.policy.config import PolicyConfig
 from tasks.policy.schema import validate_policy
 from tasks.policy_drift import job
+from tasks.policy_drift.evaluate import evaluate as find_drift
 from tasks.policy_drift.fleet_policy import fleet_policy
 from tasks.policy_drift.model import PolicyDriftConfig
 
@@ -63,7 +64,7 @@ def _run(settings, users=None):
     period = Period(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 3, tzinfo=UTC))
     cfg = PolicyDriftConfig()
     inputs = job.collect_inputs(settings, period, cfg, {})
-    return job.evaluate(inputs, cfg, users)
+    return find_drift(inputs, cfg, users)
 
 
 def _drifts(findings):
@@ -255,7 +256,7 @@ def test_a_version_signed_by_an_untrusted_key_is_not_the_policy(fleet, s3, tmp_p
 def test_the_flow_publishes_the_drift_report(prefect_harness, fleet, s3, tmp_path):
     import yaml
 
-    from flows.policy_drift import policy_drift
+    from flows.jobs import policy_drift
     from tasks.common.storage import get_bytes
 
     settings, truth, _ = fleet

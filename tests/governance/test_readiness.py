@@ -12,6 +12,7 @@ from tasks.common.models import Period
 from tasks.evidence import load_signer, publish_bundle
 from tasks.evidence.signer import generate_key_files
 from tasks.readiness import job
+from tasks.readiness.grade import evaluate as grade_all
 from tasks.runbooks.catalog import load_runbooks
 from tasks.runbooks.drills import publish_drill
 
@@ -48,7 +49,7 @@ def _complete_run(s3, settings, signer, skip=(), drills=True):
 
 
 def _grade(settings):
-    findings, summary, grades = job.evaluate(job.collect_inputs(settings))
+    findings, summary, grades = grade_all(job.collect_inputs(settings))
     return findings, summary, {g.id: g for g in grades}
 
 
@@ -144,7 +145,7 @@ def test_the_flow_publishes_a_scorecard(prefect_harness, s3, env, tmp_path):
 
     import yaml
 
-    from flows.readiness import readiness
+    from flows.jobs import readiness
     from tasks.common.storage import get_bytes
 
     settings, signer = env

@@ -108,12 +108,15 @@ def test_high_findings_and_signals_carry_their_runbook_and_steps():
 def test_finish_job_puts_the_runbook_in_report_json(storage_settings, monkeypatch):
     from datetime import UTC, datetime
 
+    from tasks.common.contract import JobResult
     from tasks.common.jobrun import finish_job
 
     monkeypatch.delenv("COMPLIANCE_WEBHOOK_URL", raising=False)
     f = Finding.make("quality.signal.provider_degradation", "high", "fail", "provider/x/y/t", "m")
     period = Period.last_days(1, datetime(2026, 12, 1, tzinfo=UTC))
-    out = finish_job("telemetry-quality", period, [f], {}, None, [], storage_settings, dry_run=True)
+    out = finish_job(
+        "telemetry-quality", period, JobResult([f], {}), storage_settings, dry_run=True
+    )
     assert out["bundle"] is None and f.details["runbook"] == "provider-degradation"
 
 

@@ -71,7 +71,7 @@ def test_dask_cluster_and_threads_give_the_same_run(
 ):
     from distributed import Client, LocalCluster, get_task_stream
 
-    from flows.log_retention import log_retention
+    from flows.jobs import log_retention
     from tasks.common.runners import make_task_runner
     from tasks.retention.planner import user_prefixes
 
@@ -142,10 +142,10 @@ def test_telemetry_quality_ingest_chunks_run_on_dask_workers(
 ):
     from distributed import Client, LocalCluster, get_task_stream
 
-    from flows.telemetry_quality import telemetry_quality
+    from flows.jobs import telemetry_quality
+    from tasks.common.periods import resolve_period
     from tasks.common.runners import make_task_runner
     from tasks.quality.chunks import plan_chunks
-    from tasks.quality.job import resolve_period
 
     monkeypatch.delenv("COMPLIANCE_INGEST_CHUNK_USERS", raising=False)  # auto: the runner decides
     start, envs = _twin_envs(s3_server, tmp_path, monkeypatch, users=3, seed=9, sections=QUALITY)
@@ -169,7 +169,7 @@ def test_telemetry_quality_ingest_chunks_run_on_dask_workers(
     workers = {task["worker"] for task in stream.data}
     print(f"{len(chunks)} ingest chunks ran on {len(workers)} Dask workers")
     assert len(stream.data) == len(chunks)  # one Dask task per ingest chunk, nothing else
-    assert all(t["key"].startswith("ingest_chunk-") for t in stream.data)
+    assert all(t["key"].startswith("collect_chunk-") for t in stream.data)  # the template's
     assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers)
     a, b = _quality_outcome(envs[0], threads), _quality_outcome(envs[1], dask)
     c = a["counts"]

@@ -150,26 +150,22 @@ def test_postgres_server_two_workers_and_dask_give_the_single_process_bundles(s3
             _wait(lambda: _pool_workers(api) == {"w1", "w2"}, 60, "two pool workers online")
             with Client(scheduler, timeout=60) as client:
                 client.wait_for_workers(2, timeout=60)
-                with get_task_stream(client) as stream:
-                    cluster = {
-                        job: json.loads(
-                            run(
-                                [compliance, "run", job, "--via-server", "--json"]
-                                + ["--timeout", "280", *extra],
-                                job_env,
-                                300,
-                            ).splitlines()[-1]
-                        )  # fmt: skip
-                        for job, extra in (("telemetry-quality", args), ("log-retention", []))
-                    }
-                dask_workers = {t["worker"] for t in stream.data}
+                cluster, streams = {}, {}
+                for job, extra in (("telemetry-quality", args), ("log-retention", [])):
+                    with get_task_stream(client) as stream:  # one stream per job
+                        out = run([compliance, "run", job, "--via-server", "--json"]
+                                  + ["--timeout", "280", *extra], job_env, 300)  # fmt: skip
+                    cluster[job] = json.loads(out.splitlines()[-1])
+                    streams[job] = list(stream.data)
+                dask_workers = {t["worker"] for s in streams.values() for t in s}
         finally:
             for p in reversed(procs):
                 p.stop()
 
-    # the chunked work ran on the Dask workers, through both stages
-    keys = {t["key"].split("-", 1)[0] for t in stream.data}
-    assert {"ingest_chunk", "plan_prefix_task"} <= keys, keys
+    # the chunked work of both jobs (the template's mapped step) ran on the Dask workers
+    for job, tasks in streams.items():
+        keys = {t["key"].split("-", 1)[0] for t in tasks}
+        assert tasks and keys == {"collect_chunk"}, (job, keys)
     assert len(dask_workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in dask_workers)
     # and the bundles say the same as the single-process run's
     a = _quality_outcome(envs["single"], single["telemetry-quality"])

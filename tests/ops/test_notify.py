@@ -92,6 +92,7 @@ def test_failure_hook_reads_the_flows_own_config_path(monkeypatch, tmp_path):
 
 def test_finish_job_uses_the_configs_webhook_url(monkeypatch, tmp_path, storage_settings):
     """Was: finish_job read only COMPLIANCE_WEBHOOK_URL, never notifications.webhook_url."""
+    from tasks.common.contract import JobResult
     from tasks.common.jobrun import finish_job
 
     monkeypatch.delenv("COMPLIANCE_WEBHOOK_URL", raising=False)
@@ -101,7 +102,7 @@ def test_finish_job_uses_the_configs_webhook_url(monkeypatch, tmp_path, storage_
         monkeypatch.setenv("COMPLIANCE_CONFIG", str(cfg))
         finding = Finding.make("x.check", "high", "fail", "user/a", "bad")
         period = Period.last_days(1, NOW)
-        out = finish_job("audit-trail", period, [finding], {}, None, [], storage_settings,
+        out = finish_job("audit-trail", period, JobResult([finding], {}), storage_settings,
                          dry_run=True)  # fmt: skip
         assert out["status"] == "fail" and hook.event.wait(5)
     assert hook.received[0]["event"] == "run.status.fail"

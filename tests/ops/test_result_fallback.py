@@ -15,7 +15,7 @@ def test_result_rebuilt_from_the_bundle_equals_the_flow_result(
     from prefect.exceptions import MissingResult
 
     from cli.run import result_from_bundle
-    from flows.access_review import access_review
+    from flows.jobs import access_review
 
     for var in STORAGE_ENV:
         monkeypatch.delenv(var, raising=False)
@@ -38,7 +38,7 @@ def test_no_bundle_link_is_a_one_line_error(prefect_harness, s3_server, tmp_path
     from prefect.exceptions import MissingResult
 
     from cli.run import result_from_bundle
-    from flows.access_review import access_review
+    from flows.jobs import access_review
 
     for var in STORAGE_ENV:
         monkeypatch.delenv(var, raising=False)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from cli.serve import build_deployments
 from flows.registry import DEPLOYABLE, JOBS, ON_DEMAND
 
+POLICY_STEPS = {"policy-propose", "policy-approve", "policy-reject", "policy-apply"}
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
 
 
@@ -37,7 +38,8 @@ def test_serve_matches_prefect_yaml():
 def test_decisions_flow_is_on_demand_only():
     declared = {d["name"]: d for d in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]}
     served = {d.name: d for d in build_deployments({"access-review": "0 8 * * 2"})}
-    assert set(ON_DEMAND) == {"access-review-decisions"} and not set(ON_DEMAND) & set(JOBS)
+    assert set(ON_DEMAND) == {"access-review-decisions", *POLICY_STEPS}
+    assert not set(ON_DEMAND) & set(JOBS)
     spec = declared["access-review-decisions"]
     assert "schedules" not in spec and served["access-review-decisions"].schedules == []
     assert spec["parameters"] == {"dry_run": False, "apply": False}  # never applies by default
@@ -68,3 +70,21 @@ def test_config_overrides_cron_and_timezone_but_keeps_the_quarterly_campaign():
         ("0 6 1 1,4,7,10 *", "Europe/Paris"),
     ]
     assert _crons(served["cost-budget"]) == [("0 7 * * *", "Europe/Paris")]
+
+
+def test_policy_steps_are_on_demand_deployments_taking_what_the_cli_takes():
+    declared = {d["name"]: d for d in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]}
+    served = {d.name: d for d in build_deployments()}
+    required = {
+        "policy-propose": ["policy_file", "by", "reason"],
+        "policy-approve": ["proposal", "by"],
+        "policy-reject": ["proposal", "by"],
+        "policy-apply": ["proposal"],
+    }
+    for slug, names in required.items():
+        assert "schedules" not in declared[slug] and served[slug].schedules == []
+        flow = ON_DEMAND[slug].load_flow()
+        assert flow.name == slug
+        params = inspect.signature(flow.fn).parameters
+        assert [n for n, p in params.items() if p.default is p.empty] == names
+        assert "config_path" in params

@@ -42,7 +42,7 @@ def test_outage_mid_publish_fails_cleanly_and_the_chain_survives(
     prefect_harness, own_s3, tmp_path, monkeypatch
 ):
     import tasks.evidence.writer as writer
-    from flows.access_review import access_review
+    from flows.jobs import access_review
     from tasks.evidence import verify_target
 
     for var in STORAGE_ENV:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tasks.common.errors import ConfigError, InputError
+from tasks.common.periods import resolve_period
 from tasks.quality.chunks import (
     chunk_users_setting,
     merge_chunks,
@@ -18,7 +19,6 @@ from tasks.quality.chunks import (
     split_users,
 )
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import resolve_period
 from tasks.quality.storage import filter_users
 from tasks.telemetry.ingest import ingest
 from tests.quality.chunking import chunked_ingest, load_raw

@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tasks.common.models import Severity
+from tasks.common.periods import resolve_period
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import assess, expectation_parameters, period_days, resolve_period
+from tasks.quality.job import assess, expectation_parameters, period_days
 from tasks.quality.storage import HISTORY_KEY, gate_key, write_outputs
 
 START = date(2026, 11, 17)

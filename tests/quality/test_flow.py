@@ -23,7 +23,7 @@ def _key(tmp_path):
 
 
 def test_telemetry_quality_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, monkeypatch):
-    from flows.telemetry_quality import telemetry_quality
+    from flows.jobs import telemetry_quality
     from tasks.telemetry.generator import generate_fleet
 
     bucket, rb = buckets.data_bucket, buckets.reports_bucket

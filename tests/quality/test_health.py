@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from tasks.common.periods import resolve_period
 from tasks.quality.config import SignalThresholds
 from tasks.quality.frames import to_frame
 from tasks.quality.health import alert_signals, fleet_metrics
-from tasks.quality.job import resolve_period
 from tests.quality.factory import DAY, event_row, events_table, task_row, tasks_table
 
 DAYS = [date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]

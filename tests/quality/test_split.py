@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from tasks.common.periods import resolve_period
 from tasks.quality import bundle
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import assess, expectation_parameters, resolve_period, row_bounds, summary
+from tasks.quality.job import assess, expectation_parameters, row_bounds, summary
 from tasks.reports import render_html
 from tasks.telemetry.schema import QUARANTINE_SCHEMA
 from tests.quality.factory import DAY, event_row, events_table, task_row, tasks_table, tid

@@ -19,7 +19,7 @@ from tasks.common.s3 import s3_client
 from tasks.common.settings import AppConfig
 from tasks.common.storage import get_bytes
 from tasks.retention import deleter
-from tasks.retention import runner as runner_mod
+from tasks.retention import job as retention_job
 from tasks.retention.config import parse_retention
 from tasks.retention.deleter import unfinished_runs
 from tasks.retention.runner import run_retention
@@ -159,7 +159,7 @@ def test_hold_placed_after_planning_is_kept_without_a_second_head(fleet, s3, mon
     config, data = fleet
     single = key_of("bob", 3)
     older = sorted(versions_of(s3, data, TWO_VERSIONS), key=lambda v: v["LastModified"])[0]
-    real = runner_mod.write_journal
+    real = retention_job.write_journal
 
     def journal_then_hold(*args, **kwargs):
         real(*args, **kwargs)
@@ -169,7 +169,7 @@ def test_hold_placed_after_planning_is_kept_without_a_second_head(fleet, s3, mon
             LegalHold={"Status": "ON"},
         )  # fmt: skip
 
-    monkeypatch.setattr(runner_mod, "write_journal", journal_then_hold)
+    monkeypatch.setattr(retention_job, "write_journal", journal_then_hold)
     heads = []
     s3.meta.events.register("before-call.s3.HeadObject", lambda **kw: heads.append(1))
     result = run_retention(config, s3, now=LATER)

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from tasks.common.s3 import s3_client
 from tasks.common.settings import AppConfig
 from tasks.common.storage import get_bytes
-from tasks.retention import runner as runner_mod
+from tasks.retention import job as retention_job
 from tasks.retention.config import parse_retention
 from tasks.retention.deleter import unfinished_runs
 from tasks.retention.planner import plan_prefix
@@ -196,7 +196,7 @@ def test_crash_between_redaction_and_deletion_then_rerun(env, s3, monkeypatch) -
         raise SimulatedCrash("before journal")
 
     with monkeypatch.context() as m:
-        m.setattr(runner_mod, "write_journal", boom)
+        m.setattr(retention_job, "write_journal", boom)
         with pytest.raises(SimulatedCrash):
             run_retention(config, s3, now=LATER)
     for key in EXPIRED:  # redacted copies written, nothing deleted yet

@@ -70,7 +70,7 @@ def _leaks(s3, bucket: str) -> list[str]:
 def test_secrets_in_commands_and_paths_never_reach_validated_nor_survive_retention(
     prefect_harness, s3, buckets, tmp_path, monkeypatch
 ):
-    from flows.telemetry_quality import telemetry_quality
+    from flows.jobs import telemetry_quality
     from tasks.evidence.signer import generate_key_files
     from tasks.retention.runner import run_retention
     from tasks.telemetry.generator import generate_fleet
@@ -109,7 +109,7 @@ def test_secrets_in_commands_and_paths_never_reach_validated_nor_survive_retenti
 def test_quality_without_a_redaction_key_stops_before_any_work(
     prefect_harness, s3, buckets, tmp_path, monkeypatch
 ):
-    from flows.telemetry_quality import telemetry_quality
+    from flows.jobs import telemetry_quality
     from tasks.common.errors import ConfigError
 
     monkeypatch.delenv("COMPLIANCE_REDACTION_KEY", raising=False)

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from cli.audit import audit
 from tasks.audit.bundles import job_verifier
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import run_day
+from tasks.audit.job import result_of, run_day
 from tasks.common.jobrun import finish_job
 from tests.audit.conftest import table, ui
 from tests.audit.test_job import put_parquet
@@ -37,7 +37,7 @@ def test_forged_newer_ledger_neither_hides_the_real_one_nor_is_compared(
     rows = [ui(1, 10, user="ann", task_id="t1", kind="command", command="rm -rf build", mutates=True)]  # fmt: skip
     put_parquet(s3, job.data_bucket, f"validated/events/date={DAY}/r.parquet", table(rows))
     real = run_day(s3, job.data_bucket, bucket, DAY, AuditConfig(), verify=job_verifier(job))
-    real_uri = finish_job("audit-trail", real.period, real.findings, real.summary, real.files, real.inputs, job)["bundle"]  # fmt: skip
+    real_uri = finish_job("audit-trail", real.period, result_of(real), job)["bundle"]  # fmt: skip
 
     # the writer: an empty ledger for the same day, signed with its own key (in keys/)
     empty = f"data-{uuid.uuid4().hex[:10]}"
@@ -46,7 +46,7 @@ def test_forged_newer_ledger_neither_hides_the_real_one_nor_is_compared(
     upload_key(s3, bucket, rogue[0])
     forged = run_day(s3, empty, None, DAY, AuditConfig(), verify=lambda c, b: [])
     time.sleep(1.1)  # a later run id: the forgery is the day's newest bundle
-    forged_uri = finish_job("audit-trail", forged.period, forged.findings, forged.summary, forged.files, forged.inputs, attacker)["bundle"]  # fmt: skip
+    forged_uri = finish_job("audit-trail", forged.period, result_of(forged), attacker)["bundle"]  # fmt: skip
 
     for var, value in {
         "AWS_ENDPOINT_URL": buckets.endpoint_url,
