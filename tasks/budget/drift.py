@@ -118,18 +118,17 @@ def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -
         "task_id": t["task_id"], "rep": t["cost"], "fit": t["fitted_cost"],
         "day": t["day"], "user": key_column(t["user"], "(unknown)"),
         "cfg": key_column(t["api_config"], "(none)"),
-        "proto": key_column(t["stored_protocol"], "(none)"),
         "model": key_column(t["model"], "(unknown)"),
         "src": key_column(t["model_source"], "(unknown)"),
-    }).group_by(["task_id", "user", "cfg", "proto", "model", "src"], use_threads=False).aggregate(
+        "grp": t["fit_group"],  # the fit that priced the request (models.resolve)
+    }).group_by(["task_id", "user", "cfg", "model", "src", "grp"], use_threads=False).aggregate(
         [("rep", "sum"), ("fit", "sum"), ("fit", "count"), ("day", "min")]
     )  # fmt: skip
-    by_group = {(f.user, f.api_config, f.protocol): f for f in fits}
     out = []
     for r in g.to_pylist():
         if r["day_min"] not in report_days or not drifts(r["rep_sum"], r["fit_sum"], cfg):
             continue
-        fit = by_group.get((r["user"], r["cfg"], r["proto"]))
+        fit = fits[r["grp"]]
         model = None if r["src"] == "(unknown)" else r["model"]
         named = f"{model} ({r['src']})" if model else "no model named"
         out.append(Finding.make(

@@ -83,8 +83,21 @@ DICT_COLUMNS = ["user", "team", "source", "category", "api_protocol", "mode", "p
                 "app_version", "status"]  # fmt: skip
 
 
-def key_column(col: pa.ChunkedArray | pa.Array, fill: str | None = None) -> pa.ChunkedArray:
-    """A column usable as a group_by key: nulls filled, dictionaries unified across chunks."""
+def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Decode a dictionary column to its value type (chunks may carry different dictionaries)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.unify_dictionaries() if pa.types.is_dictionary(col.type) else col
+        col = col.combine_chunks()
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def key_column(
+    col: pa.ChunkedArray | pa.Array, fill: str | None = None, decode: bool = False
+) -> pa.ChunkedArray | pa.Array:
+    """A column usable as a group_by key: nulls filled, dictionaries unified across chunks
+    (`decode`: one plain array instead, for string kernels such as joining keys)."""
+    if decode:
+        col = plain(col)
     if fill is not None:
         col = pc.fill_null(col, fill)
     if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type):
@@ -129,9 +142,11 @@ def read_parquet(
     """The file's `columns` that it has, in the contract's types (the rest — commands,
     paths — is never decoded), read row group by row group; `cost_only` keeps only the
     cost events of each row group as it is read, so the other events are never held."""
-    present = set(pq.read_schema(source).names)
+    meta = pq.read_metadata(source)  # the footer, parsed once and handed to the reader
+    present = set(meta.schema.to_arrow_schema().names)
     wanted = [c for c in columns if c in present]
-    f = pq.ParquetFile(source, read_dictionary=[c for c in DICT_COLUMNS if c in present])
+    dicts = [c for c in DICT_COLUMNS if c in present]
+    f = pq.ParquetFile(source, metadata=meta, read_dictionary=dicts)
     parts = []
     for i in range(f.num_row_groups):
         t = f.read_row_group(i, columns=wanted)

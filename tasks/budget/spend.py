@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from tasks.budget.models import GroupFit, resolve
 from tasks.budget.prices import PriceTable
-from tasks.budget.reader import key_column
+from tasks.budget.reader import key_column, plain
 
 ORG = "org"
 
@@ -82,14 +82,6 @@ def prepare_fitted(
     )
     out = out.append_column("org", org)
     return out, fits
-
-
-def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Decode a dictionary column to its value type (chunks may carry different dictionaries)."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.unify_dictionaries() if pa.types.is_dictionary(col.type) else col
-        col = col.combine_chunks()
-    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
 
 
 def dedupe_tasks(tasks: pa.Table) -> pa.Table:

@@ -99,3 +99,29 @@ def test_streamed_load_gives_the_in_memory_analysis(s3, buckets):
     a, b = job.analyze(streamed, period, cfg), job.analyze(reference, period, cfg)
     assert a.findings and 0 < a.summary["api_requests"] < streamed.requests.num_rows
     assert _dump(a) == _dump(b) == _dump(job.analyze(reference, period, cfg))
+
+
+class _Counting(io.BytesIO):
+    """Counts reads that touch the footer (the file's last 8 bytes: length + PAR1)."""
+
+    footer_reads = 0
+
+    def read(self, n: int = -1) -> bytes:
+        start = self.tell()
+        out = super().read(n)
+        if start + len(out) >= len(self.getbuffer()) - 8 and out:
+            self.footer_reads += 1
+        return out
+
+
+def test_each_object_footer_is_parsed_once():
+    from budget_data import request, requests_table
+
+    from tasks.budget.reader import read_parquet
+
+    buf = io.BytesIO()
+    pq.write_table(requests_table([request(), request(task_id="t2")]), buf, row_group_size=1)
+    src = _Counting(buf.getvalue())
+    t = read_parquet(src, EVENT_COLUMNS, EVENTS_SCHEMA, cost_only=True)
+    assert t.num_rows == 2 and t["task_id"].to_pylist() == ["t1", "t2"]
+    assert src.footer_reads == 1
