@@ -116,8 +116,8 @@ def fit_prices(tokens: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.nda
     b = np.ones(len(cost))
     try:
         start = np.linalg.lstsq(a, b, rcond=None)[0]  # a starting point; bounds come next
-        fit = least_squares(
-            lambda p: a @ p - b, np.maximum(start, 1e-9), bounds=(0, np.inf),
+        fit = least_squares(  # the residual is linear: its Jacobian is `a` itself
+            lambda p: a @ p - b, np.maximum(start, 1e-9), jac=lambda p: a, bounds=(0, np.inf),
             loss="cauchy", f_scale=FIT_SCALE,
         )  # fmt: skip
     except (ValueError, np.linalg.LinAlgError):  # degenerate figures (e.g. costs ~1e-300)
