@@ -98,14 +98,22 @@ def provider_drift(req: pa.Table, cfg: DriftSettings) -> tuple[list[Finding], li
                 user=r["user"], provider=r["provider"], model=r["model"],
                 compared_requests=r["cmp_sum"], **_details(r["rep_sum"], r["rec_sum"]),
             ))  # fmt: skip
-    for tot in totals.values():
+    rows = list(totals.values())
+    return findings + unpriced_findings(rows), rows
+
+
+def unpriced_findings(totals: list[dict]) -> list[Finding]:
+    """One error finding per (provider, model) with requests no price could recompute
+    (`totals`: provider_drift's per-(provider, model) rows, merged across shards)."""
+    out = []
+    for tot in totals:
         if tot["unpriced_sum"]:
-            findings.append(Finding.make(
+            out.append(Finding.make(
                 "cost.unpriced_model", Severity.low, "error", f"provider={tot['provider']}:model={tot['model']}",
                 f"no price for {tot['provider']}/{tot['model']} ({tot['unpriced_sum']} requests): cost not recomputed; add it to budget.prices",
                 provider=tot["provider"], model=tot["model"], requests=tot["unpriced_sum"],
             ))  # fmt: skip
-    return findings, list(totals.values())
+    return out
 
 
 def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -> list[Finding]:

@@ -54,6 +54,10 @@ class LoadedData:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     # {(user, profile name): (provider, model)} from collected settings (models.py)
     profiles: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    # out of core (shards.py): the cost events spilled to local disk by user, in shards
+    # of whole users; `requests` is then empty. `spill` owns (and removes) the folder.
+    shards: list[list[str]] = field(default_factory=list)
+    spill: Any = None
 
 
 def days_between(start: date, end_exclusive: date) -> list[date]:
@@ -174,17 +178,23 @@ def _read_parquet(
 
 
 def load_days(
-    client, bucket: str, report_days: list[date], context_days: list[date], force: bool = False
-) -> LoadedData:
+    client, bucket: str, report_days: list[date], context_days: list[date], force: bool = False,
+    spill_rows: int | None = None,
+) -> LoadedData:  # fmt: skip
     """Read cost events and tasks for context days (history) and report days.
 
     Report days with a failing/missing gate are refused (listed, not read) unless `force`;
     context days without a passing gate are skipped quietly (they only feed baselines).
+    Past `spill_rows` cost events (default shards.SPILL_ROWS) the events go to local disk,
+    bucketed by user (shards.py), and are analysed shard by shard: memory stays bounded.
     """
-    req_parts: list[pa.Table] = []
+    from tasks.budget import shards
+
+    spill_rows = shards.SPILL_ROWS if spill_rows is None else spill_rows
     task_parts: list[pa.Table] = []
     statuses: list[DayStatus] = []
     inputs: list[dict[str, Any]] = []
+    event_keys: list[str] = []
     report_set = set(report_days)
     for day in sorted(set(context_days) | report_set):
         gate = read_gate(client, bucket, day)
@@ -195,22 +205,36 @@ def load_days(
             statuses.append(DayStatus(day, status, False, reason))
             continue
         run_id = gate.get("run_id") if gate else None
-        found = 0
-        for key in _day_objects(client, bucket, "events", day, run_id):
-            found += 1
-            req_parts.append(
-                _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS, EVENTS_SCHEMA, True)
-            )
+        found = _day_objects(client, bucket, "events", day, run_id)
+        event_keys += found
         for key in _day_objects(client, bucket, "tasks", day, run_id):
-            found += 1
+            found.append(key)
             task_parts.append(
                 _read_parquet(client, bucket, key, inputs, TASK_COLUMNS, TASKS_SCHEMA)
             )
         note = reason + (" (forced)" if reason else "")
-        statuses.append(DayStatus(day, status, True, note, has_data=found > 0))
-    requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
+        statuses.append(DayStatus(day, status, True, note, has_data=bool(found)))
     tasks = pa.concat_tables(task_parts) if task_parts else empty_tasks()
-    return LoadedData(requests, tasks, statuses, inputs)
+    # the tasks first: a spilled event without a user is bucketed by its task's user
+    req_parts: list[pa.Table] = []
+    held, spill = 0, None
+    for key in event_keys:
+        part = _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS, EVENTS_SCHEMA, True)
+        held += part.num_rows
+        if spill is None and held > spill_rows:
+            spill = shards.Spill(tasks)
+            for p in req_parts:
+                spill.add(p)
+            req_parts = []
+        if spill is None:
+            req_parts.append(part)
+        else:
+            spill.add(part)
+    requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
+    data = LoadedData(requests, tasks, statuses, inputs)
+    if spill is not None:
+        data.shards, data.spill = spill.close(), spill
+    return data
 
 
 def empty_requests() -> pa.Table:
