@@ -125,7 +125,8 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
         a = job.analyze(part, period, part_cfg, prices, team, user, force)
         del part
         findings += [f for f in a.findings if f.check in PER_USER_CHECKS]
-        tasks.update(a.tasks)
+        for k, t in a.tasks.items():  # a task is one user's: seen in one shard only
+            tasks[k] = _merged(tasks[k], t) if k in tasks else t
         for r in a.provider_rows:
             m = providers.setdefault((r["provider"], r["model"]), {})
             for k, v in r.items():
@@ -169,6 +170,17 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     }
     return job.Analysis(findings, summary, pa.table({}), tasks, curves, dict(daily["team"]),
                         provider_rows)  # fmt: skip
+
+
+def _merged(a, b):
+    """A task whose requests name two users (never so in Roo Code's or Cline's storage)
+    spans shards: its sums add up; its drift was judged per shard."""
+    for k in ("effective", "reported", "recomputed", "compared_requests", "requests"):
+        setattr(a, k, getattr(a, k) + getattr(b, k))
+    a.first_day = (
+        min(d for d in (a.first_day, b.first_day) if d) if a.first_day or b.first_day else None
+    )
+    return a
 
 
 def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
