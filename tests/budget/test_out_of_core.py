@@ -184,3 +184,25 @@ def test_spilled_load_analysed_by_shards_gives_the_in_memory_analysis(s3, bucket
 
     gc.collect()
     assert not __import__("os").path.exists(folder)  # the spill folder goes with the data
+
+
+def test_spill_buckets_a_request_without_user_by_its_tasks_user():
+    """prepare_fitted fills a request's missing user from its task row; the spill buckets
+    by that same user, so the task's requests stay in one shard."""
+    from budget_data import request, requests_table, task, tasks_table
+
+    from tasks.budget import shards
+
+    reqs = requests_table([request(user="zed", task_id="z1"), request(user=None, task_id="z1"),
+                           request(user="amy", task_id="a1")])  # fmt: skip
+    spill = shards.Spill(tasks_table([task(user="zed", task_id="z1")]))
+    spill.add(reqs)
+    files = [p for s in spill.close() for p in s]
+    by_file = {p: pq.read_table(p)["task_id"].to_pylist() for p in files}
+    assert sorted(map(sorted, by_file.values())) == [["a1"], ["z1", "z1"]]
+    back = shards.read_shard(files)
+    assert back.num_rows == 3 and back.schema.field("user").type == pa.dictionary(
+        pa.int32(), pa.string()
+    )
+    spill.remove()
+    assert not any(__import__("os").path.exists(p) for p in files)
