@@ -90,8 +90,14 @@ class Spill:
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def __getstate__(self) -> dict:
+        """A copy (a task result Prefect persists) names the folder but does not own it:
+        only the original removes it."""
+        return {"dir": self.dir, "rows": self.rows, "_copy": True}
+
     def __del__(self) -> None:
-        self.remove()
+        if not getattr(self, "_copy", False):
+            self.remove()
 
 
 def read_shard(paths: list[str]) -> pa.Table:

@@ -204,5 +204,10 @@ def test_spill_buckets_a_request_without_user_by_its_tasks_user():
     assert back.num_rows == 3 and back.schema.field("user").type == pa.dictionary(
         pa.int32(), pa.string()
     )
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(spill))  # as a persisted task result
+    del copy
+    assert all(__import__("os").path.exists(p) for p in files)  # the copy owns nothing
     spill.remove()
     assert not any(__import__("os").path.exists(p) for p in files)
