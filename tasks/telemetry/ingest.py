@@ -346,15 +346,7 @@ class Ingestion:
         """Cline's task_metadata.json `model_usage` (its last entry names the model and
         provider); {} when absent or unreadable (the file is optional: never quarantined
         for lacking it, but a damaged one is)."""
-        raw = self._read_json_file(folder, "task_metadata.json")
-        if raw is None:
-            return {}
-        uri = self.store.uri(folder.prefix + "task_metadata.json")
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            self._quarantine.append(qrow(uri, "file", "not_json", f"not JSON: {exc.msg}", raw))
-            return {}
+        data = self._json_file(folder, "task_metadata.json")
         usage = data.get("model_usage") if isinstance(data, dict) else None
         last = usage[-1] if isinstance(usage, list) and usage else None
         if not isinstance(last, dict) or not isinstance(last.get("model_id"), str):
