@@ -30,7 +30,7 @@ from tasks.budget.reader import EVENT_COLUMNS, LoadedData, conform, plain, read_
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
 SPILL_ROWS = 1_000_000  # cost events held in memory before the load spills (~1.2 GB analysed)
-SHARD_ROWS = 1_000_000  # rows analysed together (whole users: a user is never split)
+SHARD_ROWS = 500_000  # rows analysed together (whole users: a user is never split)
 BUCKETS = 256  # user buckets on disk, grouped into shards of about SHARD_ROWS rows
 PER_USER_CHECKS = ("cost.drift_provider", "cost.drift_task", "cost.drift_fit")
 _SCHEMA = pa.schema([EVENTS_SCHEMA.field(c) for c in EVENT_COLUMNS])
