@@ -4,10 +4,12 @@ BENCH_BUDGET_ROWS=100000000 is the issue's 10x month).
 One Parquet file of validated API-request events (29 days, 500 users, 20 teams, six
 provider/model pairs, Roo Code versions on both sides of 3.29.5, half the rows with a
 provider-reported cost), written by its own process first (BENCH_TMP picks the folder).
-Ours, read through the job's reader (row group by row group, cost events only): the
-core (recompute + per-team-per-day sums + budgets) and the job's whole analysis (cost
-recomputation, model fits, drift, subtask roll-up, team budgets with forecasts,
-anomalies per org, team and user). Peer: DuckDB computing the same per-team-per-day
+Ours: the core -- the budget sums out of core, row group by row group (recompute +
+per-team-per-day sums merged + team budgets) -- and the job's whole analysis as the job
+runs it (cost events read row group by row group; past shards.SPILL_ROWS spilled to
+local disk by user and analysed a shard of whole users at a time, spill included in the
+timing: cost recomputation, per-user price fits, drift, subtask roll-up, team budgets
+with forecasts, task caps, anomalies per org, team and user). Peer: DuckDB computing the same per-team-per-day
 effective-cost sums in SQL on the same file (prices joined from a small table) -- the
 sums are checked to agree. Each step runs in its own process (bench.child), so each
 peak RSS printed is that step's own.
@@ -20,25 +22,28 @@ import os
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.budget import budgets, job
+from tasks.budget import budgets, job, shards
 from tasks.budget.config import parse_config
-from tasks.budget.cost import api_protocol, tokens_in_includes_cache
+from tasks.budget.cost import api_protocol, recompute, tokens_in_includes_cache
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import (
+    COST_CATEGORIES,
+    DICT_COLUMNS,
     EVENT_COLUMNS,
     DayStatus,
     LoadedData,
     conform,
+    empty_requests,
     empty_tasks,
     read_parquet,
 )
-from tasks.budget.spend import daily_by, prepare
+from tasks.budget.spend import daily_by
 from tasks.common.periods import resolve_period
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -80,7 +85,13 @@ def write_requests(path: str, n: int, seed: int = 1) -> None:
             "team": pa.DictionaryArray.from_arrays(
                 pa.array(user_ix % 20), pa.array([f"team{i:02d}" for i in range(20)])
             ),
-            "task_id": pa.array(np.char.add("t", rng.integers(0, tasks, n).astype(str))),
+            # a task belongs to one user (as in Roo Code's storage): <user>-t<k>
+            "task_id": pa.array(
+                np.char.add(
+                    np.char.add(np.array(users)[user_ix], "-t"),
+                    rng.integers(0, max(1, tasks // 500), n).astype(str),
+                )
+            ),
             "ts": pa.array(ts, pa.timestamp("ms", tz="UTC")),
             "source": _dict(rng, ["ui_messages"], n),
             "category": _dict(rng, ["api_request"], n),
@@ -111,11 +122,28 @@ def config():
     return parse_config({}, {"timezone": "UTC", "rules": rules}, "bench")
 
 
+def _load(path: str, columns: list[str]) -> LoadedData:
+    """As load_days: in memory up to shards.SPILL_ROWS cost events, else spilled to disk
+    by user (row group by row group) and analysed shard by shard."""
+    days = [START + timedelta(days=i) for i in range(DAYS)]
+    statuses = [DayStatus(d, "pass", True) for d in days]
+    if pq.read_metadata(path).num_rows <= shards.SPILL_ROWS:
+        req = read_parquet(path, columns, EVENTS_SCHEMA, cost_only=True)
+        return LoadedData(conform(req, EVENTS_SCHEMA, EVENT_COLUMNS), empty_tasks(), statuses, [])
+    spill = shards.Spill(empty_tasks())
+    f = pq.ParquetFile(path, read_dictionary=[c for c in DICT_COLUMNS if c in columns])
+    for i in range(f.num_row_groups):
+        t = f.read_row_group(i, columns=columns)
+        spill.add(t.filter(pc.is_in(t["category"], pa.array(COST_CATEGORIES))))
+    data = LoadedData(empty_requests(), empty_tasks(), statuses, [])
+    data.shards, data.spill = spill.close(), spill
+    return data
+
+
 def ours_full(path: str) -> tuple[float, dict]:
     t = time.perf_counter()
-    req = read_parquet(path, EVENT_COLUMNS, EVENTS_SCHEMA, cost_only=True)  # as load_days
     days = [START + timedelta(days=i) for i in range(DAYS)]
-    data = LoadedData(req, empty_tasks(), [DayStatus(d, "pass", True) for d in days], [])
+    data = _load(path, EVENT_COLUMNS)
     last = days[-1]
     period = resolve_period(str(last), str(last + timedelta(days=1)))
     a = job.analyze(data, period, config())
@@ -128,12 +156,21 @@ CORE_COLUMNS = ["team", "ts", "source", "category", "api_protocol", "tokens_in",
 
 
 def ours_core(path: str) -> tuple[float, dict]:
-    """read + conform + recompute + per-team-per-day sums + team budgets with forecasts."""
+    """The budget sums out of core: row group by row group, recompute (cost.recompute) and
+    per-team-per-day sums merged, then team budgets. Memory: one row group. (Named models
+    only, as here: a model to infer needs the job's per-user price fits, shards.py.)"""
     t = time.perf_counter()
-    req = read_parquet(path, CORE_COLUMNS, EVENTS_SCHEMA, cost_only=True)
-    req = conform(req, EVENTS_SCHEMA, EVENT_COLUMNS)
-    prepared = prepare(req, empty_tasks(), PriceTable(), ZoneInfo("UTC"))
-    daily = daily_by(prepared, "team")
+    prices = PriceTable()
+    f = pq.ParquetFile(path, read_dictionary=[c for c in DICT_COLUMNS if c in CORE_COLUMNS])
+    daily: dict = {}
+    for i in range(f.num_row_groups):
+        rg = f.read_row_group(i, columns=CORE_COLUMNS)
+        rg = rg.filter(pc.is_in(rg["category"], pa.array(COST_CATEGORIES)))
+        req = recompute(conform(rg, EVENTS_SCHEMA, EVENT_COLUMNS), prices)
+        req = req.append_column("day", req["ts"].cast(pa.date32()))
+        for team, series in daily_by(req, "team").items():
+            for d, v in series.items():
+                daily.setdefault(team, {})[d] = daily.get(team, {}).get(d, 0.0) + v
     days = [START + timedelta(days=i) for i in range(DAYS)]
     budgets.evaluate_spend(config().budgets.rules[0], daily, days[-1:], set(days))
     return time.perf_counter() - t, daily

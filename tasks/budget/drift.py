@@ -98,14 +98,22 @@ def provider_drift(req: pa.Table, cfg: DriftSettings) -> tuple[list[Finding], li
                 user=r["user"], provider=r["provider"], model=r["model"],
                 compared_requests=r["cmp_sum"], **_details(r["rep_sum"], r["rec_sum"]),
             ))  # fmt: skip
-    for tot in totals.values():
+    rows = list(totals.values())
+    return findings + unpriced_findings(rows), rows
+
+
+def unpriced_findings(totals: list[dict]) -> list[Finding]:
+    """One error finding per (provider, model) with requests no price could recompute
+    (`totals`: provider_drift's per-(provider, model) rows, merged across shards)."""
+    out = []
+    for tot in totals:
         if tot["unpriced_sum"]:
-            findings.append(Finding.make(
+            out.append(Finding.make(
                 "cost.unpriced_model", Severity.low, "error", f"provider={tot['provider']}:model={tot['model']}",
                 f"no price for {tot['provider']}/{tot['model']} ({tot['unpriced_sum']} requests): cost not recomputed; add it to budget.prices",
                 provider=tot["provider"], model=tot["model"], requests=tot["unpriced_sum"],
             ))  # fmt: skip
-    return findings, list(totals.values())
+    return out
 
 
 def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -> list[Finding]:
@@ -118,18 +126,17 @@ def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -
         "task_id": t["task_id"], "rep": t["cost"], "fit": t["fitted_cost"],
         "day": t["day"], "user": key_column(t["user"], "(unknown)"),
         "cfg": key_column(t["api_config"], "(none)"),
-        "proto": key_column(t["stored_protocol"], "(none)"),
         "model": key_column(t["model"], "(unknown)"),
         "src": key_column(t["model_source"], "(unknown)"),
-    }).group_by(["task_id", "user", "cfg", "proto", "model", "src"], use_threads=False).aggregate(
+        "grp": t["fit_group"],  # the fit that priced the request (models.resolve)
+    }).group_by(["task_id", "user", "cfg", "model", "src", "grp"], use_threads=False).aggregate(
         [("rep", "sum"), ("fit", "sum"), ("fit", "count"), ("day", "min")]
     )  # fmt: skip
-    by_group = {(f.user, f.api_config, f.protocol): f for f in fits}
     out = []
     for r in g.to_pylist():
         if r["day_min"] not in report_days or not drifts(r["rep_sum"], r["fit_sum"], cfg):
             continue
-        fit = by_group.get((r["user"], r["cfg"], r["proto"]))
+        fit = fits[r["grp"]]
         model = None if r["src"] == "(unknown)" else r["model"]
         named = f"{model} ({r['src']})" if model else "no model named"
         out.append(Finding.make(

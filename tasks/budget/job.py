@@ -128,6 +128,10 @@ def analyze(
     force: bool = False,
 ) -> Analysis:
     prices = prices or PriceTable([p.model_dump() for p in cfg.budget.prices], at=period.end)
+    if data.shards:  # spilled to disk by load_days: analysed shard by shard (shards.py)
+        from tasks.budget.shards import analyze_sharded
+
+        return analyze_sharded(data, period, cfg, prices, team, user, force)
     tz = cfg.budgets.tz
     days = report_days(period)
     day_set = set(days)

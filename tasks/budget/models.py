@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from scipy.optimize import least_squares
 
 from tasks.budget.prices import Price, PriceTable
+from tasks.budget.reader import key_column, plain
 from tasks.common.layout import RAW_ROO
 from tasks.common.storage import get_or_none
 
@@ -56,6 +57,7 @@ class GroupFit:
     equally_near: int = 0  # other table models with the very same prices
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
     code: int = -1  # the group's code (fit_groups), -1 for a one-task fit
+    group: int = -1  # index of the group's fit in resolve's list (a one-task fit: its group's)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -118,8 +120,8 @@ def fit_prices(tokens: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.nda
     b = np.ones(len(cost))
     try:
         start = np.linalg.lstsq(a, b, rcond=None)[0]  # a starting point; bounds come next
-        fit = least_squares(
-            lambda p: a @ p - b, np.maximum(start, 1e-9), bounds=(0, np.inf),
+        fit = least_squares(  # the residual is linear: its Jacobian is `a` itself
+            lambda p: a @ p - b, np.maximum(start, 1e-9), jac=lambda p: a, bounds=(0, np.inf),
             loss="cauchy", f_scale=FIT_SCALE,
         )  # fmt: skip
     except (ValueError, np.linalg.LinAlgError):  # degenerate figures (e.g. costs ~1e-300)
@@ -185,13 +187,6 @@ def match(fit: GroupFit, table: PriceTable, tolerance: float) -> None:
         fit.equally_near = sum(1 for b in best[1:] if b[0] == best[0][0])
 
 
-def _key(col: pa.ChunkedArray) -> pa.Array:
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    return pc.fill_null(col.cast(pa.string()), UNKNOWN)
-
-
 def fit_groups(
     req: pa.Table, uncached: np.ndarray
 ) -> tuple[list[GroupFit], np.ndarray, np.ndarray]:
@@ -202,7 +197,10 @@ def fit_groups(
     ok &= pc.fill_null(pc.equal(req["category"], "api_request"), False).to_numpy(
         zero_copy_only=False
     )
-    parts = [_key(req[c]) for c in ("user", "api_config", "stored_protocol", "model")]
+    parts = [
+        key_column(req[c], UNKNOWN, decode=True)
+        for c in ("user", "api_config", "stored_protocol", "model")
+    ]
     joined = pc.binary_join_element_wise(*parts, "\x1f")
     codes = pc.dictionary_encode(joined)
     idx = codes.indices.to_numpy(zero_copy_only=False)
@@ -232,12 +230,16 @@ def fit_groups(
     return fits, tokens, idx
 
 
-def fitted_cost(n: int, fits: list[GroupFit], tokens: np.ndarray) -> pa.Array:
-    """Per request, its cost at its group's fitted prices (null outside fitted groups)."""
+def fitted_cost(n: int, fits: list[GroupFit], tokens: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Per request, its cost at the prices of the fit that covers it and that fit's group
+    (index in resolve's list); both null outside fitted groups. Later fits win (a task
+    refit after its group)."""
     out = np.full(n, np.nan)
+    grp = np.full(n, -1, np.int32)
     for f in fits:
         out[f.rows] = tokens[f.rows] @ np.asarray(f.prices) / 1e6
-    return pa.array(out, pa.float64(), mask=np.isnan(out))
+        grp[f.rows] = f.group
+    return pa.array(out, pa.float64(), mask=np.isnan(out)), pa.array(grp, mask=grp < 0)
 
 
 def resolve(
@@ -253,30 +255,40 @@ def resolve(
     its own prices are this close to it (half the drift threshold: a cost that close to
     a priced model is not a drift).
     `req` has the task's columns filled in (api_config too); adds `model_source`,
-    `stored_protocol`, `fitted_cost` and cost.recompute's columns."""
+    `stored_protocol`, `fitted_cost`, `fit_group` and cost.recompute's columns."""
     from tasks.budget.cost import recompute
 
     n = req.num_rows
-    model = _plain(req["model"])
-    provider = _plain(req["provider"])
+    model = plain(req["model"])
+    provider = plain(req["provider"])
     source = pc.if_else(pc.is_valid(model), "telemetry", pa.scalar(None, pa.string()))
     if profiles and pc.any(pc.is_null(model)).as_py():
-        users, configs = _plain(req["user"]).to_pylist(), _plain(req["api_config"]).to_pylist()
-        models, provs, srcs = model.to_pylist(), provider.to_pylist(), source.to_pylist()
-        for i in range(n):
-            if models[i] is None and (hit := profiles.get((users[i], configs[i]))):
-                provs[i], models[i], srcs[i] = hit[0] or provs[i], hit[1], "settings"
-        model, provider = pa.array(models, pa.string()), pa.array(provs, pa.string())
-        source = pa.array(srcs, pa.string())
+        # (user, profile) -> row of the profile table; a null user or profile matches none
+        keys = list(profiles)
+        pos = pc.index_in(
+            pc.binary_join_element_wise(plain(req["user"]), plain(req["api_config"]), "\x1f"),
+            value_set=pa.array([f"{u}\x1f{c}" for u, c in keys], pa.string()),
+        )
+        hit = pc.and_(pc.is_null(model), pc.is_valid(pos))
+        hit = pc.fill_null(hit, False)
+        p_model = pc.take(pa.array([profiles[k][1] for k in keys], pa.string()), pos)
+        p_prov = pc.take(pa.array([profiles[k][0] for k in keys], pa.string()), pos)
+        model = pc.if_else(hit, p_model, model)
+        provider = pc.if_else(hit, pc.coalesce(p_prov, provider), provider)
+        source = pc.if_else(hit, "settings", source)
     req = _set(req, "model", model)
     req = _set(req, "provider", provider)
-    req = _set(req, "stored_protocol", _plain(req["api_protocol"]))
+    req = _set(req, "stored_protocol", plain(req["api_protocol"]))
     out = recompute(req, prices)
     uncached = out["uncached_in"].to_numpy(zero_copy_only=False)
     fits, tokens, group = fit_groups(out, uncached)
+    for i, f in enumerate(fits):
+        f.group = i
     named = pc.is_valid(out["model"]).to_numpy(zero_copy_only=False)
     cost = out["cost"].to_numpy(zero_copy_only=False).astype(float)
-    task_codes = pc.dictionary_encode(_key(out["task_id"])).indices.to_numpy(zero_copy_only=False)
+    task_codes = pc.dictionary_encode(
+        key_column(out["task_id"], UNKNOWN, decode=True)
+    ).indices.to_numpy(zero_copy_only=False)
     chosen: dict[int, GroupFit] = {}  # group code -> its matched model
     task_fits: list[GroupFit] = []
     for f in fits:
@@ -295,19 +307,21 @@ def resolve(
             pa.array([f.provider if f else None for f in by_code], pa.string()), take
         )
         fill = pc.and_(pc.invert(pa.array(named)), pc.is_valid(new_model))
-        model = pc.if_else(fill, new_model, _plain(out["model"]))
-        provider = pc.if_else(fill, new_prov, _plain(out["provider"]))
+        model = pc.if_else(fill, new_model, plain(out["model"]))
+        provider = pc.if_else(fill, new_prov, plain(out["provider"]))
         source = pc.if_else(fill, "inferred", source)
         if task_fits:  # a task of the group that ran another model
-            rows = np.concatenate([t.rows for t in task_fits])
+            rows = np.concatenate([t.rows for t in task_fits])  # disjoint: one task each
+            which = np.repeat(np.arange(len(task_fits)), [len(t.rows) for t in task_fits])
+            which = pa.array(which[np.argsort(rows, kind="stable")])  # in row order
             mask = np.zeros(n, bool)
             mask[rows] = True
-            per_row = {int(r): t for t in task_fits for r in t.rows}
-            ordered = [per_row[int(r)] for r in np.sort(rows)]
             m = pa.array(mask)
-            model = pc.replace_with_mask(model, m, pa.array([t.model for t in ordered]))
-            provider = pc.replace_with_mask(provider, m, pa.array([t.provider for t in ordered]))
-            source = pc.replace_with_mask(source, m, pa.array(["inferred"] * len(ordered)))
+            t_model = pc.take(pa.array([t.model for t in task_fits], pa.string()), which)
+            t_prov = pc.take(pa.array([t.provider for t in task_fits], pa.string()), which)
+            model = pc.replace_with_mask(model, m, t_model)
+            provider = pc.replace_with_mask(provider, m, t_prov)
+            source = pc.replace_with_mask(source, m, pa.array(["inferred"] * len(rows)))
         for f in [*chosen.values(), *task_fits]:
             prices.pin(f.provider, f.model, _table_price(prices, f.provider, f.model))
         out = _set(out, "model", model)
@@ -315,7 +329,9 @@ def resolve(
         out = recompute(out, prices)
     out = _set(out, "model_source", source)
     # a task that ran another model is measured against its own model's fit
-    out = _set(out, "fitted_cost", fitted_cost(n, fits + task_fits, tokens))
+    cost_at_fit, fit_group = fitted_cost(n, fits + task_fits, tokens)
+    out = _set(out, "fitted_cost", cost_at_fit)
+    out = _set(out, "fit_group", fit_group)
     return out, fits
 
 
@@ -344,7 +360,7 @@ def _task_refits(
         own_rows = rows[inv == k]
         own, det, residual = fit_prices(tokens[own_rows], cost[own_rows])
         t = GroupFit(group.user, group.api_config, group.protocol, len(own_rows), 1,
-                     own.tolist(), det.tolist(), residual, rows=own_rows)  # fmt: skip
+                     own.tolist(), det.tolist(), residual, rows=own_rows, group=group.group)  # fmt: skip
         match(t, prices, tolerance)
         if t.model is not None:
             out.append(t)
@@ -356,11 +372,6 @@ def _table_price(table: PriceTable, provider: str, model: str) -> Price:
         if (p, m) == (provider, model):
             return price
     raise KeyError(model)  # cannot happen: the match came from this list
-
-
-def _plain(col: Any) -> pa.Array:
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
 
 
 def _set(t: pa.Table, name: str, col: Any) -> pa.Table:

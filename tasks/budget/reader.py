@@ -54,6 +54,10 @@ class LoadedData:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     # {(user, profile name): (provider, model)} from collected settings (models.py)
     profiles: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    # out of core (shards.py): the cost events spilled to local disk by user, in shards
+    # of whole users; `requests` is then empty. `spill` owns (and removes) the folder.
+    shards: list[list[str]] = field(default_factory=list)
+    spill: Any = None
 
 
 def gate_key(day: date) -> str:
@@ -78,8 +82,21 @@ DICT_COLUMNS = ["user", "team", "source", "category", "api_protocol", "mode", "p
                 "app_version", "status"]  # fmt: skip
 
 
-def key_column(col: pa.ChunkedArray | pa.Array, fill: str | None = None) -> pa.ChunkedArray:
-    """A column usable as a group_by key: nulls filled, dictionaries unified across chunks."""
+def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Decode a dictionary column to its value type (chunks may carry different dictionaries)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.unify_dictionaries() if pa.types.is_dictionary(col.type) else col
+        col = col.combine_chunks()
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def key_column(
+    col: pa.ChunkedArray | pa.Array, fill: str | None = None, decode: bool = False
+) -> pa.ChunkedArray | pa.Array:
+    """A column usable as a group_by key: nulls filled, dictionaries unified across chunks
+    (`decode`: one plain array instead, for string kernels such as joining keys)."""
+    if decode:
+        col = plain(col)
     if fill is not None:
         col = pc.fill_null(col, fill)
     if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type):
@@ -124,9 +141,11 @@ def read_parquet(
     """The file's `columns` that it has, in the contract's types (the rest — commands,
     paths — is never decoded), read row group by row group; `cost_only` keeps only the
     cost events of each row group as it is read, so the other events are never held."""
-    present = set(pq.read_schema(source).names)
+    meta = pq.read_metadata(source)  # the footer, parsed once and handed to the reader
+    present = set(meta.schema.to_arrow_schema().names)
     wanted = [c for c in columns if c in present]
-    f = pq.ParquetFile(source, read_dictionary=[c for c in DICT_COLUMNS if c in present])
+    dicts = [c for c in DICT_COLUMNS if c in present]
+    f = pq.ParquetFile(source, metadata=meta, read_dictionary=dicts)
     parts = []
     for i in range(f.num_row_groups):
         t = f.read_row_group(i, columns=wanted)
@@ -154,17 +173,23 @@ def _read_parquet(
 
 
 def load_days(
-    client, bucket: str, report_days: list[date], context_days: list[date], force: bool = False
-) -> LoadedData:
+    client, bucket: str, report_days: list[date], context_days: list[date], force: bool = False,
+    spill_rows: int | None = None,
+) -> LoadedData:  # fmt: skip
     """Read cost events and tasks for context days (history) and report days.
 
     Report days with a failing/missing gate are refused (listed, not read) unless `force`;
     context days without a passing gate are skipped quietly (they only feed baselines).
+    Past `spill_rows` cost events (default shards.SPILL_ROWS) the events go to local disk,
+    bucketed by user (shards.py), and are analysed shard by shard: memory stays bounded.
     """
-    req_parts: list[pa.Table] = []
+    from tasks.budget import shards
+
+    spill_rows = shards.SPILL_ROWS if spill_rows is None else spill_rows
     task_parts: list[pa.Table] = []
     statuses: list[DayStatus] = []
     inputs: list[dict[str, Any]] = []
+    event_keys: list[str] = []
     report_set = set(report_days)
     for day in sorted(set(context_days) | report_set):
         gate = read_gate(client, bucket, day)
@@ -175,22 +200,36 @@ def load_days(
             statuses.append(DayStatus(day, status, False, reason))
             continue
         run_id = gate.get("run_id") if gate else None
-        found = 0
-        for key in _day_objects(client, bucket, "events", day, run_id):
-            found += 1
-            req_parts.append(
-                _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS, EVENTS_SCHEMA, True)
-            )
+        found = _day_objects(client, bucket, "events", day, run_id)
+        event_keys += found
         for key in _day_objects(client, bucket, "tasks", day, run_id):
-            found += 1
+            found.append(key)
             task_parts.append(
                 _read_parquet(client, bucket, key, inputs, TASK_COLUMNS, TASKS_SCHEMA)
             )
         note = reason + (" (forced)" if reason else "")
-        statuses.append(DayStatus(day, status, True, note, has_data=found > 0))
-    requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
+        statuses.append(DayStatus(day, status, True, note, has_data=bool(found)))
     tasks = pa.concat_tables(task_parts) if task_parts else empty_tasks()
-    return LoadedData(requests, tasks, statuses, inputs)
+    # the tasks first: a spilled event without a user is bucketed by its task's user
+    req_parts: list[pa.Table] = []
+    held, spill = 0, None
+    for key in event_keys:
+        part = _read_parquet(client, bucket, key, inputs, EVENT_COLUMNS, EVENTS_SCHEMA, True)
+        held += part.num_rows
+        if spill is None and held > spill_rows:
+            spill = shards.Spill(tasks)
+            for p in req_parts:
+                spill.add(p)
+            req_parts = []
+        if spill is None:
+            req_parts.append(part)
+        else:
+            spill.add(part)
+    requests = pa.concat_tables(req_parts) if req_parts else empty_requests()
+    data = LoadedData(requests, tasks, statuses, inputs)
+    if spill is not None:
+        data.shards, data.spill = spill.close(), spill
+    return data
 
 
 def empty_requests() -> pa.Table:

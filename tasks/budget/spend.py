@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from tasks.budget.models import GroupFit, resolve
 from tasks.budget.prices import PriceTable
-from tasks.budget.reader import key_column
+from tasks.budget.reader import key_column, plain
 
 ORG = "org"
 
@@ -82,14 +82,6 @@ def prepare_fitted(
     )
     out = out.append_column("org", org)
     return out, fits
-
-
-def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Decode a dictionary column to its value type (chunks may carry different dictionaries)."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.unify_dictionaries() if pa.types.is_dictionary(col.type) else col
-        col = col.combine_chunks()
-    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
 
 
 def dedupe_tasks(tasks: pa.Table) -> pa.Table:
@@ -189,11 +181,15 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
 
     def attr(col: str) -> list:
         if where is None:
-            return first[col].to_pylist() if col in first.column_names else [None] * g.num_rows
-        from_task = pc.take(plain(tasks[col]), where)
-        return (
-            pc.coalesce(from_task, plain(first[col])) if col in first.column_names else from_task
-        ).to_pylist()
+            values = first[col] if col in first.column_names else pa.nulls(g.num_rows)
+        else:
+            from_task = pc.take(plain(tasks[col]), where)
+            values = (
+                pc.coalesce(from_task, plain(first[col]))
+                if col in first.column_names
+                else from_task
+            )
+        return _shared(values)
 
     subtasks = (
         pc.subtract(g["tid_count_distinct"], g["self_max"]).to_pylist()
@@ -203,15 +199,23 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
     out: dict[str, TaskCost] = {}
     for row in zip(
         g["root"].to_pylist(), attr("user"), attr("team"), attr("mode"), attr("model"),
-        first["provider"].to_pylist(), attr("status"), g["day_min"].to_pylist(),
+        _shared(first["provider"]), attr("status"), g["day_min"].to_pylist(),
         g["eff_sum"].to_pylist(), g["rep_sum"].to_pylist(), g["rec_sum"].to_pylist(),
         g["cmp_sum"].to_pylist(), g["eff_count"].to_pylist(), subtasks, strict=True,
     ):  # fmt: skip
         out[row[0]] = TaskCost(*row)
     if "model_source" in first.column_names:
-        for t, src in zip(out.values(), first["model_source"].to_pylist(), strict=True):
+        for t, src in zip(out.values(), _shared(first["model_source"]), strict=True):
             t.model_source = src
     return out
+
+
+def _shared(values: pa.Array | pa.ChunkedArray) -> list:
+    """The column as Python values, one string object per distinct value: a task's user,
+    team, mode, model… repeat across tasks, and the task list is what the out-of-core
+    analysis keeps (about 600 bytes a task with a string object each, 250 shared)."""
+    seen: dict = {}
+    return [seen.setdefault(v, v) for v in values.to_pylist()]
 
 
 def root_of(task_id: str, info: dict[str, dict]) -> str:

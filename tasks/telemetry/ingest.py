@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from tasks.common.models import Period
 from tasks.common.storage import open_store
+from tasks.telemetry import cline_sessions
 from tasks.telemetry.batch import BATCH_BYTES, no_gc, parse_files
 from tasks.telemetry.events import TaskAttrs, parse_event_line
 from tasks.telemetry.parse_task import TaskContext, parse_messages
@@ -204,7 +205,12 @@ class Ingestion:
     def _tasks_unit(self, unit: Unit) -> Iterator[tuple[str, pa.Table]]:
         index: dict[str, dict[str, Any]] | None = None
         for folder in iter_task_folders(self.store, unit):
-            if "ui_messages.json" not in folder.files and "history_item.json" not in folder.files:
+            known = (
+                "ui_messages.json",
+                "history_item.json",
+                cline_sessions.messages_name(folder.task_id),
+            )
+            if not any(name in folder.files for name in known):
                 continue
             hist = self._history(folder)
             if hist is None and unit.kind == "tasks":
@@ -291,31 +297,59 @@ class Ingestion:
         agent = agent_of(folder.task_id, uri)
         if agent == "cline" and not tel.get("model") and "task_metadata.json" in folder.files:
             tel = {**self._metadata_model(folder), **tel}
+        v4 = cline_sessions.messages_name(folder.task_id)
+        raw = None
+        if "ui_messages.json" not in folder.files and v4 in folder.files:
+            raw, tel = self._v4_session(folder, tel)
         ctx = TaskContext(folder.user, folder.task_id, uri, hist, tel, self.period_ms, agent)
         if "ui_messages.json" in folder.files:
             raw = self._read_json_file(folder, "ui_messages.json")
-            if raw is not None:
-                self._pending.append((ctx, raw))
-                self._pending_bytes += len(raw)
-                if self._pending_bytes >= self.batch_bytes:
-                    self._run_pending()
-                return
+        if raw is not None:
+            self._pending.append((ctx, raw))
+            self._pending_bytes += len(raw)
+            if self._pending_bytes >= self.batch_bytes:
+                self._run_pending()
+            return
         # no readable messages: Roo Code's history (or nothing) tells what is known
         self._add_task(parse_messages(None, ctx, self._events, self._quarantine))
+
+    def _v4_session(self, folder: TaskFolder, tel: dict) -> tuple[bytes | None, dict]:
+        """A Cline v4 session folder (cline_sessions.py): its messages as ui_messages
+        bytes, and the model its manifest (else its replies) names unless telemetry does.
+        A damaged file is quarantined; a damaged manifest still leaves the messages."""
+        name = cline_sessions.messages_name(folder.task_id)
+        data = self._json_file(folder, name)
+        messages = cline_sessions.messages_of(data)
+        if messages is None:
+            if data is not None:
+                uri = self.store.uri(folder.prefix + name)
+                self._quarantine.append(qrow(uri, "file", "bad_type", "no list of messages"))
+            return None, tel
+        manifest = None
+        if cline_sessions.manifest_name(folder.task_id) in folder.files:
+            manifest = self._json_file(folder, cline_sessions.manifest_name(folder.task_id))
+        if not tel.get("model"):
+            tel = {**cline_sessions.model_of(messages, manifest), **tel}
+        status = manifest.get("status") if isinstance(manifest, dict) else None
+        return cline_sessions.as_ui_messages(messages, status), tel
+
+    def _json_file(self, folder: TaskFolder, name: str) -> Any:
+        """A file of the folder parsed, or None (quarantined: too large, or not JSON)."""
+        raw = self._read_json_file(folder, name)
+        if raw is None:
+            return None
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            uri = self.store.uri(folder.prefix + name)
+            self._quarantine.append(qrow(uri, "file", "not_json", f"not JSON: {exc.msg}", raw))
+            return None
 
     def _metadata_model(self, folder: TaskFolder) -> dict[str, str]:
         """Cline's task_metadata.json `model_usage` (its last entry names the model and
         provider); {} when absent or unreadable (the file is optional: never quarantined
         for lacking it, but a damaged one is)."""
-        raw = self._read_json_file(folder, "task_metadata.json")
-        if raw is None:
-            return {}
-        uri = self.store.uri(folder.prefix + "task_metadata.json")
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            self._quarantine.append(qrow(uri, "file", "not_json", f"not JSON: {exc.msg}", raw))
-            return {}
+        data = self._json_file(folder, "task_metadata.json")
         usage = data.get("model_usage") if isinstance(data, dict) else None
         last = usage[-1] if isinstance(usage, list) and usage else None
         if not isinstance(last, dict) or not isinstance(last.get("model_id"), str):

@@ -27,8 +27,17 @@ def _key(tmp_path):
     return path
 
 
-def test_cost_budget_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, monkeypatch):
+@pytest.mark.parametrize("spill", [False, True], ids=["in-memory", "spilled-by-user"])
+def test_cost_budget_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, monkeypatch, spill):
     from flows.jobs import cost_budget
+    from tasks.budget import shards
+
+    if spill:  # every cost event to disk, each user bucket its own shard, through Prefect
+        monkeypatch.setattr(shards, "SPILL_ROWS", 1)
+        monkeypatch.setattr(shards, "SHARD_ROWS", 1)
+        calls = []
+        real = shards.analyze_sharded
+        monkeypatch.setattr(shards, "analyze_sharded", lambda d, *a: calls.append(d) or real(d, *a))
 
     bucket = buckets.data_bucket
     for i in range(1, 9):  # 7 ordinary days, then a spike on the last one
@@ -54,6 +63,7 @@ def test_cost_budget_flow_end_to_end(prefect_harness, s3, buckets, tmp_path, mon
     try:
         out = cost_budget(since="2026-11-20", until="2026-11-21", config_path=str(cfg))
         assert out["job"] == "cost-budget" and out["status"] == "fail"  # team over budget (high)
+        assert not spill or len(calls) == 1 and calls[0].shards  # one user: one shard
         assert out["bundle"].endswith("attestation.dsse.json")
         prefix = out["bundle"].split("/", 3)[3].rsplit("/", 1)[0]
         rb = buckets.reports_bucket

@@ -173,3 +173,52 @@ def test_a_fit_that_pins_down_no_price_names_no_model_and_never_crashes():
         fit = GroupFit("u", "default", "anthropic", 10, 1, prices.tolist(), det.tolist(), residual)
         match(fit, PriceTable(), 0.1)
         assert fit.model is None
+
+
+def test_fit_drift_reports_the_fit_of_the_tasks_own_model_group():
+    """One profile, two named models: each model is its own group, and a drifted task is
+    described with its own group's fitted prices, not the other model's."""
+    gpt = np.array([2.0, 8.0, 0.0, 0.5])
+    sonnet = _rows(10, SONNET, factor_for={4}, model="claude-sonnet-4-5", seed=3)
+    other = _rows(10, gpt, model="gpt-4.1", seed=4)
+    other = other.set_column(
+        other.schema.get_field_index("task_id"), "task_id",
+        pc.utf8_replace_slice(other["task_id"], 0, 0, "g"),
+    )  # fmt: skip
+    reqs = pa.concat_tables([sonnet, other]).drop_columns(["api_config"])
+    ids = [f"t{i}" for i in range(10)] + [f"gt{i}" for i in range(10)]
+    tasks = conform(pa.Table.from_pylist(
+        [{"user": "alice", "task_id": t, "api_config": "default", "status": "completed"}
+         for t in ids], schema=pa.schema([TASKS_SCHEMA.field(c) for c in
+                                          ("user", "task_id", "api_config", "status")])),
+        TASKS_SCHEMA, TASK_COLUMNS)  # fmt: skip
+    day = date(2026, 11, 20)
+    data = LoadedData(reqs, tasks, [DayStatus(day, "pass", True)], [])
+    a = job.analyze(data, resolve_period("2026-11-20", "2026-11-21"), config([]))
+    assert len(a.summary["models"]["fitted_groups"]) == 2
+    (f,) = [f for f in a.findings if f.check == "cost.drift_fit"]
+    assert f.details["task_id"] == "t4" and f.details["model"] == "claude-sonnet-4-5"
+    assert f.details["fitted_prices"][:2] == pytest.approx(SONNET[:2], rel=0.02)
+
+
+def test_settings_profiles_name_only_rows_without_a_model_and_keep_their_provider():
+    """The profile lookup (one vectorised join): a row with a model keeps it, a row whose
+    user or profile is null or unknown is not named, a profile without a provider keeps
+    the row's provider."""
+    rows = _rows(2, SONNET).to_pylist()
+    base = {k: v for k, v in rows[0].items() if k != "api_config"}
+    variants = [
+        dict(base, user="alice", provider="openrouter"),  # profile without a provider
+        dict(base, user="bob", model="gpt-4.1"),  # telemetry named it already
+        dict(base, user=None),  # no user: no profile
+        dict(base, user="carol"),  # no such profile
+    ]
+    t = requests_table(variants)
+    t = t.append_column("api_config", pa.array(["default", "default", "default", "default"]))
+    profiles = {("alice", "default"): (None, "claude-sonnet-4-5"),
+                ("bob", "default"): ("anthropic", "claude-haiku-4-5")}  # fmt: skip
+    req, _ = resolve(t, PriceTable(), profiles, 0.10)
+    assert req["model"].to_pylist()[:2] == ["claude-sonnet-4-5", "gpt-4.1"]
+    assert req["provider"].to_pylist()[0] == "openrouter"
+    assert req["model_source"].to_pylist()[:2] == ["settings", "telemetry"]
+    assert req["model_source"].to_pylist()[2:] == [None, None]
