@@ -31,6 +31,14 @@ def check_period(job: str, since: str | None, until: str | None) -> None:
     (hook(job_module(get_job(job).module), "period") or resolve_period)(since, until)
 
 
+def check_scope(job: str, team: str | None, user: str | None) -> None:
+    """A job that cannot be scoped (readiness) refuses --team/--user before a flow starts."""
+    from tasks.common.contract import hook, job_module
+
+    if check := hook(job_module(get_job(job).module), "check_scope"):
+        check(team, user)
+
+
 def check_name(option: str, value: str | None) -> None:
     """A team or user name becomes part of object keys: one clean path segment."""
     from tasks.common.safepath import key_problem
@@ -76,6 +84,7 @@ def preflight(
     check_period(job, since, until)
     check_name("--team", team)
     check_name("--user", user)
+    check_scope(job, team, user)
     if not via_server:  # a deployment's worker reads its own configuration
         check_config_for(job, config, dry_run)
 

@@ -10,6 +10,7 @@ A job is one module (`tasks/<job>/job.py`) and one registry entry (flows/registr
 - optional: `period(since, until) -> Period` (default: calendar days),
   `units(period) -> [Period]` (one bundle each: audit-trail's days),
   `check(settings, cfg)` (up-front checks beyond the models: suites, redaction key),
+  `check_scope(team, user)` (refuses a --team/--user the job cannot honour),
   `write(settings, cfg, inputs, result, scope)` (data written after evaluate, not on a dry
   run), `after_publish(settings, cfg, inputs, result, published, scope)`.
 
@@ -220,6 +221,8 @@ def run(
 
     steps = steps or Steps()
     module = job_module(job.module)
+    if check_scope := hook(module, "check_scope"):  # e.g. readiness grades the organisation
+        check_scope(team, user)
     cfg = load_job_config(job.sections_of(), app)
     if job.requires:
         app.storage.require(*job.requires)

@@ -177,3 +177,25 @@ def test_a_scope_is_refused_in_one_line_naming_the_option(team, user, named):
     assert text.startswith("readiness grades the whole organisation")
     refuse_scope(None, None)  # no scope: nothing to refuse
     refuse_scope("", None)
+
+
+def test_run_readiness_with_a_team_stops_before_any_flow_in_one_line(monkeypatch):
+    """The contract's check_scope hook: `compliance run readiness --team X` is refused by
+    the CLI's preflight (exit 2, one line) and by the flow's own preamble."""
+    from click.testing import CliRunner
+
+    from cli import run as run_mod
+    from cli.main import cli
+    from flows.registry import JOBS
+    from tasks.common.contract import run
+    from tasks.common.errors import InputError
+    from tasks.common.settings import load_config
+
+    started = []
+    monkeypatch.setattr(run_mod, "run_local", lambda *a, **k: started.append(a))
+    result = CliRunner().invoke(cli, ["run", "readiness", "--team", "platform"])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "--team" in result.output
+    assert not started and "Traceback" not in result.output
+    with pytest.raises(InputError, match="--user"):
+        run(JOBS["readiness"], load_config(None), user="ann", dry_run=True)
