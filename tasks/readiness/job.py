@@ -12,7 +12,6 @@ from tasks.common.periods import resolve_period
 from tasks.common.settings import StorageSettings
 from tasks.readiness.collect import JOB as JOB
 from tasks.readiness.collect import Inputs
-from tasks.readiness.collect import refuse_scope as check_scope  # the contract's hook
 from tasks.readiness.grade import Grade
 from tasks.readiness.grade import evaluate as grade_all
 from tasks.reports import Table
