@@ -64,6 +64,25 @@ def evaluate(c: Collected, cfg: Any) -> JobResult:
                      tables=tables_for(result))  # fmt: skip
 
 
+def after_publish(settings: StorageSettings, cfg: Any, c: Collected, result: JobResult,
+                  published: dict[str, Any], scope: Scope) -> None:  # fmt: skip
+    """Reviewers hear of their open items and due dates: this campaign's and the previous
+    one's not yet decided (one message each, the alerts' cooldown state). Never raises."""
+    from tasks.access.campaign import parse_campaign
+    from tasks.access.campaign_notices import reviewer_notices_for_run
+
+    if scope.dry_run:
+        return
+    items = []
+    if "campaign.csv" in result.files:
+        items += parse_campaign(result.files["campaign.csv"], str(published.get("bundle") or ""))
+    if c.previous is not None and "campaign.csv" in c.previous.files:
+        items += parse_campaign(c.previous.files["campaign.csv"], c.previous.envelope_uri)
+    if items:
+        reviewer_notices_for_run(items, c.decisions[0] or set(), c.snapshot.roster or {},
+                                 settings, scope.notifications, scope.now)  # fmt: skip
+
+
 def _moment(value: str, name: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

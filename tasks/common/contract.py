@@ -60,6 +60,7 @@ class Scope:
     run_id: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     options: dict[str, Any] = field(default_factory=dict)  # a job's own (cost-budget: force)
+    notifications: Any = None  # the run's NotificationsConfig, read once in the preamble
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def run(
     units = hook(module, "units")
     results = []
     for unit in units(period) if units else [period]:
-        scope = Scope(team, user, dry_run, new_run_id(now), now, dict(options or {}))
+        scope = Scope(team, user, dry_run, new_run_id(now), now, dict(options or {}), notifications)
         inputs = gather(steps, module, app.storage, cfg, unit, scope)
         result = steps.evaluate(module.__name__, inputs, cfg)
         if not dry_run and hook(module, "write"):

@@ -325,3 +325,38 @@ def test_next_review_reports_overdue_items_of_the_last_campaign(
     }
     assert overdue == {i["item_id"] for i in items} - {done["item_id"]}
     assert second.summary["previous_campaign_overdue"] == len(items) - 1
+
+
+@pytest.mark.prefect
+def test_the_flow_tells_each_reviewer_of_their_items(
+    prefect_harness, buckets, s3, tmp_path, default_account_iam
+):
+    """The contract's after_publish: a published review's campaign reaches each reviewer
+    at their roster address (aiosmtpd on loopback), with the run's own notifications."""
+    from flows.jobs import access_review
+    from tests.ops.webhook import SmtpSink
+
+    settings = _settings(buckets, tmp_path)
+    s3.put_object(Bucket=settings.data_bucket, Key="raw/org/roster.csv", Body=ROSTER.encode())
+    for user in ("cy", "ana"):
+        s3.put_object(Bucket=settings.data_bucket, Body=json.dumps(GOD).encode(),
+                      Key=f"raw/roo/{user}/settings/roo-code-settings.json")  # fmt: skip
+    with SmtpSink() as smtp:
+        config = tmp_path / "compliance.yaml"
+        url = f"mailto://127.0.0.1:{smtp.port}?from=access@example.org&mode=insecure"
+        config.write_text(yaml.safe_dump({
+            "storage": settings.model_dump(exclude_none=True),
+            "access": {"collect_iam": False, "campaign": {"team_owners": {"core": "lead"}}},
+            "notifications": {"reviewers": {"email_url": url}},
+        }))  # fmt: skip
+        result = access_review(config_path=str(config))
+        key = result["bundle"].split(settings.reports_bucket + "/", 1)[1]
+        campaign = s3.get_object(Bucket=settings.reports_bucket,
+                                 Key=key.replace("attestation.dsse.json", "campaign.csv"))  # fmt: skip
+        items = list(csv.DictReader(io.StringIO(campaign["Body"].read().decode())))
+        reviewers = {r["reviewer"] for r in items}
+        assert items and reviewers
+        sent = {rcpt[0].lower() for _, rcpt, _ in smtp.messages}
+        assert sent == {f"{r}@x.io" for r in reviewers}
+        again = access_review(dry_run=True, config_path=str(config))  # a dry run tells no one
+        assert again["status"] and len(smtp.messages) == len(sent)
