@@ -122,7 +122,7 @@ def _budget_rules(raw: Any, source: str) -> list[str]:
 def _schedules(app: AppConfig, source: str) -> list[str]:
     from cronsim import CronSim, CronSimError
 
-    from flows.registry import JOBS, ON_DEMAND
+    from flows.registry import HOUSEKEEPING, JOBS, ON_DEMAND
 
     problems = []
     for key, value in app.section("schedules").items():
@@ -130,8 +130,8 @@ def _schedules(app: AppConfig, source: str) -> list[str]:
             continue
         if key in ON_DEMAND:
             problems.append(f"{source}: schedules.{key}: runs on demand, takes no schedule")
-        elif key not in JOBS:
-            hint = did_you_mean(str(key), [*JOBS, "timezone"])
+        elif key not in JOBS and key not in HOUSEKEEPING:
+            hint = did_you_mean(str(key), [*JOBS, *HOUSEKEEPING, "timezone"])
             problems.append(f"{source}: schedules.{key}: unknown job; {hint}")
         else:
             try:

@@ -1,4 +1,5 @@
-"""The on-demand flows (ON_DEMAND in flows/registry.py): deployed, never scheduled.
+"""The on-demand flows (ON_DEMAND in flows/registry.py): deployed, never scheduled; and
+access-review-reminders (HOUSEKEEPING: scheduled, publishes no bundle).
 
 access-review-decisions: reviewers' certify/revoke decisions on the latest campaign,
 recorded as a signed bundle linked to it, when reviewers hand in their decisions CSV (the
@@ -77,7 +78,27 @@ def access_review_decisions(
     result = record_decisions(decisions, app.storage, cfg, campaign, apply, dry_run)
     if result["remediation"]:
         _remediation_table(result["remediation"])
+    if not dry_run:  # decided items drop out of the reviewers' reminders
+        result["reminders"] = _remind(app, cfg)
     return result
+
+
+def _remind(app: Any, cfg: AccessConfig) -> dict[str, Any]:
+    from tasks.access.campaign_notices import remind_latest_campaign
+    from tasks.common.contract import run_notifications
+
+    return remind_latest_campaign(app.storage, cfg, run_notifications(app))
+
+
+@job_flow("access-review-reminders")
+def access_review_reminders(config_path: str | None = None) -> dict[str, Any]:
+    """Daily (HOUSEKEEPING in flows/registry.py): reviewers of the latest verified campaign
+    hear of their open items as the due date nears and once overdue. Publishes no bundle:
+    the campaign and its decisions are the record; the alerts' state keeps the cooldown."""
+    app = load_config(config_path)
+    cfg = parse_access_config(app.section("access"), app.source or "config")
+    app.storage.require("data_bucket", "reports_bucket")
+    return _remind(app, cfg)
 
 
 # The policy steps. No retries: each publishes a signed record, and a retry after the
@@ -88,14 +109,14 @@ def _policy_ctx(config_path: str | None) -> Any:
     return policy_context(load_config(config_path))
 
 
-def _read(location: str) -> bytes:
-    """A local path on the worker, or an s3:// URI read with the configured storage."""
+def _read(location: str, config_path: str | None) -> bytes:
+    """A local path on the worker, or an s3:// URI read with the flow's storage."""
     if location.startswith("s3://"):
         from tasks.common.s3 import S3Uri, s3_client
         from tasks.common.storage import get_bytes
 
         uri = S3Uri.parse(location)
-        return get_bytes(s3_client(load_config().storage), uri.bucket, uri.key)
+        return get_bytes(s3_client(load_config(config_path).storage), uri.bucket, uri.key)
     return Path(location).read_bytes()
 
 
@@ -107,7 +128,7 @@ def policy_propose(
     from tasks.policy.chain import parse_policy_file, propose
 
     ctx = _policy_ctx(config_path)
-    doc = parse_policy_file(_read(policy_file), policy_file)
+    doc = parse_policy_file(_read(policy_file, config_path), policy_file)
     proposal, uri = propose(ctx, doc, by, reason)
     return {"proposal": proposal, "bundle": uri}
 

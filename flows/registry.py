@@ -180,8 +180,24 @@ ON_DEMAND: dict[str, Job] = {
     ]
 }
 
+# Scheduled, but no job: they publish no bundle of their own (not run by `compliance run`,
+# not graded by readiness). Reminders go out daily while a weekly review's items are open.
+HOUSEKEEPING: dict[str, Job] = {
+    j.slug: j
+    for j in [
+        Job(
+            "access-review-reminders",
+            "flows.on_demand:access_review_reminders",
+            "0 8 * * *",
+            "remind campaign reviewers of their open items as the due date nears",
+            sections=("access",),
+            requires=("data_bucket", "reports_bucket"),
+        ),
+    ]
+}
+
 # Everything that gets a deployment (prefect.yaml, `compliance serve`).
-DEPLOYABLE: dict[str, Job] = {**JOBS, **ON_DEMAND}
+DEPLOYABLE: dict[str, Job] = {**JOBS, **ON_DEMAND, **HOUSEKEEPING}
 
 
 def get_deployable(slug: str) -> Job:

@@ -360,3 +360,39 @@ def test_the_flow_tells_each_reviewer_of_their_items(
         assert sent == {f"{r}@x.io" for r in reviewers}
         again = access_review(dry_run=True, config_path=str(config))  # a dry run tells no one
         assert again["status"] and len(smtp.messages) == len(sent)
+
+
+@pytest.mark.prefect
+def test_the_daily_reminders_flow_reaches_reviewers_of_the_latest_campaign(
+    prefect_harness, buckets, s3, tmp_path, default_account_iam
+):
+    """access-review-reminders (HOUSEKEEPING, scheduled daily): the latest verified
+    campaign's open items reach their reviewers; it publishes no bundle."""
+    from flows.jobs import access_review
+    from flows.on_demand import access_review_reminders
+    from tests.ops.webhook import SmtpSink
+
+    settings = _settings(buckets, tmp_path)
+    s3.put_object(Bucket=settings.data_bucket, Key="raw/org/roster.csv", Body=ROSTER.encode())
+    s3.put_object(Bucket=settings.data_bucket, Body=json.dumps(GOD).encode(),
+                  Key="raw/roo/cy/settings/roo-code-settings.json")  # fmt: skip
+    base = {"storage": settings.model_dump(exclude_none=True),
+            "access": {"collect_iam": False, "campaign": {"team_owners": {"core": "lead"}}}}  # fmt: skip
+    quiet = tmp_path / "quiet.yaml"  # the review itself tells no one
+    quiet.write_text(yaml.safe_dump(base))
+    assert access_review(config_path=str(quiet))["bundle"]
+    bundles = {o["Key"] for o in s3.list_objects_v2(Bucket=settings.reports_bucket)["Contents"]}
+    with SmtpSink() as smtp:
+        url = f"mailto://127.0.0.1:{smtp.port}?from=access@example.org&mode=insecure"
+        config = tmp_path / "compliance.yaml"
+        config.write_text(
+            yaml.safe_dump({**base, "notifications": {"reviewers": {"email_url": url}}})
+        )
+        out = access_review_reminders(config_path=str(config))
+        assert out["reviewers"] >= 1 and out["items"] >= 1, out
+        assert len(smtp.messages) == out["reviewers"]
+        assert all(rcpt[0].endswith("@x.io") for _, rcpt, _ in smtp.messages)
+        again = access_review_reminders(config_path=str(config))  # the cooldown holds
+        assert again["reviewers"] == 0 and len(smtp.messages) == out["reviewers"]
+    after = {o["Key"] for o in s3.list_objects_v2(Bucket=settings.reports_bucket)["Contents"]}
+    assert after == bundles  # no bundle of its own
