@@ -4,6 +4,7 @@ evaluate (pure)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tasks.common.contract import JobResult, Scope
@@ -69,10 +70,20 @@ def scope_users(settings: StorageSettings, team: str | None, user: str | None) -
     return members & {user} if user else members
 
 
+def _when(iso: str | None) -> str:
+    """A first-seen time as a reader wants it: to the second, UTC (report.json keeps it whole)."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except ValueError:
+        return str(iso)[:32]
+
+
 def tables(findings: list[Finding]) -> list[Table]:
     rows = [
         [f.details["user"], f.details["setting"], fmt(f.details["expected"]),
-         fmt(f.details["actual"]), f.details.get("first_seen") or ""]
+         fmt(f.details["actual"]), _when(f.details.get("first_seen"))]
         for f in findings if f.check == "policy.drift"
     ]  # fmt: skip
     return [Table("Deviations from the approved policy",

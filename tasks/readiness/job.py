@@ -23,6 +23,13 @@ def period(since: str | None, until: str | None) -> Period:
     return p if since else p.model_copy(update={"start": p.end - timedelta(days=7)})
 
 
+def check_scope(team: str | None, user: str | None) -> None:
+    """Every criterion grades the organisation: --team/--user are refused in one line."""
+    from tasks.readiness.collect import refuse_scope
+
+    refuse_scope(team, user)
+
+
 def collect(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -> Inputs:
     return collect_inputs(settings, scope.now)
 

@@ -9,6 +9,7 @@ fingerprint, without this project's documentation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,9 @@ def _first_seen(f: dict[str, Any]) -> str:
     d = f.get("details", {})
     for k in SEEN_KEYS:
         if d.get(k):
-            return str(d[k]).replace("T", " ").replace("+00:00", "Z")
+            # to the second: a reader never needs the microseconds an event carried
+            seen = re.sub(r"(\d\d:\d\d:\d\d)\.\d+", r"\1", str(d[k]))
+            return seen.replace("T", " ").replace("+00:00", "Z")
     return "new since the last review" if d.get("new_since_last_review") else ""
 
 

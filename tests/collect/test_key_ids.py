@@ -18,6 +18,7 @@ from tasks.access.job import collect_for_settings, tables_for
 from tasks.access.run import JOB, review
 from tasks.collect.run import collect
 from tasks.collect.scrub import Scrubber
+from tasks.common.contract import JobResult
 from tasks.common.ids import new_run_id
 from tasks.common.jobrun import finish_job
 from tasks.common.models import Period
@@ -98,10 +99,9 @@ def test_redacted_collect_keeps_the_key_id_attributable_in_access_review(
     run_id = new_run_id(now)
     snapshot, inputs = collect_for_settings(settings, cfg, now)
     result = review(snapshot, cfg, run_id=run_id, now=now)
-    out = finish_job(
-        JOB, Period.last_days(7), result.findings, result.summary, result.files, inputs,
-        settings, tables=tables_for(result), run_id=run_id,
-    )  # fmt: skip
+    job_result = JobResult(result.findings, result.summary, inputs=inputs, files=result.files,
+                           tables=tables_for(result))  # fmt: skip
+    out = finish_job(JOB, Period.last_days(7), job_result, settings, run_id=run_id)
     found = [
         f
         for f in result.findings
