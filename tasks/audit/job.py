@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.audit import checks
 from tasks.audit.bundles import (
     LedgerBundle,
     Verifier,
@@ -27,18 +26,9 @@ from tasks.audit.bundles import (
 )
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
-from tasks.audit.ledger import (
-    READ_COLUMNS,
-    Candidates,
-    Ledger,
-    build_ledger,
-    count_ledger_lines,
-    gather_candidates,
-    ledger_csv,
-    ledger_jsonl_gz,
-    task_workspaces,
-)
+from tasks.audit.ledger import READ_COLUMNS, Ledger, count_ledger_lines, task_workspaces
 from tasks.audit.modes import custom_edit_modes
+from tasks.audit.stream import StreamedLedger, stream_ledger
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
@@ -51,7 +41,7 @@ from tasks.telemetry.schema import EVENTS_SCHEMA
 class DayResult:
     day: date
     period: Period
-    ledger: Ledger
+    ledger: StreamedLedger
     findings: list[Finding]
     summary: dict[str, Any]
     files: dict[str, bytes]
@@ -63,7 +53,7 @@ class DayResult:
     def counts_extra(self) -> dict[str, int]:
         """Into the signed statement: lets rerun checks and search skip partial ledgers."""
         return {
-            "ledger_entries": len(self.ledger.entries),
+            "ledger_entries": self.ledger.stats["entries"],
             "scoped": int(self.summary["scope"] != {"team": None, "user": None}),
         }
 
@@ -157,17 +147,16 @@ def event_batches(
 
 
 def read_events(
-    client: Any, bucket: str, day: date, edit_modes: Iterable[str],
-    team: str | None = None, user: str | None = None,
-) -> tuple[Candidates, list[dict[str, Any]]]:  # fmt: skip
-    """The day's candidate actions and completeness figures, one Parquet part (object)
-    in memory at a time, and the parts' digests as inputs."""
+    client: Any, bucket: str, day: date, team: str | None = None, user: str | None = None
+) -> tuple[Iterator[pa.Table], list[dict[str, Any]]]:
+    """The day's event batches, one Parquet part (object) in memory at a time; `inputs`
+    receives each part's digest as it is read."""
     inputs: list[dict[str, Any]] = []
     parts = (
         (f"s3://{bucket}/{key}", _get(client, bucket, key, inputs))
         for key in _day_keys(client, bucket, "events", day)
     )
-    return gather_candidates(event_batches(parts, team, user), edit_modes), inputs
+    return event_batches(parts, team, user), inputs
 
 
 def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
@@ -179,7 +168,7 @@ def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
 
 
 def completeness(
-    rows: int, ledger: Ledger, ledger_gz: bytes
+    rows: int, ledger: Ledger | StreamedLedger, ledger_gz: bytes | Iterable[bytes]
 ) -> tuple[dict[str, Any], list[Finding]]:
     """Ledger entries (read back from the written bytes) against the events' mutating rows
     (`rows`: count_mutating_rows, gathered as the events were read)."""
@@ -215,7 +204,7 @@ def compare_previous(
     client: Any,
     day: date,
     new_sha: str,
-    new_entries: list[dict[str, Any]],
+    new_entries: Iterable[dict[str, Any]],
     previous: list[LedgerBundle],
     verify: Verifier,
 ) -> tuple[dict[str, Any], list[Finding]]:
@@ -286,16 +275,17 @@ def run_day(
     cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
     redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
     # Needs the edit modes (custom ones included) to count mutating rows as it reads.
-    events, inputs = read_events(client, data_bucket, day, cfg.all_edit_modes(), team, user)
-    ledger = build_ledger(
+    events, inputs = read_events(client, data_bucket, day, team, user)
+    ledger = stream_ledger(  # out of core: memory does not grow with the day's actions
         events,
         edit_modes=cfg.all_edit_modes(),
         redact_command=redact,
         workspaces=workspaces,
         deny_patterns=cfg.deny_patterns(),
+        burst_writes=cfg.burst_writes,
+        burst_window_seconds=cfg.burst_window_seconds,
     )
-    gz = ledger_jsonl_gz(ledger.entries)
-    sha = hashlib.sha256(gz).hexdigest()
+    sha = ledger.sha256
     findings: list[Finding] = []
     if not inputs:
         findings.append(
@@ -317,38 +307,33 @@ def run_day(
                 "custom modes file is not valid YAML/JSON; its edit-capable modes are unknown",
             )
         )
-    outside, unknown = checks.outside_workspace_findings(ledger.entries)
-    findings += outside
-    findings += checks.denied_command_findings(ledger.entries, ledger.denied)
-    findings += checks.write_burst_findings(
-        ledger.entries, cfg.burst_writes, cfg.burst_window_seconds
-    )
-    figures, missing = completeness(events.mutating_rows, ledger, gz)
+    findings += ledger.findings  # outside workspace, denied commands, write bursts
+    figures, missing = completeness(ledger.mutating_rows, ledger, ledger.gz.chunks())
     findings += missing
     scoped = bool(team or user)
     previous: list[LedgerBundle] = []
     if reports_bucket and not scoped:
         previous, _broken = list_ledger_bundles(client, reports_bucket, [day])
-        rerun, changed = compare_previous(client, day, sha, ledger.entries, previous, verify)
+        rerun, changed = compare_previous(client, day, sha, ledger.entries_iter(), previous, verify)
         findings += changed
     else:
         rerun = {"checked": False, "reason": "scoped run" if scoped else "no reports bucket"}
     summary = {
         "day": day.isoformat(),
         "scope": {"team": team, "user": user},
-        **checks.summary_counts(ledger.entries),
+        **ledger.summary,
         "ledger_sha256": sha,
         "completeness": figures,
         "rerun": rerun,
         "command_redaction": method,
         "edit_modes": sorted(cfg.all_edit_modes()),
-        "writes_with_unknown_place": unknown,
+        "writes_with_unknown_place": ledger.writes_with_unknown_place,
         "custom_mode_files_unreadable": unreadable,
         "dedupe": {k: ledger.stats[k] for k in ("exact_duplicates", "telemetry_duplicates")},
         "rows_in": ledger.stats["rows_in"],
     }
     status = RunStatus.fail if not figures["complete"] else overall_status(findings)
-    files = {"ledger.jsonl.gz": gz, "ledger.csv": ledger_csv(ledger.entries)}
+    files = {"ledger.jsonl.gz": ledger.gz, "ledger.csv": ledger.csv}  # temporary files
     return DayResult(
         day,
         day_period(day),
