@@ -36,7 +36,6 @@ import pyarrow.compute as pc
 
 from tasks.audit import model as m
 from tasks.common.csvsafe import SafeWriter
-from tasks.telemetry.schema import EVENTS_SCHEMA
 
 READ_COLUMNS = (
     "user",
@@ -58,7 +57,6 @@ READ_COLUMNS = (
     "workspace",
     "auto_approved",
 )
-_READ_FIELDS = {f.name: f for f in EVENTS_SCHEMA}
 _CANDIDATE_KINDS = [
     "tool",
     "command",
@@ -130,34 +128,6 @@ def _candidates(table: pa.Table | pa.RecordBatch) -> pa.Table:
     return t.set_column(
         t.column_names.index("ts"), "ts", pc.strftime(t["ts"], format="%Y-%m-%dT%H:%M:%SZ")
     )
-
-
-@dataclass
-class Candidates:
-    """What the ledger needs of a day's events, gathered batch by batch: the candidate
-    rows only (the read-only majority and every other column are dropped as read), the
-    row count and the completeness reference (count_mutating_rows)."""
-
-    table: pa.Table
-    rows_in: int
-    mutating_rows: int
-
-
-def gather_candidates(
-    batches: Iterable[pa.RecordBatch | pa.Table], edit_modes: Iterable[str]
-) -> Candidates:
-    """Candidates of a stream of event batches; equal to those of their concatenation."""
-    modes = frozenset(edit_modes)
-    parts: list[pa.Table] = []
-    rows_in = mutating = 0
-    for batch in batches:
-        rows_in += batch.num_rows
-        mutating += count_mutating_rows(batch, modes)
-        parts.append(_candidates(batch))
-    if not parts:
-        empty = pa.schema([_READ_FIELDS[c] for c in READ_COLUMNS])
-        return Candidates(_candidates(empty.empty_table()), 0, 0)
-    return Candidates(pa.concat_tables(parts), rows_in, mutating)
 
 
 def count_mutating_rows(table: pa.Table | pa.RecordBatch, edit_modes: frozenset[str]) -> int:
@@ -276,7 +246,7 @@ def task_workspaces(tasks: pa.Table | None) -> dict[str, str]:
 
 
 def build_ledger(
-    events: pa.Table | Candidates,
+    events: pa.Table,
     *,
     edit_modes: Iterable[str],
     redact_command: Callable[[str], str],
@@ -288,10 +258,7 @@ def build_ledger(
     Deny patterns are matched against the raw command (before redaction); only the
     entry id and the pattern are kept, so the finding never needs the raw text."""
     modes = frozenset(edit_modes)
-    if isinstance(events, Candidates):
-        candidates, rows_in = events.table, events.rows_in
-    else:
-        candidates, rows_in = _candidates(events), events.num_rows
+    candidates, rows_in = _candidates(events), events.num_rows
     seen: dict[str, tuple[str, str | None]] = {}
     entries: list[dict[str, Any]] = []
     levels: list[bool] = []  # True: a Tool Used / Mode Switched / Checkpoint Restored event
