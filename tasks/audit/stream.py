@@ -48,8 +48,8 @@ from tasks.audit.ledger import (
 from tasks.audit.spool import SpooledFile
 from tasks.common.models import Finding
 
-BATCH = 65_536
-DUCKDB_MEMORY = os.environ.get("COMPLIANCE_AUDIT_DUCKDB_MEMORY", "512MB")
+BATCH = 16_384
+DUCKDB_MEMORY = os.environ.get("COMPLIANCE_AUDIT_DUCKDB_MEMORY", "256MB")
 _COMMAND_CACHE = 100_000  # distinct raw commands redacted once each, then the cache restarts
 _TEXT = pa.string()
 SPOOL_SCHEMA = pa.schema(
@@ -261,6 +261,7 @@ def stream_ledger(
             con.execute(f"SET temp_directory = '{tmp}'").fetchall()
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'").fetchall()
             con.execute("SET preserve_insertion_order = false").fetchall()
+            con.execute("SET threads = 1").fetchall()  # one sort/hash table, not one per core
             classified = _Spool(os.path.join(tmp, "classified.parquet"))
             rows_in, mutating, unclassified, triples = _classify_into(
                 classified, batches, modes, redact_command, workspaces or {}, deny_patterns
