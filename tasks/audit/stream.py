@@ -9,12 +9,12 @@
 3. DuckDB sorts what is kept in the ledger's order and numbers it; the entries stream out
    in that order to ledger.jsonl.gz and ledger.csv (temporary files) while the summary
    counts and the outside-workspace and denied-command checks gather what they need.
-4. Write bursts: the file writes stream back in ledger order into `write_burst_findings`,
-   which keeps one float per write.
+4. Write bursts: the file writes stream back user by user, in ledger order, into
+   `write_burst_findings`.
 
 What stays in memory: counters, the distinct unclassified (source, kind, tool) triples,
-one task's entries, the writes outside their workspace, the entries a deny pattern hit,
-and one time per file write for the burst check.
+one task's entries, one user's file writes, the writes outside their workspace and the
+entries a deny pattern hit.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ SPOOL_SCHEMA = pa.schema(
        ("level", pa.bool_()), ("denied", _TEXT)]
 )  # fmt: skip
 _ORDER = "ts, coalesce(\"user\", ''), coalesce(task_id, ''), coalesce(source_seq, 0), entry_id"
+_WRITES = (
+    "SELECT \"user\", team, ts, kind FROM ledger WHERE kind = 'file_write' "
+    'ORDER BY "user" NULLS FIRST, seq'
+)
 _FIELDS = ", ".join(f'"{f}"' for f in m.ENTRY_FIELDS)
 
 
@@ -157,12 +161,12 @@ def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict[str
         yield batch.to_pylist()
 
 
-def _by_task(con: duckdb.DuckDBPyConnection) -> Iterator[list[dict[str, Any]]]:
-    """The distinct entries, one task's at a time."""
+def _groups(con: duckdb.DuckDBPyConnection, sql: str, key: str) -> Iterator[list[dict[str, Any]]]:
+    """The rows of `sql` (ordered by `key` first), one value of `key` at a time."""
     group: list[dict[str, Any]] = []
-    for rows in _batches(con, "SELECT * FROM uniq ORDER BY task_id NULLS FIRST, entry_id"):
+    for rows in _batches(con, sql):
         for r in rows:
-            if group and group[0]["task_id"] != r["task_id"]:
+            if group and group[0][key] != r[key]:
                 yield group
                 group = []
             group.append(r)
@@ -184,7 +188,9 @@ def _dedupe(con: duckdb.DuckDBPyConnection, classified: str, kept: _Spool) -> tu
         [classified],
     ).fetchall()[0]
     dropped = 0
-    for group in _by_task(con):
+    for group in _groups(
+        con, "SELECT * FROM uniq ORDER BY task_id NULLS FIRST, entry_id", "task_id"
+    ):
         level = {e["entry_id"] for e in group if e.pop("level")}
         entries, n = _drop_telemetry_duplicates(group, level)
         dropped += n
@@ -282,15 +288,9 @@ def stream_ledger(
             gz, csv, counts, outside, hit, unknown = _write_out(
                 con, {e for e, _ in denied}, spool_dir
             )
-            writes = (
-                e
-                for rows in _batches(
-                    con,
-                    "SELECT \"user\", team, ts, kind FROM ledger WHERE kind = 'file_write' ORDER BY seq",
-                )
-                for e in rows
-            )
-            bursts = checks.write_burst_findings(writes, burst_writes, burst_window_seconds)
+            bursts: list[Finding] = []  # per user (findings come sorted by user): bounded
+            for writes in _groups(con, _WRITES, "user"):
+                bursts += checks.write_burst_findings(writes, burst_writes, burst_window_seconds)
         finally:
             con.close()
     findings = checks.outside_workspace_findings(outside)[0]
