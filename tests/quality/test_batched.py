@@ -26,7 +26,7 @@ def fleet(tmp_path_factory):
     from tasks.telemetry.ingest import ingest
 
     tmp = tmp_path_factory.mktemp("batched")
-    generate_fleet(str(tmp), users=6, days=2, seed=5, start=START, clean=False)
+    generate_fleet(str(tmp), users=3, days=2, seed=5, start=START, clean=False)
     raw = ingest(str(tmp / "raw"), period=PERIOD)
     events = raw.events
     # rows repeated far from their first copy: the same key in two different batches
