@@ -28,6 +28,7 @@ from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
 from tasks.audit.ledger import READ_COLUMNS, Ledger, count_ledger_lines, task_workspaces
 from tasks.audit.modes import custom_edit_modes
+from tasks.audit.spool import SpooledFile
 from tasks.audit.stream import StreamedLedger, stream_ledger
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
@@ -44,7 +45,7 @@ class DayResult:
     ledger: StreamedLedger
     findings: list[Finding]
     summary: dict[str, Any]
-    files: dict[str, bytes]
+    files: dict[str, bytes | SpooledFile]  # the ledger's files are temporary files
     inputs: list[dict[str, Any]]
     status: RunStatus
     previous: list[LedgerBundle] = field(default_factory=list)
