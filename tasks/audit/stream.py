@@ -268,6 +268,7 @@ def stream_ledger(
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'").fetchall()
             con.execute("SET preserve_insertion_order = false").fetchall()
             con.execute("SET threads = 1").fetchall()  # one sort/hash table, not one per core
+            con.execute("SET enable_progress_bar = false").fetchall()  # no bars in job logs
             classified = _Spool(os.path.join(tmp, "classified.parquet"))
             rows_in, mutating, unclassified, triples = _classify_into(
                 classified, batches, modes, redact_command, workspaces or {}, deny_patterns
