@@ -2,6 +2,8 @@
 Expectations validating the same events suite on the same frame, in one run.
 
     BENCH_QUALITY_ROWS=1000000 python -m bench.quality     (default 1M events)
+    BENCH_QUALITY_BATCHED=1 BENCH_QUALITY_ROWS=200000 python -m bench.quality
+        (the events suite batch by batch from Parquet, each step in its own process)
 
 Target: job / bare <= 2x. Peak RSS is the process's high-water mark after each phase.
 """
@@ -169,5 +171,110 @@ def main() -> None:
           f"{metrics['fleet']['tasks']:,} tasks in metrics; RSS before runs {base_rss:.0f} MB")  # fmt: skip
 
 
+BATCH_ROWS = 250_000  # rows per GX batch in the batched run
+
+
+def gen_parquet(path: str, rows: int) -> dict:
+    """The events, written by their own process, a million at a time (each million its
+    own seed, so tasks and ids differ)."""
+    import pyarrow.parquet as pq
+
+    t0 = time.perf_counter()
+    with pq.ParquetWriter(path, EVENTS_SCHEMA) as writer:
+        for k, start in enumerate(range(0, rows, 1_000_000)):
+            events, _ = synthetic(min(1_000_000, rows - start), seed=k + 1)
+            writer.write_table(events, row_group_size=BATCH_ROWS)
+    return {"seconds": time.perf_counter() - t0}
+
+
+def _params():
+    from tasks.quality.config import QualityConfig
+    from tasks.quality.job import expectation_parameters, resolve_period
+
+    period = resolve_period("2026-11-20", "2026-11-21")
+    return expectation_parameters(
+        period, QualityConfig(), {}, now=datetime(2026, 11, 22, tzinfo=UTC)
+    )
+
+
+def validate_step(path: str, batched: bool) -> dict:
+    """The events suite on the Parquet file: batch by batch (row groups, merged exactly)
+    or the whole table at once (as the job does today)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from tasks.quality.frames import to_frame
+    from tasks.quality.gx_runner import GxValidator
+    from tasks.quality.suites import load_suites
+
+    suite, validator, params = load_suites()["events"], GxValidator(), _params()
+
+    def frames():
+        f, start = pq.ParquetFile(path), 0
+        for i in range(f.num_row_groups):
+            frame = to_frame(f.read_row_group(i))
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
+
+    t0 = time.perf_counter()
+    if batched:
+        outcome = validator.validate_batches(suite, frames, params)
+    else:
+        outcome = validator.validate(suite, to_frame(pq.read_table(path)), params)
+    failed = {o.spec.name: o.unexpected_count for o in outcome.failed}
+    return {"seconds": time.perf_counter() - t0, "rows": outcome.rows, "failed": failed}
+
+
+def duckdb_counts(path: str) -> dict:
+    """DuckDB doing the nearest counts on the same file: nulls, negatives, out-of-set
+    values and repeated keys (a floor: no GX result objects)."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    duckdb.sql(
+        f'SELECT count(*), count(*) FILTER (WHERE "user" IS NULL), '
+        "count(*) FILTER (WHERE cost < 0), count(*) FILTER (WHERE tokens_in < 0), "
+        "count(*) FILTER (WHERE source NOT IN ('ui_messages', 'telemetry')), "
+        "count(*) FILTER (WHERE NOT regexp_matches(task_id, '^[0-9a-f]{8}-')) "
+        f"FROM read_parquet('{path}')"
+    ).fetchall()
+    duckdb.sql(
+        'SELECT count(*) FROM (SELECT "user", source, task_id, ts, kind, seq, count(*) c '
+        f"FROM read_parquet('{path}') GROUP BY ALL HAVING c > 1)"
+    ).fetchall()
+    return {"seconds": time.perf_counter() - t0}
+
+
+def batched_main() -> None:
+    """BENCH_QUALITY_ROWS events generated to Parquet by one process; the events suite
+    validated batch by batch in another (and, up to 2 M rows, whole in a third), DuckDB's
+    counts in a fourth: each peak RSS is that step's own."""
+    import tempfile
+
+    from bench.child import run
+
+    rows = int(os.environ.get("BENCH_QUALITY_ROWS", "1000000"))
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        path = os.path.join(tmp, "events.parquet")
+        g = run("bench.quality", "gen_parquet", path, rows)
+        steps = {"batched": run("bench.quality", "validate_step", path, True)}
+        if rows <= 2_000_000:
+            steps["whole"] = run("bench.quality", "validate_step", path, False)
+            assert steps["whole"]["failed"] == steps["batched"]["failed"]
+        duck = run("bench.quality", "duckdb_counts", path)
+    print(f"telemetry-quality validation: {rows:,} events (generated in {g['seconds']:.0f} s "
+          f"by its own process), events suite, batches of {BATCH_ROWS:,} rows")  # fmt: skip
+    print(f"{'step':<34}{'seconds':>10}{'CPU s':>8}{'peak RSS MB':>13}")
+    for name, r in [*steps.items(), ("duckdb counts", duck)]:
+        print(f"{name:<34}{r['seconds']:>10.1f}{r['cpu_s']:>8.0f}{r['rss_mb']:>13,.0f}")
+    rss = steps["batched"]["rss_mb"]
+    print(f"peak RSS: {rss:,.0f} MB (batched validation; target < 2048 MB: "
+          f"{'ok' if rss < 2048 else 'MISSED'})")  # fmt: skip
+
+
 if __name__ == "__main__":
-    main()
+    if os.environ.get("BENCH_QUALITY_BATCHED"):
+        batched_main()
+    else:
+        main()

@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.audit import checks
 from tasks.audit.bundles import (
     LedgerBundle,
     Verifier,
@@ -26,18 +25,10 @@ from tasks.audit.bundles import (
 )
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
-from tasks.audit.ledger import (
-    READ_COLUMNS,
-    Candidates,
-    Ledger,
-    build_ledger,
-    count_ledger_lines,
-    gather_candidates,
-    ledger_csv,
-    ledger_jsonl_gz,
-    task_workspaces,
-)
+from tasks.audit.ledger import READ_COLUMNS, Ledger, count_ledger_lines, task_workspaces
 from tasks.audit.modes import custom_edit_modes
+from tasks.audit.spool import SpooledFile
+from tasks.audit.stream import StreamedLedger, stream_ledger
 from tasks.common.contract import JobResult, Scope
 from tasks.common.errors import InputError
 from tasks.common.layout import VALIDATED
@@ -51,10 +42,10 @@ from tasks.telemetry.schema import EVENTS_SCHEMA
 class DayResult:
     day: date
     period: Period
-    ledger: Ledger
+    ledger: StreamedLedger
     findings: list[Finding]
     summary: dict[str, Any]
-    files: dict[str, bytes]
+    files: dict[str, bytes | SpooledFile]  # the ledger's files are temporary files
     inputs: list[dict[str, Any]]
     status: RunStatus
     previous: list[LedgerBundle] = field(default_factory=list)
@@ -63,7 +54,7 @@ class DayResult:
     def counts_extra(self) -> dict[str, int]:
         """Into the signed statement: lets rerun checks and search skip partial ledgers."""
         return {
-            "ledger_entries": len(self.ledger.entries),
+            "ledger_entries": self.ledger.stats["entries"],
             "scoped": int(self.summary["scope"] != {"team": None, "user": None}),
         }
 
@@ -143,17 +134,16 @@ def event_batches(
 
 
 def read_events(
-    client: Any, bucket: str, day: date, edit_modes: Iterable[str],
-    team: str | None = None, user: str | None = None,
-) -> tuple[Candidates, list[dict[str, Any]]]:  # fmt: skip
-    """The day's candidate actions and completeness figures, one Parquet part (object)
-    in memory at a time, and the parts' digests as inputs."""
+    client: Any, bucket: str, day: date, team: str | None = None, user: str | None = None
+) -> tuple[Iterator[pa.Table], list[dict[str, Any]]]:
+    """The day's event batches, one Parquet part (object) in memory at a time; `inputs`
+    receives each part's digest as it is read."""
     inputs: list[dict[str, Any]] = []
     parts = (
         (f"s3://{bucket}/{key}", _get(client, bucket, key, inputs))
         for key in _day_keys(client, bucket, "events", day)
     )
-    return gather_candidates(event_batches(parts, team, user), edit_modes), inputs
+    return event_batches(parts, team, user), inputs
 
 
 def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
@@ -165,7 +155,7 @@ def scope(table: pa.Table, team: str | None, user: str | None) -> pa.Table:
 
 
 def completeness(
-    rows: int, ledger: Ledger, ledger_gz: bytes
+    rows: int, ledger: Ledger | StreamedLedger, ledger_gz: bytes | Iterable[bytes]
 ) -> tuple[dict[str, Any], list[Finding]]:
     """Ledger entries (read back from the written bytes) against the events' mutating rows
     (`rows`: count_mutating_rows, gathered as the events were read)."""
@@ -217,7 +207,7 @@ def read_previous(client: Any, reports_bucket: str, day: date, verify: Verifier)
 
 
 def compare_previous(
-    day: date, new_sha: str, new_entries: list[dict[str, Any]], prev: Previous
+    day: date, new_sha: str, new_entries: Iterable[dict[str, Any]], prev: Previous
 ) -> tuple[dict[str, Any], list[Finding]]:
     """A second run for a day: identical ledger (said in the summary) or a finding."""
     previous = prev.bundles
@@ -274,7 +264,7 @@ class DayInputs:
     cfg: AuditConfig  # with the custom edit-capable modes found in the data bucket
     team: str | None
     user: str | None
-    events: Candidates
+    ledger: StreamedLedger  # built out of core as the events streamed (temporary files)
     has_events: bool  # any validated events part for the day
     inputs: list[dict[str, Any]]
     workspaces: Any
@@ -296,8 +286,8 @@ def read_day(
     verify: Verifier = verify_ledger_bundle,
     redaction: dict[str, Any] | None = None,
 ) -> DayInputs:
-    """Every read of one day: tasks, custom modes, the events (gathered as they stream,
-    never held whole) and, for a whole-fleet run, the day's earlier ledger bundles."""
+    """Every read of one day: tasks, custom modes, the events (streamed into the ledger's
+    spool, never held whole) and, for a whole-fleet run, the day's earlier ledger bundles."""
     tasks, task_inputs = read_table(client, data_bucket, "tasks", day)
     workspaces = task_workspaces(
         tasks if tasks is not None and "workspace" in tasks.column_names else None
@@ -305,11 +295,18 @@ def read_day(
     custom, unreadable = custom_edit_modes(client, data_bucket)
     cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
     redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
-    # Needs the edit modes (custom ones included) to count mutating rows as it reads.
-    events, inputs = read_events(client, data_bucket, day, cfg.all_edit_modes(), team, user)
+    batches, inputs = read_events(client, data_bucket, day, team, user)
+    ledger = stream_ledger(  # out of core: memory does not grow with the day's actions
+        batches,
+        edit_modes=cfg.all_edit_modes(),  # custom ones included
+        redact_command=redact,
+        workspaces=workspaces,
+        deny_patterns=cfg.deny_patterns(),
+        write_burst=cfg.write_burst,
+    )  # `inputs` holds each part's digest once the batches are read
     scoped = bool(team or user)
     previous = read_previous(client, reports_bucket, day, verify) if reports_bucket and not scoped else None  # fmt: skip
-    return DayInputs(day, cfg, team, user, events, bool(inputs), inputs + task_inputs,
+    return DayInputs(day, cfg, team, user, ledger, bool(inputs), inputs + task_inputs,
                      workspaces, redact, method, unreadable, previous)  # fmt: skip
 
 
@@ -332,18 +329,10 @@ def run_day(
 
 
 def build_day(d: DayInputs) -> DayResult:
-    """The ledger and its findings from what read_day read (no I/O)."""
-    day, cfg, team, user, events = d.day, d.cfg, d.team, d.user, d.events
-    redact, method, workspaces, unreadable = d.redact, d.method, d.workspaces, d.unreadable
-    ledger = build_ledger(
-        events,
-        edit_modes=cfg.all_edit_modes(),
-        redact_command=redact,
-        workspaces=workspaces,
-        deny_patterns=cfg.deny_patterns(),
-    )
-    gz = ledger_jsonl_gz(ledger.entries)
-    sha = hashlib.sha256(gz).hexdigest()
+    """The ledger's checks, completeness and comparison from what read_day read (no S3)."""
+    day, cfg, team, user, ledger = d.day, d.cfg, d.team, d.user, d.ledger
+    method, unreadable = d.method, d.unreadable
+    sha = ledger.sha256
     findings: list[Finding] = []
     if not d.has_events:
         findings.append(
@@ -365,16 +354,13 @@ def build_day(d: DayInputs) -> DayResult:
                 "custom modes file is not valid YAML/JSON; its edit-capable modes are unknown",
             )
         )
-    outside, unknown = checks.outside_workspace_findings(ledger.entries)
-    findings += outside
-    findings += checks.denied_command_findings(ledger.entries, ledger.denied)
-    findings += checks.write_burst_findings(ledger.entries, cfg.write_burst)
-    figures, missing = completeness(events.mutating_rows, ledger, gz)
+    findings += ledger.findings  # outside workspace, denied commands, write bursts
+    figures, missing = completeness(ledger.mutating_rows, ledger, ledger.gz.chunks())
     findings += missing
     previous: list[LedgerBundle] = []
     if d.previous is not None:
         previous = d.previous.bundles
-        rerun, changed = compare_previous(day, sha, ledger.entries, d.previous)
+        rerun, changed = compare_previous(day, sha, ledger.entries_iter(), d.previous)
         findings += changed
     else:
         scoped = bool(team or user)
@@ -382,19 +368,19 @@ def build_day(d: DayInputs) -> DayResult:
     summary = {
         "day": day.isoformat(),
         "scope": {"team": team, "user": user},
-        **checks.summary_counts(ledger.entries),
+        **ledger.summary,
         "ledger_sha256": sha,
         "completeness": figures,
         "rerun": rerun,
         "command_redaction": method,
         "edit_modes": sorted(cfg.all_edit_modes()),
-        "writes_with_unknown_place": unknown,
+        "writes_with_unknown_place": ledger.writes_with_unknown_place,
         "custom_mode_files_unreadable": unreadable,
         "dedupe": {k: ledger.stats[k] for k in ("exact_duplicates", "telemetry_duplicates")},
         "rows_in": ledger.stats["rows_in"],
     }
     status = RunStatus.fail if not figures["complete"] else overall_status(findings)
-    files = {"ledger.jsonl.gz": gz, "ledger.csv": ledger_csv(ledger.entries)}
+    files: dict[str, bytes | SpooledFile] = {"ledger.jsonl.gz": ledger.gz, "ledger.csv": ledger.csv}
     return DayResult(
         day,
         day_period(day),

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import orjson
@@ -35,7 +36,6 @@ import pyarrow.compute as pc
 
 from tasks.audit import model as m
 from tasks.common.csvsafe import SafeWriter
-from tasks.telemetry.schema import EVENTS_SCHEMA
 
 READ_COLUMNS = (
     "user",
@@ -57,7 +57,6 @@ READ_COLUMNS = (
     "workspace",
     "auto_approved",
 )
-_READ_FIELDS = {f.name: f for f in EVENTS_SCHEMA}
 _CANDIDATE_KINDS = [
     "tool",
     "command",
@@ -129,34 +128,6 @@ def _candidates(table: pa.Table | pa.RecordBatch) -> pa.Table:
     return t.set_column(
         t.column_names.index("ts"), "ts", pc.strftime(t["ts"], format="%Y-%m-%dT%H:%M:%SZ")
     )
-
-
-@dataclass
-class Candidates:
-    """What the ledger needs of a day's events, gathered batch by batch: the candidate
-    rows only (the read-only majority and every other column are dropped as read), the
-    row count and the completeness reference (count_mutating_rows)."""
-
-    table: pa.Table
-    rows_in: int
-    mutating_rows: int
-
-
-def gather_candidates(
-    batches: Iterable[pa.RecordBatch | pa.Table], edit_modes: Iterable[str]
-) -> Candidates:
-    """Candidates of a stream of event batches; equal to those of their concatenation."""
-    modes = frozenset(edit_modes)
-    parts: list[pa.Table] = []
-    rows_in = mutating = 0
-    for batch in batches:
-        rows_in += batch.num_rows
-        mutating += count_mutating_rows(batch, modes)
-        parts.append(_candidates(batch))
-    if not parts:
-        empty = pa.schema([_READ_FIELDS[c] for c in READ_COLUMNS])
-        return Candidates(_candidates(empty.empty_table()), 0, 0)
-    return Candidates(pa.concat_tables(parts), rows_in, mutating)
 
 
 def count_mutating_rows(table: pa.Table | pa.RecordBatch, edit_modes: frozenset[str]) -> int:
@@ -275,7 +246,7 @@ def task_workspaces(tasks: pa.Table | None) -> dict[str, str]:
 
 
 def build_ledger(
-    events: pa.Table | Candidates,
+    events: pa.Table,
     *,
     edit_modes: Iterable[str],
     redact_command: Callable[[str], str],
@@ -287,10 +258,7 @@ def build_ledger(
     Deny patterns are matched against the raw command (before redaction); only the
     entry id and the pattern are kept, so the finding never needs the raw text."""
     modes = frozenset(edit_modes)
-    if isinstance(events, Candidates):
-        candidates, rows_in = events.table, events.rows_in
-    else:
-        candidates, rows_in = _candidates(events), events.num_rows
+    candidates, rows_in = _candidates(events), events.num_rows
     seen: dict[str, tuple[str, str | None]] = {}
     entries: list[dict[str, Any]] = []
     levels: list[bool] = []  # True: a Tool Used / Mode Switched / Checkpoint Restored event
@@ -351,48 +319,66 @@ def ledger_jsonl_gz(entries: list[dict[str, Any]], chunk: int = 4096) -> bytes:
     return buf.getvalue()
 
 
+def _csv_row(e: dict[str, Any]) -> list[Any]:
+    values = [e[f] for f in m.ENTRY_FIELDS]
+    values[_AUTO] = _FLAG[e["auto_approved"]]
+    return values
+
+
+def ledger_csv_writer(out: IO[str]) -> Callable[[Iterable[dict[str, Any]]], None]:
+    """Writes the header to `out` and returns a function that appends entries to it."""
+    writer = SafeWriter(out, lineterminator="\n")
+    writer.writerow(m.ENTRY_FIELDS)
+    return lambda entries: writer.writerows(_csv_row(e) for e in entries)
+
+
 def ledger_csv(entries: list[dict[str, Any]]) -> bytes:
     """The same entries as CSV (null -> empty, booleans as true/false), for spreadsheets."""
     buf = io.StringIO()
-    writer = SafeWriter(buf, lineterminator="\n")
-    writer.writerow(m.ENTRY_FIELDS)
-    flag = {True: "true", False: "false", None: None}
-
-    def row(e: dict[str, Any]) -> list[Any]:
-        values = [e[f] for f in m.ENTRY_FIELDS]
-        values[_AUTO] = flag[e["auto_approved"]]
-        return values
-
-    writer.writerows(row(e) for e in entries)  # csv writes None as an empty field
+    ledger_csv_writer(buf)(entries)  # csv writes None as an empty field
     return buf.getvalue().encode()
 
 
 _AUTO = m.ENTRY_FIELDS.index("auto_approved")
+_FLAG = {True: "true", False: "false", None: None}
 
 
-def _lines(data: bytes, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """Lines of gzip (one or more members) or plain bytes, decompressed a chunk at a time."""
-    if data[:2] != b"\x1f\x8b":
-        yield from data.split(b"\n")
-        return
-    pending, rest = b"", data
-    while rest:
-        d = zlib.decompressobj(wbits=31)
-        for i in range(0, len(rest), chunk):
-            lines = (pending + d.decompress(rest[i : i + chunk])).split(b"\n")
+def _lines(data: bytes | Iterable[bytes], chunk: int = 1 << 20) -> Iterator[bytes]:
+    """Lines of gzip (one or more members) or plain bytes, decompressed a chunk at a time;
+    `data` is the bytes or an iterable of chunks of them (a file read in blocks)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        whole = data
+        data = (whole[i : i + chunk] for i in range(0, len(whole), chunk))
+    it, head = iter(data), b""
+    while len(head) < 2 and (block := next(it, None)) is not None:
+        head += block
+    chunks = itertools.chain([head], it)
+    pending = b""
+    if head[:2] != b"\x1f\x8b":
+        for block in chunks:
+            lines = (pending + block).split(b"\n")
             pending = lines.pop()
             yield from lines
-            if d.eof:
-                break
-        if not d.eof:
-            raise EOFError("compressed file ended before the end-of-stream marker")
-        pending += d.flush()
-        rest = d.unused_data
+        yield pending
+        return
+    d, fed = zlib.decompressobj(wbits=31), False
+    for block in chunks:
+        while block:
+            lines = (pending + d.decompress(block)).split(b"\n")
+            fed, pending, block = True, lines.pop(), b""
+            yield from lines
+            if d.eof:  # the next member (if any) starts in what this one left
+                pending += d.flush()
+                block, d, fed = d.unused_data, zlib.decompressobj(wbits=31), False
+    if fed and not d.eof:
+        raise EOFError("compressed file ended before the end-of-stream marker")
     yield pending
 
 
 def iter_ledger(
-    data: bytes, name: str = "ledger.jsonl.gz", keep: Callable[[bytes], bool] | None = None
+    data: bytes | Iterable[bytes],
+    name: str = "ledger.jsonl.gz",
+    keep: Callable[[bytes], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Entries of a ledger (gzip or plain JSONL), streamed; `keep` skips lines unparsed.
     One-line error naming the file."""
@@ -408,6 +394,6 @@ def parse_ledger(data: bytes, name: str = "ledger.jsonl.gz") -> list[dict[str, A
     return list(iter_ledger(data, name))
 
 
-def count_ledger_lines(data: bytes, name: str = "ledger.jsonl.gz") -> int:
+def count_ledger_lines(data: bytes | Iterable[bytes], name: str = "ledger.jsonl.gz") -> int:
     """Entries in written ledger bytes, each line checked to be JSON, without keeping them."""
     return sum(1 for _ in iter_ledger(data, name))

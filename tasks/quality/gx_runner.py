@@ -7,6 +7,7 @@ result_format COMPLETE so every failing row comes back in `unexpected_index_list
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,11 +83,36 @@ class GxValidator:
         self, loaded: LoadedSuite, frame: pd.DataFrame, parameters: dict[str, Any]
     ) -> SuiteOutcome:
         result = self.validate_raw(loaded.table, frame, loaded.suite, parameters)
+        return self._outcome(loaded, result, len(frame))
+
+    def validate_batches(
+        self,
+        loaded: LoadedSuite,
+        frames: Callable[[], Iterable[pd.DataFrame]],
+        parameters: dict[str, Any],
+    ) -> SuiteOutcome:
+        """The same outcome as `validate` on the concatenated frames, one batch in memory
+        at a time (each frame's index continues the previous one's; see batched.py)."""
+        from tasks.quality.batched import validate_batched
+
+        rows = 0
+
+        def counted() -> Iterator[pd.DataFrame]:
+            nonlocal rows
+            rows = 0
+            for f in frames():
+                rows += len(f)
+                yield f
+
+        result = validate_batched(self, loaded.table, loaded.suite, counted, parameters)
+        return self._outcome(loaded, result, rows)
+
+    def _outcome(self, loaded: LoadedSuite, result: Any, rows: int) -> SuiteOutcome:
         outcome = SuiteOutcome(
             table=loaded.table,
             suite_file=str(loaded.path.name),
             success=bool(result.success),
-            rows=len(frame),
+            rows=rows,
         )
         for r in result.results:
             config = r.expectation_config

@@ -57,7 +57,9 @@ def test_fleet_ledger_is_exactly_the_generated_actions(s3, buckets):
         assert "docs-writer" in r.summary["edit_modes"]  # discovered from custom_modes.yaml
         entries += r.ledger.entries
         findings += r.findings
-        ledger_bytes += gzip.decompress(r.files["ledger.jsonl.gz"]) + r.files["ledger.csv"]
+        ledger_bytes += gzip.decompress(bytes(r.files["ledger.jsonl.gz"])) + bytes(
+            r.files["ledger.csv"]
+        )
 
     # commands are stored redacted: compare with the truth's commands through the same engine
     redact, method = command_redactor(redaction={}, deployment=buckets.data_bucket)

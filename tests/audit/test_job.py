@@ -55,7 +55,7 @@ def test_run_day_builds_a_complete_ledger_from_all_parts(s3, day_data):
         "unclassified_mutating_rows": 0,
         "complete": True,
     }
-    assert len(parse_ledger(r.files["ledger.jsonl.gz"])) == 8
+    assert len(parse_ledger(bytes(r.files["ledger.jsonl.gz"]))) == 8
     assert [i["uri"].rsplit("/", 1)[-1] for i in r.inputs] == [
         "run-a.parquet",
         "run-b.parquet",

@@ -1,6 +1,7 @@
-"""The day's events are read row group by row group (job.read_events); the ledger, its
-bytes and the completeness figures must be exactly what the whole table held in memory
-gives (ledger.build_ledger over the concatenated parts)."""
+"""The day's events are read row group by row group (job.read_events) and the ledger built
+out of core (stream.py); the ledger, its bytes and the completeness figures must be
+exactly what the whole table held in memory gives (ledger.build_ledger over the
+concatenated parts)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from tasks.audit.job import event_batches, run_day, scope
 from tasks.audit.ledger import (
     build_ledger,
     count_mutating_rows,
-    gather_candidates,
     ledger_csv,
     ledger_jsonl_gz,
     task_workspaces,
@@ -80,19 +80,6 @@ def test_streamed_ledger_is_byte_identical_to_the_in_memory_one(s3, buckets):
         assert r.summary["completeness"]["complete"]
         assert ref.stats["exact_duplicates"] > 0  # the rerun part was seen and collapsed
     assert r.summary["rows_in"] < whole.num_rows  # the user scope applied per batch
-
-
-def test_gathered_candidates_equal_the_whole_tables():
-    from tests.audit.conftest import sample_rows, table
-
-    t = table(sample_rows())
-    modes = AuditConfig().all_edit_modes()
-    batched = gather_candidates(event_batches([("mem://x", _parquet(t, 2))]), modes)
-    whole = gather_candidates([t], modes)
-    assert batched.table.equals(whole.table)
-    assert (batched.rows_in, batched.mutating_rows) == (t.num_rows, count_mutating_rows(t, modes))
-    empty = gather_candidates([], modes)
-    assert (empty.table.num_rows, empty.rows_in, empty.mutating_rows) == (0, 0, 0)
 
 
 def test_a_bad_part_is_named_in_one_line_whatever_row_group_it_is_in():
