@@ -133,8 +133,7 @@ def ours(path: str, rows: int) -> dict:
             edit_modes=cfg.all_edit_modes(),
             redact_command=hmac_redactor(b"bench-key"),
             deny_patterns=cfg.deny_patterns(),
-            burst_writes=cfg.burst_writes,
-            burst_window_seconds=cfg.burst_window_seconds,
+            write_burst=cfg.write_burst,
         )
 
     ledger, build_s = timed(build)

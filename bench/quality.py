@@ -188,8 +188,9 @@ def gen_parquet(path: str, rows: int) -> dict:
 
 
 def _params():
+    from tasks.common.periods import resolve_period
     from tasks.quality.config import QualityConfig
-    from tasks.quality.job import expectation_parameters, resolve_period
+    from tasks.quality.job import expectation_parameters
 
     period = resolve_period("2026-11-20", "2026-11-21")
     return expectation_parameters(

@@ -17,6 +17,7 @@ from tasks.audit.commands import hmac_redactor
 from tasks.audit.config import AuditConfig
 from tasks.audit.ledger import _lines, build_ledger, ledger_csv, ledger_jsonl_gz
 from tasks.audit.spool import SpooledFile
+from tasks.common.bursts import WriteBurstConfig
 from tests.audit.conftest import sample_rows, table, tel, ui
 
 MODES = AuditConfig().all_edit_modes()
@@ -64,6 +65,9 @@ def _batches(t: pa.Table, sizes: list[int]):
         start, i = start + size, i + 1
 
 
+BURST = WriteBurstConfig(writes=3, window_seconds=60, factor=1)
+
+
 @pytest.mark.parametrize("sizes", [[10_000], [1], [3, 50, 7]])
 def test_streamed_ledger_equals_the_in_memory_one(sizes, monkeypatch):
     monkeypatch.setattr(stream, "BATCH", 5)  # many spool row groups and reader batches
@@ -72,7 +76,7 @@ def test_streamed_ledger_equals_the_in_memory_one(sizes, monkeypatch):
     ref = build_ledger(t, edit_modes=MODES, redact_command=redact, deny_patterns=DENY)
     got = stream.stream_ledger(
         _batches(t, sizes), edit_modes=MODES, redact_command=redact, deny_patterns=DENY,
-        burst_writes=3, burst_window_seconds=60,
+        write_burst=BURST,
     )  # fmt: skip
     assert got.gz == ledger_jsonl_gz(ref.entries)
     assert got.csv == ledger_csv(ref.entries)
@@ -85,7 +89,7 @@ def test_streamed_ledger_equals_the_in_memory_one(sizes, monkeypatch):
     }
     outside, unknown = checks.outside_workspace_findings(ref.entries)
     want = outside + checks.denied_command_findings(ref.entries, ref.denied)
-    want += checks.write_burst_findings(ref.entries, 3, 60)
+    want += checks.write_burst_findings(ref.entries, BURST)
     assert [f.model_dump() for f in got.findings] == [f.model_dump() for f in want]
     assert {f.check for f in want} >= {
         "audit.write_outside_workspace", "audit.denied_command", "audit.write_burst"
@@ -95,9 +99,7 @@ def test_streamed_ledger_equals_the_in_memory_one(sizes, monkeypatch):
 
 
 def test_an_empty_day_is_an_empty_ledger():
-    got = stream.stream_ledger(
-        [], edit_modes=MODES, redact_command=str, burst_writes=3, burst_window_seconds=60
-    )
+    got = stream.stream_ledger([], edit_modes=MODES, redact_command=str, write_burst=BURST)
     assert got.gz == ledger_jsonl_gz([]) and got.csv == ledger_csv([])
     assert got.stats["entries"] == 0 and got.findings == [] and got.entries == []
 

@@ -10,11 +10,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tasks.common.periods import resolve_period
 from tasks.quality.batched import BatchMergeError, validate_batched
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import to_frame
 from tasks.quality.gx_runner import strip_values
-from tasks.quality.job import expectation_parameters, resolve_period
+from tasks.quality.job import expectation_parameters
 
 START = date(2026, 11, 17)
 PERIOD = resolve_period("2026-11-17", "2026-11-19")
