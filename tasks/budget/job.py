@@ -217,18 +217,28 @@ def _summary(req: pa.Table, tasks: dict, day_set: set, data: LoadedData, prices:
     by_team: dict[str, float] = {}
     for v, series in daily_by(req, "team").items():
         by_team[v] = round(sum(series.values()), 2)
+    sums = {"eff": _sum(req, "effective_cost"), "cost": _sum(req, "cost"),
+            "rec": _sum(req, "recomputed_cost"), "requests": req.num_rows,
+            "unpriced": int(pc.sum(pc.invert(req["priced"]).cast(pa.int64())).as_py() or 0)
+            if req.num_rows else 0}  # fmt: skip
+    return summary_of(sums, by_team, tasks, day_set, data, prices, cfg, force)
+
+
+def summary_of(sums: dict, by_team: dict[str, float], tasks: dict, day_set: set,
+               data: LoadedData, prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
+    """The run's summary from its figures: one dictionary for the in-memory analysis and
+    the sharded one (shards.py merges the same figures)."""
     period_tasks = [t for t in tasks.values() if t.first_day in day_set]
     return {
         "price_table_version": prices.version,
         "price_overrides": len(cfg.budget.prices),
         "timezone": cfg.budgets.timezone,
         "forced": force,
-        "total_spend_usd": round(_sum(req, "effective_cost"), 2),
-        "reported_cost_usd": round(_sum(req, "cost"), 2),
-        "recomputed_cost_usd": round(_sum(req, "recomputed_cost"), 2),
-        "api_requests": req.num_rows,
-        "unpriced_requests": int(pc.sum(pc.invert(req["priced"]).cast(pa.int64())).as_py() or 0)
-        if req.num_rows else 0,
+        "total_spend_usd": round(sums["eff"], 2),
+        "reported_cost_usd": round(sums["cost"], 2),
+        "recomputed_cost_usd": round(sums["rec"], 2),
+        "api_requests": sums["requests"],
+        "unpriced_requests": sums["unpriced"],
         "root_tasks": len(period_tasks),
         "completed_tasks": sum(1 for t in period_tasks if t.status == "completed"),
         "spend_by_team_usd": dict(sorted(by_team.items(), key=lambda kv: -kv[1])),

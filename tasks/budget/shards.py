@@ -203,29 +203,12 @@ def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
 
 def _summary(sums: dict, daily_team: dict, tasks: dict, day_set: set, data: LoadedData,
              prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
-    """job._summary's dictionary from merged figures (same keys, same order)."""
+    """job's summary from merged figures (the same dictionary, job.summary_of)."""
+    from tasks.budget.job import summary_of
+
     by_team = {
         v: round(sum(x for d, x in series.items() if d in day_set), 2)
         for v, series in daily_team.items()
         if any(d in day_set for d in series)
     }
-    period_tasks = [t for t in tasks.values() if t.first_day in day_set]
-    return {
-        "price_table_version": prices.version,
-        "price_overrides": len(cfg.budget.prices),
-        "timezone": cfg.budgets.timezone,
-        "forced": force,
-        "total_spend_usd": round(sums["eff"], 2),
-        "reported_cost_usd": round(sums["cost"], 2),
-        "recomputed_cost_usd": round(sums["rec"], 2),
-        "api_requests": sums["requests"],
-        "unpriced_requests": sums["unpriced"],
-        "root_tasks": len(period_tasks),
-        "completed_tasks": sum(1 for t in period_tasks if t.status == "completed"),
-        "spend_by_team_usd": dict(sorted(by_team.items(), key=lambda kv: -kv[1])),
-        "rules": [r.name for r in cfg.budgets.rules],
-        "days_used": sum(1 for s in data.days if s.used),
-        "first_day_used": min((s.day.isoformat() for s in data.days if s.used), default=None),
-        "days_refused": sorted(f"{s.day}: {s.reason}" for s in data.days if not s.used and s.day in day_set),
-        "inputs_read": len(data.inputs),
-    }  # fmt: skip
+    return summary_of(sums, by_team, tasks, day_set, data, prices, cfg, force)
