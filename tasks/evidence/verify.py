@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tasks.common.errors import StorageError
-from tasks.common.storage import LocalStore, ObjectVersion, S3Store, Store
+from tasks.common.storage import ObjectVersion, S3Store, Store
 
 from .dsse import (
     ENVELOPE_NAME,
@@ -105,19 +105,9 @@ class Trust:
 
 
 def read_capped(store: Store, key: str, limit: int = MAX_ENVELOPE_BYTES) -> bytes | None:
-    """At most limit+1 bytes of `key` (None when absent): a huge object is never read whole."""
-    if isinstance(store, S3Store):
-        return store.read(key, limit)  # ranged, and at the pinned first version
-    if type(store) is LocalStore:
-        try:
-            with (store.root / key).open("rb") as fh:
-                return fh.read(limit + 1)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
-        except OSError as exc:  # a name the file system refuses (too long, NUL, …)
-            raise StorageError(f"{store.uri(key)}: cannot read ({exc.strerror})") from None
-    reader = getattr(store, "read_capped", None)
-    return reader(key, limit) if reader else store.read(key)
+    """At most limit+1 bytes of `key` (None when absent): a huge object is never read whole
+    (S3: a ranged GET at the pinned first version; a folder: no symlink followed)."""
+    return store.read(key, limit)
 
 
 def envelope_failure(uri: str, exc: EnvelopeError) -> Failure:

@@ -33,36 +33,19 @@ class FolderBundleStore(LocalStore):
         self.prefix = prefix
         self.label = f"{folder}/"
 
-    def _path(self, key: str) -> Path | None:
-        return self.root / key[len(self.prefix) :] if key.startswith(self.prefix) else None
+    def _file(self, key: str) -> Path | None:
+        """The folder's file for a key under the claimed prefix, with LocalStore's guards
+        (hostile names refused, no symlink followed: the folder may come from anywhere)."""
+        return super()._file(key[len(self.prefix) :]) if key.startswith(self.prefix) else None
 
-    def keys(self, prefix: str) -> Iterator[str]:
+    def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
         if prefix.startswith(self.prefix) or self.prefix.startswith(prefix):
-            for p in sorted(self.root.rglob("*")):
-                if p.is_file():
-                    key = self.prefix + p.relative_to(self.root).as_posix()
-                    if key.startswith(prefix):
-                        yield key
-
-    def read(self, key: str) -> bytes | None:
-        path = self._path(key)
-        try:
-            return path.read_bytes() if path else None
-        except (FileNotFoundError, IsADirectoryError):
-            return None
+            for rel, size in sorted(super().list("")):  # the guarded walk: no symlinks
+                if (key := self.prefix + rel).startswith(prefix):
+                    yield key, size
 
     def uri(self, key: str) -> str:
         return f"{self.root}/{key[len(self.prefix) :]}" if key.startswith(self.prefix) else key
-
-    def read_capped(self, key: str, limit: int) -> bytes | None:
-        path = self._path(key)
-        if path is None:
-            return None
-        try:
-            with path.open("rb") as fh:
-                return fh.read(limit + 1)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
 
 
 def _single(store: Store, prefix: str, trust: Trust, retention_days: int | None) -> Report:

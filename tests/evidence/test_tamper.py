@@ -290,3 +290,21 @@ def test_bundle_folder_outside_its_tree(tree, keypair, tmp_path):
     # a copy under a name that is no run id ("for-the-auditor") is just a folder: it verifies
     copied = renamed.rename(renamed.parent / "for-the-auditor")
     assert verify_target(str(copied), public_keys=keys).failures == []
+
+
+def test_a_symlink_in_a_moved_bundle_folder_is_not_followed(tree, keypair, tmp_path):
+    """A bundle folder handed over from elsewhere (a zip) is hostile: a file that is a
+    symlink out of it — to the real bytes, or to /dev/zero — is never read."""
+    root, prefixes = tree
+    run_id = prefixes[1].rstrip("/").rsplit("/", 1)[1]
+    moved = tmp_path / "elsewhere" / run_id
+    shutil.copytree(root / prefixes[1], moved)
+    keys = [("pub", keypair[1].read_bytes())]
+    outside = tmp_path / "outside-report.json"
+    shutil.move(moved / "report.json", outside)  # the right bytes, but outside the folder
+    (moved / "report.json").symlink_to(outside)
+    failures = verify_target(str(moved), public_keys=keys).failures
+    assert any("report.json" in f.object + f.message for f in failures), failures
+    (moved / "report.json").unlink()
+    (moved / "report.json").symlink_to("/dev/zero")  # never read: it would not end
+    assert verify_target(str(moved), public_keys=keys).failures

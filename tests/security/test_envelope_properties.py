@@ -55,8 +55,11 @@ class MemStore(Store):
     def keys(self, prefix: str) -> Iterator[str]:
         yield from sorted(k for k in self.objects if k.startswith(prefix))
 
-    def read(self, key: str) -> bytes | None:
-        return self.objects.get(key)
+    def read(
+        self, key: str, limit: int | None = None, version_id: str | None = None
+    ) -> bytes | None:
+        data = self.objects.get(key)
+        return data if data is None or limit is None else data[: limit + 1]
 
 
 _dir = __import__("tempfile").mkdtemp()
