@@ -73,8 +73,8 @@ def _approve_policy(out: Path, truth: dict[str, Any], client: Any, settings: Any
     from tasks.evidence.verify import Trust
     from tasks.policy.chain import Ctx, apply, approve, canonical, propose
     from tasks.policy.config import PolicyConfig
+    from tasks.policy_drift.config import BASELINE_KEY
     from tasks.policy_drift.fleet_policy import fleet_policy
-    from tasks.policy_drift.model import BASELINE_KEY
 
     users = [u["user"] for u in truth["users"] if u["status"] == "active"]
     proposer, approver = users[0], users[1]

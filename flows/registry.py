@@ -69,7 +69,7 @@ SECTIONS: dict[str, Section] = {
                  "access-review: IAM and agent-privilege checks, mutes, the campaign."),
         _section("policy", "tasks.policy.config:PolicyConfig", "tasks.policy.config:parse_policy_config",
                  "Who approves policy changes (`compliance policy …`)."),
-        _section("policy_drift", "tasks.policy_drift.model:PolicyDriftConfig", None,
+        _section("policy_drift", "tasks.policy_drift.config:PolicyDriftConfig", None,
                  "policy-drift: which deviations from the approved policy are findings."),
     ]
 }  # fmt: skip

@@ -22,7 +22,8 @@ from tasks.common.storage import S3Store, iter_objects
 from tasks.policy.chain import applied_versions, canonical, sha256
 from tasks.policy.schema import validate_policy
 from tasks.policy_drift.approvals import AUTO, UNKNOWN
-from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig, Usage
+from tasks.policy_drift.config import PolicyDriftConfig
+from tasks.policy_drift.model import InEffect, Inputs, Usage
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
 USAGE_COLUMNS = ["user", "ts", "category", "provider", "model", "mcp_server", "mode",

@@ -17,7 +17,8 @@ from tasks.access.snapshot import UserSettings
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.policy.schema import PolicyDoc, profile_model
 from tasks.policy_drift.approvals import auto_approved
-from tasks.policy_drift.model import InEffect, Inputs, PolicyDriftConfig
+from tasks.policy_drift.config import PolicyDriftConfig
+from tasks.policy_drift.model import InEffect, Inputs
 from tasks.reports.summary import fmt  # values as a person reads them
 
 # Roo Code splits a command line at these operators and checks every part.

@@ -10,8 +10,9 @@ from typing import Any
 from tasks.common.contract import JobResult, Scope
 from tasks.common.models import Finding, Period
 from tasks.common.settings import StorageSettings
+from tasks.policy_drift.config import PolicyDriftConfig
 from tasks.policy_drift.evaluate import evaluate as find_drift
-from tasks.policy_drift.model import Inputs, PolicyDriftConfig
+from tasks.policy_drift.model import Inputs
 from tasks.reports import Table
 from tasks.reports.summary import fmt  # values as a person reads them (no True/None/[…])
 

@@ -6,33 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from tasks.access.snapshot import CollectError, UserSettings
 from tasks.common.models import Period
 from tasks.policy.schema import PolicyDoc
-
-JOB = "policy-drift"
-BASELINE_KEY = (
-    "policy/roo-code-settings.json"  # the baseline as distributed (autoImportSettingsPath)
-)
-
-
-class PolicyDriftConfig(BaseModel):
-    """`policy_drift:` in compliance.yaml."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    baseline_key: str = Field(
-        default=BASELINE_KEY,
-        min_length=1,
-        max_length=512,
-        description="Data-bucket key of the baseline settings file as distributed "
-        "(`roo-cline.autoImportSettingsPath`); a digest no approved version has is a finding",
-    )
-    max_findings_per_user: int = Field(
-        default=50, ge=1, le=10_000, description="Most drift findings reported per user"
-    )
 
 
 @dataclass

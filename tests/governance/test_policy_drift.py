@@ -21,9 +21,9 @@ from tasks.policy.chain import Ctx, apply, approve, propose
 from tasks.policy.config import PolicyConfig
 from tasks.policy.schema import validate_policy
 from tasks.policy_drift import job
+from tasks.policy_drift.config import PolicyDriftConfig
 from tasks.policy_drift.evaluate import evaluate as find_drift
 from tasks.policy_drift.fleet_policy import fleet_policy
-from tasks.policy_drift.model import PolicyDriftConfig
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 START = date(2026, 11, 1)

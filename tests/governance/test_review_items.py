@@ -13,7 +13,7 @@ from tasks.common.s3 import s3_client
 from tasks.evidence.verify import Trust
 from tasks.policy.chain import sha256
 from tasks.policy_drift.collect import collect
-from tasks.policy_drift.model import PolicyDriftConfig
+from tasks.policy_drift.config import PolicyDriftConfig
 from tests.governance.test_policy_drift import fleet  # noqa: F401  (the fixture)
 from tests.governance.test_readiness import _complete_run, env  # noqa: F401
 
