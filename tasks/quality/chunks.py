@@ -28,10 +28,12 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Period
 from tasks.common.storage import Store, open_store
+from tasks.quality.spool import Spool, SpooledChunk
 from tasks.telemetry.ingest import (
     DAY_MS,
     DEFAULT_MAX_LINE_BYTES,
@@ -154,27 +156,51 @@ def _row_keys(table: pa.Table) -> list[tuple]:
     return list(zip(*cols, strict=True)) if cols else []
 
 
-def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
-    """Concatenate in chunk order (not completion order); unattributed rows counted once."""
-    if not parts:
-        raise ValueError("merge_chunks: no chunk results")
-    keys = [_row_keys(p.quarantine) for p in parts]
+def merge_quarantine(parts: Sequence[pa.Table]) -> tuple[pa.Table, int]:
+    """The chunks' quarantine tables in chunk order, the rows every chunk found (lines
+    that name no user) kept from the first only; (table, rows dropped)."""
+    keys = [_row_keys(p) for p in parts]
     shared = set.intersection(*(set(k) for k in keys)) if len(parts) > 1 else set()
-    quarantine = [parts[0].quarantine]
+    quarantine = [parts[0]]
     dropped = 0
     for part, part_keys in zip(parts[1:], keys[1:], strict=True):
         keep = [k not in shared for k in part_keys]
         dropped += keep.count(False)
-        quarantine.append(part.quarantine.filter(pa.array(keep, pa.bool_())))
-    counts = {k: sum(int(p.counts.get(k, 0)) for p in parts) for k in COUNT_KEYS}
-    counts["quarantined"] -= dropped
-    counts["records_in"] -= dropped
+        quarantine.append(part.filter(pa.array(keep, pa.bool_())))
+    return _concat(quarantine, QUARANTINE_SCHEMA), dropped
+
+
+def merge_counts(counts: Sequence[dict[str, int]], dropped: int) -> dict[str, int]:
+    merged = {k: sum(int(c.get(k, 0)) for c in counts) for k in COUNT_KEYS}
+    merged["quarantined"] -= dropped
+    merged["records_in"] -= dropped
+    return merged
+
+
+def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
+    """Concatenate in chunk order (not completion order); unattributed rows counted once."""
+    if not parts:
+        raise ValueError("merge_chunks: no chunk results")
+    quarantine, dropped = merge_quarantine([p.quarantine for p in parts])
     return IngestResult(
         tasks=_concat([p.tasks for p in parts], TASKS_SCHEMA),
         events=_concat([p.events for p in parts], EVENTS_SCHEMA),
-        quarantine=_concat(quarantine, QUARANTINE_SCHEMA),
-        counts=counts,
+        quarantine=quarantine,
+        counts=merge_counts([p.counts for p in parts], dropped),
     )
+
+
+def merge_spooled(parts: Sequence[SpooledChunk]) -> tuple[Spool, dict[str, int], pa.Table]:
+    """The spooled chunks as the run's spool (in chunk order), their counts and their
+    quarantine merged as merge_chunks does."""
+    if not parts:
+        raise ValueError("merge_spooled: no chunk results")
+    spool = Spool(parts)
+    quarantine, dropped = merge_quarantine(
+        [pq.read_table(p) if (p := c.path("quarantine")) else QUARANTINE_SCHEMA.empty_table()
+         for c in parts]
+    )  # fmt: skip
+    return spool, merge_counts([c.counts for c in parts], dropped), quarantine
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
