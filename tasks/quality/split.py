@@ -44,7 +44,9 @@ class SplitResult:
     def counts(self) -> dict[str, int]:
         return {"in": self.rows_in, "valid": self.valid_rows, "quarantined": len(self.quarantine)}
 
-    def add(self, frame: pd.DataFrame, outcome: SuiteOutcome, seen: dict[str, set] | None) -> np.ndarray:
+    def add(
+        self, frame: pd.DataFrame, outcome: SuiteOutcome, seen: dict[str, set] | None
+    ) -> np.ndarray:
         """Split one batch (its index: the rows' positions in the whole table); the mask
         of its valid rows. `seen`: the keys of repeated rows met in earlier batches."""
         keep, bad, reasons = _split_rows(frame, outcome, seen)
@@ -58,7 +60,11 @@ class SplitResult:
                     reasons: list[list[str]]) -> None:  # fmt: skip
         cols = [c for c in EXCERPT_COLUMNS if c in frame.columns]
         sub = frame.loc[bad, cols]
-        day_col = "ts" if "ts" in frame.columns else ("started_at" if "started_at" in frame.columns else None)
+        day_col = (
+            "ts"
+            if "ts" in frame.columns
+            else ("started_at" if "started_at" in frame.columns else None)
+        )
         for row, names, rec in zip(bad, reasons, sub.to_dict("records"), strict=True):
             rec = {k: (None if pd.isna(v) else v) for k, v in rec.items()}
             day = rec.get(day_col) if day_col else None
@@ -79,7 +85,9 @@ class SplitResult:
                 self.by_reason[n] = self.by_reason.get(n, 0) + 1
 
 
-def _repeats(frame: pd.DataFrame, rows: np.ndarray, cols: list[str], seen: set | None) -> np.ndarray:
+def _repeats(
+    frame: pd.DataFrame, rows: np.ndarray, cols: list[str], seen: set | None
+) -> np.ndarray:
     """Which of `rows` (unexpected rows of a uniqueness expectation, in order) repeat a key
     met before: over the whole frame (`seen` None) or across batches (`seen`: keys so far)."""
     if seen is None:
@@ -93,7 +101,9 @@ def _repeats(frame: pd.DataFrame, rows: np.ndarray, cols: list[str], seen: set |
     return out
 
 
-def _failing_rows(frame: pd.DataFrame, outcome: SuiteOutcome, seen: dict[str, set] | None) -> pd.DataFrame:
+def _failing_rows(
+    frame: pd.DataFrame, outcome: SuiteOutcome, seen: dict[str, set] | None
+) -> pd.DataFrame:
     """(row, name) pairs of this frame's rows, one per failed row-level expectation."""
     lo, hi = (int(frame.index[0]), int(frame.index[-1]) + 1) if len(frame) else (0, 0)
     parts = []

@@ -234,6 +234,8 @@ def plan_inputs(
     return InputPlan(source, chunks, roster, read_history(client, bucket), inputs)
 
 
-def raw_inputs(plan: InputPlan, spool: Spool, counts: dict[str, int], quarantine: pa.Table) -> RawInputs:
+def raw_inputs(
+    plan: InputPlan, spool: Spool, counts: dict[str, int], quarantine: pa.Table
+) -> RawInputs:
     """The plan plus the merged ingestion (the spooled chunks)."""
     return RawInputs(spool, counts, quarantine, plan.roster, plan.history, plan.inputs)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tasks.common.models import Period
-from tasks.quality.chunks import ingest_chunk, merge_chunks, plan_chunks
+from tasks.quality.chunks import ingest_chunk, merge_chunks, merge_spooled, plan_chunks
+from tasks.quality.spool import ingest_to_spool
 from tasks.quality.storage import RawInputs, plan_inputs, raw_inputs
 from tasks.telemetry.ingest import IngestResult
 
@@ -44,7 +45,9 @@ def load_raw(
     user: str | None,
     chunk_users: int | None = None,
 ) -> RawInputs:
-    """Everything the job reads, chunks ingested in turn (the flow's plan and merge)."""
+    """Everything the job reads, chunks ingested to the spool in turn (the flow's plan and
+    merge)."""
     spread = chunk_users is not None  # in turn, more chunks only cost CPU
     plan = plan_inputs(client, bucket, period, team, user, chunk_users, spread)
-    return raw_inputs(plan, merge_chunks(ingest_in_turn(plan.source, plan.chunks, client, period)))
+    parts = [ingest_to_spool(plan.source, c, s3_client=client, period=period) for c in plan.chunks]
+    return raw_inputs(plan, *merge_spooled(parts))

@@ -5,6 +5,8 @@ duplicated telemetry lines and a provider outage; with batches small enough that
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import date
 
 import pytest
@@ -31,7 +33,8 @@ def _job(settings, team=None, user=None):
     cfg = _cfg()
     scope = Scope(team=team, user=user, run_id="r1")
     inputs = gather(Steps(), module, settings, cfg, PERIOD, scope)
-    return inputs, module.evaluate(inputs, cfg), cfg
+    result = module.evaluate(inputs, cfg)
+    return inputs, result, cfg
 
 
 def _duplicate_lines(s3, bucket: str) -> None:
@@ -45,47 +48,63 @@ def _duplicate_lines(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key=keys[-1], Body=last + b"".join(lines))
 
 
-@pytest.fixture(params=["demo", "planted"])
-def fleet(request, s3, buckets):
+@pytest.fixture(scope="module", params=["demo", "planted"])
+def fleet(request, s3_server, validator):
+    """(settings, s3 client, the oracle's bundle contents) of one generated fleet."""
+    from tasks.common.s3 import s3_client
+    from tasks.common.settings import StorageSettings
     from tasks.telemetry.generator import generate_fleet
 
-    bucket = buckets.data_bucket
+    suffix = uuid.uuid4().hex[:10]
+    settings = StorageSettings(endpoint_url=s3_server.endpoint_url, data_bucket=f"data-{suffix}",
+                               reports_bucket=f"reports-{suffix}", retention_days=1)  # fmt: skip
+    s3 = s3_client(settings)
+    bucket = settings.data_bucket
+    s3.create_bucket(Bucket=bucket)
     if request.param == "demo":
         generate_fleet(f"s3://{bucket}/", 4, 2, 3, start=START, s3_client=s3)
     else:
-        generate_fleet(f"s3://{bucket}/", 8, 2, 11, start=START, s3_client=s3,
+        generate_fleet(f"s3://{bucket}/", 6, 2, 11, start=START, s3_client=s3,
                        plant=("provider_outage",))  # fmt: skip
         _duplicate_lines(s3, bucket)
-    return buckets
+    want = contents(in_memory_result(s3, bucket, PERIOD, _cfg(), validator=validator))
+    assert want["counts"]["quarantined"] > 0 and want["findings"]  # bad records were planted
+    return settings, s3, want
 
 
-def test_job_bundle_equals_the_in_memory_evaluation(fleet, s3, validator):
-    want = contents(in_memory_result(s3, fleet.data_bucket, PERIOD, _cfg(), validator=validator))
-    _, got, _ = _job(fleet)
-    import sys; sys.path.insert(0, "/tmp/q"); import diff; diff.show(contents(got), want)
+def test_job_bundle_equals_the_in_memory_evaluation(fleet):
+    settings, _, want = fleet
+    inputs, got, _ = _job(settings)
+    assert got.state.batches == {"tasks": 1, "events": 1}  # the default fits these in one
     assert contents(got) == want
-    assert want["counts"]["quarantined"] > 0 and want["findings"]
+    inputs.raw.spool.close()
 
 
-@pytest.mark.parametrize("batch_rows", ["97", "1000"])
-def test_small_batches_run_many_and_give_the_same_bundle(fleet, s3, validator, monkeypatch,
-                                                         batch_rows):  # fmt: skip
-    want = contents(in_memory_result(s3, fleet.data_bucket, PERIOD, _cfg(), validator=validator))
-    monkeypatch.setenv(BATCH_ENV, batch_rows)
-    inputs, got, _ = _job(fleet)
-    a = got.state
+def test_small_batches_run_many_and_give_the_same_bundle(fleet, monkeypatch):
+    settings, _, want = fleet
     events = want["counts"]["events_in"]
-    assert a.batches["events"] == -(-events // int(batch_rows)) > 1  # every batch ran
+    rows = events // 5 + 1
+    monkeypatch.setenv(BATCH_ENV, str(rows))
+    inputs, got, _ = _job(settings)
+    assert got.state.batches["events"] == -(-events // rows) == 5  # every batch ran
     assert contents(got) == want
+    spool = inputs.raw.spool
+    folders = [spool.folder, *{os.path.dirname(p) for p in spool.parts["events"]}]
+    assert all(os.path.isdir(f) for f in folders)
+    spool.close()  # after_publish does this; nothing is left behind
+    assert not any(os.path.exists(f) for f in folders)
 
 
-def test_team_filter_through_the_spool_equals_the_in_memory_one(fleet, s3, validator,
-                                                                monkeypatch):  # fmt: skip
+def test_team_filter_through_the_spool_equals_the_in_memory_one(fleet, monkeypatch, validator):
     from tasks.quality.storage import read_roster
 
-    roster, _ = read_roster(s3, fleet.data_bucket)
+    settings, s3, _ = fleet
+    roster, _ = read_roster(s3, settings.data_bucket)
     team = sorted(roster["team"].dropna().unique())[0]
-    want = in_memory_result(s3, fleet.data_bucket, PERIOD, _cfg(), team=team, validator=validator)
-    monkeypatch.setenv(BATCH_ENV, "150")
-    _, got, _ = _job(fleet, team=team)
+    want = in_memory_result(s3, settings.data_bucket, PERIOD, _cfg(), team=team,
+                            validator=validator)  # fmt: skip
+    monkeypatch.setenv(BATCH_ENV, str(want.counts_extra["events_in"] // 3 + 1))
+    inputs, got, _ = _job(settings, team=team)
+    assert got.state.batches["events"] == 3
     assert contents(got) == contents(want)
+    inputs.raw.spool.close()
