@@ -6,6 +6,7 @@ duplicated telemetry lines and a provider outage; with batches small enough that
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from datetime import date
 
@@ -37,15 +38,17 @@ def _job(settings, team=None, user=None):
     return inputs, result, cfg
 
 
-def _duplicate_lines(s3, bucket: str) -> None:
-    """Three telemetry lines of one day's file appended again at the end of another day's
-    file: the same events twice, far apart (in different batches)."""
+def _plant_bad_lines(s3, bucket: str) -> None:
+    """A telemetry file read last holding the first three lines of the first file again
+    (the same events twice, far apart: in different batches) and a request costing more
+    than `max_request_cost`: rows ingest keeps and the suites quarantine."""
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/events/")
                   .get("Contents", []) if o["Key"].endswith(".jsonl"))  # fmt: skip
-    first = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
-    last = s3.get_object(Bucket=bucket, Key=keys[-1])["Body"].read()
-    lines = first.splitlines(keepends=True)[:3]
-    s3.put_object(Bucket=bucket, Key=keys[-1], Body=last + b"".join(lines))
+    lines = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read().splitlines(keepends=True)
+    costly = next(line for line in lines if b'"cost":' in line)
+    costly = re.sub(rb'"cost":[0-9.e-]+', b'"cost":500.0', costly)
+    planted = keys[-1].rsplit("/", 1)[0] + "/zz-planted.jsonl"
+    s3.put_object(Bucket=bucket, Key=planted, Body=b"".join(lines[:3]) + costly)
 
 
 @pytest.fixture(scope="module", params=["demo", "planted"])
@@ -66,9 +69,14 @@ def fleet(request, s3_server, validator):
     else:
         generate_fleet(f"s3://{bucket}/", 6, 2, 11, start=START, s3_client=s3,
                        plant=("provider_outage",))  # fmt: skip
-        _duplicate_lines(s3, bucket)
+        _plant_bad_lines(s3, bucket)
     want = contents(in_memory_result(s3, bucket, PERIOD, _cfg(), validator=validator))
-    assert want["counts"]["quarantined"] > 0 and want["findings"]  # bad records were planted
+    counts = want["counts"]
+    assert counts["quarantined"] > 0 and want["findings"]  # bad records were planted
+    if request.param == "planted":  # rows only the suites catch, repeats across batches
+        reasons = want["summary"]["quarantine_by_reason"]
+        assert reasons["events.unique_message"] == 3 and counts["events_quarantined"] >= 4
+        assert "provider_degradation" in {s["kind"] for s in want["summary"]["signals"]}
     return settings, s3, want
 
 
