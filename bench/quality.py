@@ -43,7 +43,7 @@ def generate(root: str, events: int) -> dict:
         for user, body in templates:
             if written >= events:
                 break
-            out = body.replace(b'"user":"' + user + b'"', b'"user":"' + user + b"-%d\"" % copy)
+            out = body.replace(b'"user":"' + user + b'"', b'"user":"' + user + b'-%d"' % copy)
             for tid in set(TASK_ID.findall(body)):  # the copy's own tasks
                 out = out.replace(tid, tid[:-6] + b"%06x" % copy)
             keep = out.splitlines(keepends=True)[: events - written]
@@ -95,7 +95,7 @@ def duckdb_counts(root: str) -> dict:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute(
-        "CREATE TEMP VIEW ev AS SELECT \"user\" AS u, received_at AS ts, event.type AS kind, "
+        'CREATE TEMP VIEW ev AS SELECT "user" AS u, received_at AS ts, event.type AS kind, '
         "event.properties.taskId AS task_id, TRY_CAST(event.properties.cost AS DOUBLE) AS cost "
         f"FROM read_json('{files}', format='newline_delimited', ignore_errors=true, "
         "columns={'user': 'VARCHAR', 'received_at': 'VARCHAR', "
@@ -127,12 +127,20 @@ def main() -> None:
           f"({g['bytes'] / 2**20:,.0f} MB of raw data, generated in {g['seconds']:.0f} s by its "
           f"own process); batches {j['batches']}; gate {j['gate']}, {j['findings']} findings")  # fmt: skip
     print(f"{'step':<40}{'seconds':>10}{'CPU s':>8}{'peak RSS MB':>13}")
-    print(f"{'job: collect → evaluate':<40}{j['seconds']:>10.1f}{j['cpu_s']:>8.0f}{j['rss_mb']:>13,.0f}")
+    print(
+        f"{'job: collect → evaluate':<40}{j['seconds']:>10.1f}{j['cpu_s']:>8.0f}{j['rss_mb']:>13,.0f}"
+    )
     print(f"{'  of which collect (ingest → spool)':<40}{j['collect_s']:>10.1f}")
-    print(f"{'duckdb counts (same files)':<40}{d['seconds']:>10.1f}{d['cpu_s']:>8.0f}{d['rss_mb']:>13,.0f}")
-    print(f"ratio job / duckdb: {j['seconds'] / d['seconds']:.1f}x (duckdb read {d['rows']:,} rows)")
+    print(
+        f"{'duckdb counts (same files)':<40}{d['seconds']:>10.1f}{d['cpu_s']:>8.0f}{d['rss_mb']:>13,.0f}"
+    )
+    print(
+        f"ratio job / duckdb: {j['seconds'] / d['seconds']:.1f}x (duckdb read {d['rows']:,} rows)"
+    )
     rss = j["rss_mb"]
-    print(f"peak RSS: {rss:,.0f} MB (the job; target < 2048 MB: {'ok' if rss < 2048 else 'MISSED'})")
+    print(
+        f"peak RSS: {rss:,.0f} MB (the job; target < 2048 MB: {'ok' if rss < 2048 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Ingestion in chunks of users, so a task runner (threads or a Dask cluster) can spread it.
 
     chunks = plan_chunks(source, s3_client=c, period=p, users=None, chunk_users=4)
-    parts = [ingest_chunk(source, users, s3_client=c, period=p) for users in chunks]
-    result = merge_chunks(parts)      # == ingest(source, s3_client=c, period=p, users=None)
+    parts = [ingest_to_spool(source, users, s3_client=c, period=p) for users in chunks]
+    spool, counts, quarantine = merge_spooled(parts)   # == ingest(source, period=p) spooled
 
 Users are those with task folders (raw/roo/<user>/) plus those that appear only in the
 telemetry (raw/events/), sorted, in chunks of `chunk_users`. Every chunk reads every
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,10 +38,8 @@ from tasks.telemetry.ingest import (
     DAY_MS,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_USER,
-    IngestResult,
-    ingest,
 )
-from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
+from tasks.telemetry.schema import QUARANTINE_SCHEMA
 from tasks.telemetry.sources import EVENTS_DAY, detect_units, iter_lines
 
 CHUNK_USERS_ENV = "COMPLIANCE_INGEST_CHUNK_USERS"
@@ -137,20 +135,6 @@ def plan_chunks(
     return split_users(sorted(wanted), chunk_users) or [[]]
 
 
-def ingest_chunk(
-    source: str,
-    users: Sequence[str] | None,
-    *,
-    s3_client: Any = None,
-    period: Period | None = None,
-    ingest_fn: Callable[..., IngestResult] = ingest,
-) -> IngestResult:
-    """One chunk: ingest restricted to `users` (None: all; in a Dask worker or a thread)."""
-    return ingest_fn(
-        source, s3_client=s3_client, period=period, users=None if users is None else list(users)
-    )
-
-
 def _row_keys(table: pa.Table) -> list[tuple]:
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     return list(zip(*cols, strict=True)) if cols else []
@@ -167,7 +151,7 @@ def merge_quarantine(parts: Sequence[pa.Table]) -> tuple[pa.Table, int]:
         keep = [k not in shared for k in part_keys]
         dropped += keep.count(False)
         quarantine.append(part.filter(pa.array(keep, pa.bool_())))
-    return _concat(quarantine, QUARANTINE_SCHEMA), dropped
+    return concat(quarantine, QUARANTINE_SCHEMA), dropped
 
 
 def merge_counts(counts: Sequence[dict[str, int]], dropped: int) -> dict[str, int]:
@@ -175,19 +159,6 @@ def merge_counts(counts: Sequence[dict[str, int]], dropped: int) -> dict[str, in
     merged["quarantined"] -= dropped
     merged["records_in"] -= dropped
     return merged
-
-
-def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
-    """Concatenate in chunk order (not completion order); unattributed rows counted once."""
-    if not parts:
-        raise ValueError("merge_chunks: no chunk results")
-    quarantine, dropped = merge_quarantine([p.quarantine for p in parts])
-    return IngestResult(
-        tasks=_concat([p.tasks for p in parts], TASKS_SCHEMA),
-        events=_concat([p.events for p in parts], EVENTS_SCHEMA),
-        quarantine=quarantine,
-        counts=merge_counts([p.counts for p in parts], dropped),
-    )
 
 
 def merge_spooled(parts: Sequence[SpooledChunk]) -> tuple[Spool, dict[str, int], pa.Table]:
@@ -203,6 +174,6 @@ def merge_spooled(parts: Sequence[SpooledChunk]) -> tuple[Spool, dict[str, int],
     return spool, merge_counts([c.counts for c in parts], dropped), quarantine
 
 
-def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+def concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
     tables = [t for t in tables if t.num_rows]
     return pa.concat_tables(tables) if tables else schema.empty_table()

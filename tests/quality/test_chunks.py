@@ -12,16 +12,11 @@ import pytest
 
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.periods import resolve_period
-from tasks.quality.chunks import (
-    chunk_users_setting,
-    merge_chunks,
-    plan_chunks,
-    split_users,
-)
+from tasks.quality.chunks import chunk_users_setting, plan_chunks, split_users
 from tasks.quality.frames import parse_roster
 from tasks.quality.storage import filter_users
 from tasks.telemetry.ingest import ingest
-from tests.quality.chunking import chunked_ingest, load_raw
+from tests.quality.chunking import chunked_ingest, load_raw, merge_chunks
 
 START = date(2026, 11, 17)
 PERIOD = resolve_period("2026-11-17", "2026-11-19")
