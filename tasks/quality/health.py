@@ -27,7 +27,7 @@ from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.common.workspace import write_escapes
 from tasks.quality.config import SignalThresholds
 from tasks.quality.providers import MAX_USERS_LISTED, degradation_episodes
-from tasks.quality.signal_rows import SignalRows
+from tasks.quality.signal_rows import SignalRows, may_escape
 
 GROUPS = ("team", "mode", "provider", "model")
 SIGNAL_SEVERITY = {
@@ -257,13 +257,7 @@ def _writes(ev: pd.DataFrame, known: dict[str, list[str]], th: SignalThresholds)
     found: list[Signal] = []
     if not len(writes):
         return found
-    path = writes["path"]
-    # only absolute, home-relative or ..-bearing paths can escape: test those one by one
-    maybe = (
-        path.str.startswith(("/", "~", "\\")).fillna(False)
-        | path.str.contains("..", regex=False).fillna(False)
-        | path.str.match(r"^[A-Za-z]:").fillna(False)
-    ).to_numpy(dtype=bool)
+    maybe = may_escape(writes["path"])  # only these can escape: judged one by one
     writes = writes.loc[maybe]
     out = [
         write_escapes(p, w if isinstance(w, str) else known.get(u)) is True
@@ -301,11 +295,12 @@ def _writes(ev: pd.DataFrame, known: dict[str, list[str]], th: SignalThresholds)
     return found + signals_burst
 
 
-def _providers(ev: pd.DataFrame, days: list[date], th: SignalThresholds) -> list[Signal]:
+def _providers(ev: pd.DataFrame, days: list[date], th: SignalThresholds,
+               per_source: pd.DataFrame | None) -> list[Signal]:  # fmt: skip
     start = pd.Timestamp(days[0].isoformat(), tz="UTC")
     end = pd.Timestamp(days[-1].isoformat(), tz="UTC") + pd.Timedelta(days=1)
     found = []
-    for e in degradation_episodes(ev, start, end, th):
+    for e in degradation_episodes(ev, start, end, th, per_source):
         lo, hi = e["start"], e["end"]
         users = e.pop("users")
         why = (
@@ -338,11 +333,13 @@ def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) 
 
 
 def signals_of(rows: SignalRows, days: list[date], th: SignalThresholds) -> list[Signal]:
-    """Every alert signal from the rows and facts gathered over the validated events."""
+    """Every alert signal from the rows and facts gathered over the validated events (each
+    signal's rows taken in turn, so only one signal's frame is held at a time)."""
     if not rows.rows:
         return []
     day_labels = [d.isoformat() for d in days]
-    ev, users = rows.frame(), sorted(rows.users)
+    users = sorted(rows.users)
+    ev = rows.take("auth")
     signals = _spikes(
         _matrix(ev, users, ev["error_class"].eq("auth").fillna(False), day_labels),
         "auth_failure_spike",
@@ -350,16 +347,18 @@ def signals_of(rows: SignalRows, days: list[date], th: SignalThresholds) -> list
         th.auth_failures_factor,
         "auth failures",
     )
-    signals += _timeouts(ev, users, day_labels, th)
+    signals += _timeouts(rows.take("timeouts"), users, day_labels, th)
+    ev = rows.take("rollbacks")
     signals += _bursts(
         ev, ev["category"].eq("rollback").fillna(False), "rollback_burst",
         th.rollback_window_minutes * 60, th.rollbacks_min, th.rollbacks_factor,
         "checkpoint restores",
     )  # fmt: skip
-    signals += _writes(ev, rows.workspaces, th)
+    signals += _writes(rows.take("writes"), rows.workspaces, th)
+    ev = rows.take("spend")
     spend = _matrix(ev, users, ev["cost"].notna(), day_labels, value="cost").round(4)
     signals += _spikes(spend, "spend_acceleration", th.spend_min_usd, th.spend_factor, "USD")
-    signals += _providers(ev, days, th)
+    signals += _providers(rows.take("failed"), days, th, rows.provider_counts())
     for s in signals:
         s.team = rows.teams.get(s.user)
     return signals

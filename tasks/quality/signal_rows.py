@@ -1,12 +1,13 @@
 """What the alert signals (health.py) read of the validated events, gathered batch by batch.
 
-The signals look at few rows: auth failures, timeouts, commands, rollbacks, file writes,
-requests with a cost, failed and plain model requests. Those rows are kept (in the
-period's days, in row order, with their positions as index) with only the columns a
-signal reads, and a column's value only on the rows that use it (a write's path, a
-request's provider); from every row three facts are kept: the users, each user's first
-team, each user's workspaces. The signals computed from this are the signals computed
-from the whole frame (tests/quality/test_bounded.py).
+Each signal reads few rows and columns: auth failures; timeouts and commands; rollbacks;
+file writes (a path and workspace only where the path could escape); requests with a
+cost; failed model requests. Each gets its own frame of those rows (in the period's
+days, in row order, indexed by their positions), and the provider signal's per-bucket
+request counts are summed as they come (integers: exact). From every row three facts
+are kept: the users, each user's first team, each user's workspaces. The signals
+computed from these are those computed from the whole frame (tests/quality/
+test_bounded.py), in a fraction of its memory.
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.quality.providers import failure_mask
+from tasks.quality.providers import failure_mask, source_counts
 
-COLUMNS = ("source", "user", "ts", "day", "task_id", "kind", "category", "error_class", "cost",
-           "mutates", "path", "workspace", "provider", "model")  # fmt: skip
+FRAMES = {
+    "auth": ("source", "user", "day", "error_class"),
+    "timeouts": ("source", "user", "day", "error_class", "category"),
+    "rollbacks": ("source", "user", "ts", "day", "task_id", "category"),
+    "writes": ("source", "user", "ts", "day", "task_id", "category", "mutates", "path",
+               "workspace"),
+    "spend": ("source", "user", "day", "cost"),
+    "failed": ("source", "user", "ts", "kind", "category", "error_class", "provider", "model"),
+}  # fmt: skip
 
 
 def day_labels(ts: pd.Series) -> pd.Series:
@@ -28,6 +36,16 @@ def day_labels(ts: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(ts.dt.floor("D"))
     labels = np.array([u.strftime("%Y-%m-%d") for u in uniques] + [None], dtype=object)
     return pd.Series(labels[codes], index=ts.index, dtype="str")
+
+
+def may_escape(path: pd.Series) -> np.ndarray:
+    """Paths that could leave the workspace (absolute, home-relative, ..-bearing, drive):
+    only those are judged one by one."""
+    return (
+        path.str.startswith(("/", "~", "\\")).fillna(False)
+        | path.str.contains("..", regex=False).fillna(False)
+        | path.str.match(r"^[A-Za-z]:").fillna(False)
+    ).to_numpy(dtype=bool)
 
 
 def _is(column: pd.Series, value: str) -> pd.Series:
@@ -43,7 +61,8 @@ class SignalRows:
         self.users: set[str] = set()
         self.teams: dict[str, Any] = {}  # first team seen per user
         self.workspaces: dict[str, list[str]] = {}  # in order of first appearance
-        self._parts: list[pd.DataFrame] = []
+        self.per_source: pd.DataFrame | None = None  # providers.source_counts, summed
+        self._parts: dict[str, list[pd.DataFrame]] = {k: [] for k in FRAMES}
 
     @classmethod
     def of(cls, events: pd.DataFrame, days: list[date]) -> SignalRows:
@@ -65,28 +84,35 @@ class SignalRows:
         for user, values in spaces.unique().items():
             known = self.workspaces.setdefault(user, [])
             known += [w for w in values if w not in known]
-        self._parts.append(self._needed(ev))
-
-    def _needed(self, ev: pd.DataFrame) -> pd.DataFrame:
+        counts = source_counts(ev)
+        self.per_source = (
+            counts if self.per_source is None
+            else self.per_source.add(counts, fill_value=0).astype("int64")
+        )  # fmt: skip
         cls, cat = ev["error_class"], ev["category"]
         write = ev["mutates"].fillna(False).astype(bool) & _is(cat, "tool")
-        rollback = _is(cat, "rollback")
-        requests = failure_mask(ev) | _is(cat, "api_request")
-        keep = (
-            _is(cls, "auth") | _is(cls, "timeout") | _is(cat, "command") | rollback | write
-            | ev["cost"].notna() | requests
-        )  # fmt: skip
-        sub = ev.loc[keep.to_numpy(), list(COLUMNS)]
-        only = {"task_id": (rollback | write)[keep], "path": write[keep],
-                "workspace": write[keep], "provider": requests[keep], "model": requests[keep]}  # fmt: skip
-        for column, rows in only.items():
-            sub[column] = sub[column].where(rows)  # not read elsewhere: held as missing
-        return sub
+        masks = {
+            "auth": _is(cls, "auth"),
+            "timeouts": _is(cls, "timeout") | _is(cat, "command"),
+            "rollbacks": _is(cat, "rollback"),
+            "writes": write,
+            "spend": ev["cost"].notna(),
+            "failed": failure_mask(ev),
+        }
+        for kind, mask in masks.items():
+            part = ev.loc[mask.to_numpy(), list(FRAMES[kind])]
+            if kind == "writes" and len(part):  # a path that cannot escape is not read
+                maybe = may_escape(part["path"])
+                part["path"] = part["path"].where(maybe)
+                part["workspace"] = part["workspace"].where(maybe)
+            self._parts[kind].append(part)
 
-    def frame(self) -> pd.DataFrame:
-        """The kept rows of every batch, in row order."""
-        if not self._parts:
-            return pd.DataFrame(columns=list(COLUMNS))
-        if len(self._parts) > 1:
-            self._parts = [pd.concat(self._parts)]
-        return self._parts[0]
+    def take(self, kind: str) -> pd.DataFrame:
+        """The rows of one signal, every batch's in row order (handed over: not kept)."""
+        parts, self._parts[kind] = self._parts[kind], []
+        if not parts:
+            return pd.DataFrame(columns=list(FRAMES[kind]))
+        return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+    def provider_counts(self) -> pd.DataFrame | None:
+        return None if self.per_source is None else self.per_source.sort_index()
