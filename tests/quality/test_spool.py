@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tasks.common.errors import ConfigError, StorageError
+from tasks.common.errors import ConfigError, InputError, StorageError
 from tasks.quality.spool import Spool, SpooledChunk, batch_rows_setting, ingest_to_spool
 from tests.quality.factory import event_row, events_table
 
@@ -46,7 +46,7 @@ def test_a_chunk_folder_this_process_cannot_see_is_one_line(tmp_path):
 
 def test_a_failed_chunk_leaves_no_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPLIANCE_SPOOL_DIR", str(tmp_path))
-    with pytest.raises(Exception):
+    with pytest.raises(InputError, match="no such file"):
         ingest_to_spool(str(tmp_path / "no-such-source"), None)
     assert list(tmp_path.iterdir()) == []
 
