@@ -40,16 +40,17 @@ def _redaction(cfg: Any) -> dict[str, Any]:
 
 
 def check(settings: StorageSettings, cfg: Any) -> None:
-    """A broken suite file, a missing redaction key or a bad chunk or batch setting stops
-    the run before any work."""
+    """A broken suite file, a missing redaction key or a bad chunk, batch or spool setting
+    stops the run before any work."""
     from tasks.quality.chunks import chunk_users_setting
     from tasks.quality.derived import derived_redactor
-    from tasks.quality.spool import batch_rows_setting
+    from tasks.quality.spool import batch_rows_setting, spool_root
 
     load_suites(cfg.quality.suites_dir)
     derived_redactor(_redaction(cfg))
     chunk_users_setting()  # a bad value stops the run before any retry
     batch_rows_setting()
+    spool_root()
 
 
 def _runner_spreads() -> bool:

@@ -52,7 +52,11 @@ def batch_rows_setting(value: int | str | None = None) -> int:
 
 
 def spool_root() -> str | None:
-    return os.environ.get(SPOOL_DIR_ENV) or None
+    """COMPLIANCE_SPOOL_DIR (None: the system's temporary folder); not a folder: one line."""
+    root = os.environ.get(SPOOL_DIR_ENV) or None
+    if root is not None and not os.path.isdir(root):
+        raise ConfigError(f"{SPOOL_DIR_ENV}: {root} is not a folder")
+    return root
 
 
 @dataclass

@@ -70,3 +70,12 @@ def test_batch_rows_setting(monkeypatch):
         monkeypatch.setenv("COMPLIANCE_QUALITY_BATCH_ROWS", bad)
         with pytest.raises(ConfigError, match="COMPLIANCE_QUALITY_BATCH_ROWS"):
             batch_rows_setting()
+
+
+def test_a_spool_folder_that_is_not_one_stops_the_run_up_front(tmp_path, monkeypatch):
+    from tasks.quality.job import check
+    from tests.quality.test_bounded import _cfg
+
+    monkeypatch.setenv("COMPLIANCE_SPOOL_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="COMPLIANCE_SPOOL_DIR: .*missing is not a folder"):
+        check(None, _cfg())
