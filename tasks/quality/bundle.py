@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from tasks.common.csvsafe import SafeWriter
-from tasks.quality.job import TABLES, Assessment
+from tasks.quality.assess import Assessment
+from tasks.quality.parameters import TABLES
 from tasks.reports import Chart, Table, bar_chart, line_chart
 
 QUARANTINE_COLUMNS = ["table", "stage", "source", "position", "reason", "reasons", "detail", "day"]

@@ -1,8 +1,8 @@
 """Ingestion in chunks of users, so a task runner (threads or a Dask cluster) can spread it.
 
     chunks = plan_chunks(source, s3_client=c, period=p, users=None, chunk_users=4)
-    parts = [ingest_chunk(source, users, s3_client=c, period=p) for users in chunks]
-    result = merge_chunks(parts)      # == ingest(source, s3_client=c, period=p, users=None)
+    parts = [ingest_to_spool(source, users, s3_client=c, period=p) for users in chunks]
+    spool, counts, quarantine = merge_spooled(parts)   # == ingest(source, period=p) spooled
 
 Users are those with task folders (raw/roo/<user>/) plus those that appear only in the
 telemetry (raw/events/), sorted, in chunks of `chunk_users`. Every chunk reads every
@@ -22,24 +22,24 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tasks.common.errors import ConfigError
 from tasks.common.models import Period
 from tasks.common.storage import Store, open_store
+from tasks.quality.spool import Spool, SpooledChunk
 from tasks.telemetry.ingest import (
     DAY_MS,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_USER,
-    IngestResult,
-    ingest,
 )
-from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
+from tasks.telemetry.schema import QUARANTINE_SCHEMA
 from tasks.telemetry.sources import EVENTS_DAY, detect_units, iter_lines
 
 CHUNK_USERS_ENV = "COMPLIANCE_INGEST_CHUNK_USERS"
@@ -135,48 +135,45 @@ def plan_chunks(
     return split_users(sorted(wanted), chunk_users) or [[]]
 
 
-def ingest_chunk(
-    source: str,
-    users: Sequence[str] | None,
-    *,
-    s3_client: Any = None,
-    period: Period | None = None,
-    ingest_fn: Callable[..., IngestResult] = ingest,
-) -> IngestResult:
-    """One chunk: ingest restricted to `users` (None: all; in a Dask worker or a thread)."""
-    return ingest_fn(
-        source, s3_client=s3_client, period=period, users=None if users is None else list(users)
-    )
-
-
 def _row_keys(table: pa.Table) -> list[tuple]:
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     return list(zip(*cols, strict=True)) if cols else []
 
 
-def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
-    """Concatenate in chunk order (not completion order); unattributed rows counted once."""
-    if not parts:
-        raise ValueError("merge_chunks: no chunk results")
-    keys = [_row_keys(p.quarantine) for p in parts]
+def merge_quarantine(parts: Sequence[pa.Table]) -> tuple[pa.Table, int]:
+    """The chunks' quarantine tables in chunk order, the rows every chunk found (lines
+    that name no user) kept from the first only; (table, rows dropped)."""
+    keys = [_row_keys(p) for p in parts]
     shared = set.intersection(*(set(k) for k in keys)) if len(parts) > 1 else set()
-    quarantine = [parts[0].quarantine]
+    quarantine = [parts[0]]
     dropped = 0
     for part, part_keys in zip(parts[1:], keys[1:], strict=True):
         keep = [k not in shared for k in part_keys]
         dropped += keep.count(False)
-        quarantine.append(part.quarantine.filter(pa.array(keep, pa.bool_())))
-    counts = {k: sum(int(p.counts.get(k, 0)) for p in parts) for k in COUNT_KEYS}
-    counts["quarantined"] -= dropped
-    counts["records_in"] -= dropped
-    return IngestResult(
-        tasks=_concat([p.tasks for p in parts], TASKS_SCHEMA),
-        events=_concat([p.events for p in parts], EVENTS_SCHEMA),
-        quarantine=_concat(quarantine, QUARANTINE_SCHEMA),
-        counts=counts,
-    )
+        quarantine.append(part.filter(pa.array(keep, pa.bool_())))
+    return concat(quarantine, QUARANTINE_SCHEMA), dropped
 
 
-def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+def merge_counts(counts: Sequence[dict[str, int]], dropped: int) -> dict[str, int]:
+    merged = {k: sum(int(c.get(k, 0)) for c in counts) for k in COUNT_KEYS}
+    merged["quarantined"] -= dropped
+    merged["records_in"] -= dropped
+    return merged
+
+
+def merge_spooled(parts: Sequence[SpooledChunk]) -> tuple[Spool, dict[str, int], pa.Table]:
+    """The spooled chunks as the run's spool (in chunk order), their counts and their
+    quarantine merged as merge_chunks does."""
+    if not parts:
+        raise ValueError("merge_spooled: no chunk results")
+    spool = Spool(parts)
+    quarantine, dropped = merge_quarantine(
+        [pq.read_table(p) if (p := c.path("quarantine")) else QUARANTINE_SCHEMA.empty_table()
+         for c in parts]
+    )  # fmt: skip
+    return spool, merge_counts([c.counts for c in parts], dropped), quarantine
+
+
+def concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
     tables = [t for t in tables if t.num_rows]
     return pa.concat_tables(tables) if tables else schema.empty_table()

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, model_validator
 from tasks.common.bursts import WriteBurstConfig, refuse_old_keys
 from tasks.common.settings import validate_section
 
+JOB = "telemetry-quality"
+
 
 class SignalThresholds(BaseModel):
     """A signal fires when value >= max(min, factor x baseline) (see health.py)."""

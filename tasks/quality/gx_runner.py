@@ -147,7 +147,13 @@ INDEX_CAP = 1000
 
 
 def strip_values(result) -> None:
-    """Drop row values from a GX validation result and cap its row-position lists."""
+    """Drop row values from a GX validation result and cap its row-position lists; drop
+    the batch's load time and data fingerprint (a batched validation has no one frame to
+    fingerprint, and a load time makes two runs over the same data differ)."""
+    markers = (result.meta or {}).get("batch_markers")
+    if isinstance(markers, dict):
+        markers.pop("ge_load_time", None)
+        markers.pop("pandas_data_fingerprint", None)
     for r in result.results:
         res = r.result
         if not res:

@@ -27,6 +27,7 @@ from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.common.workspace import write_escapes
 from tasks.quality.config import SignalThresholds
 from tasks.quality.providers import MAX_USERS_LISTED, degradation_episodes
+from tasks.quality.signal_rows import SignalRows, may_escape
 
 GROUPS = ("team", "mode", "provider", "model")
 SIGNAL_SEVERITY = {
@@ -133,14 +134,15 @@ def fleet_metrics(tasks: pd.DataFrame) -> dict[str, Any]:
 # -- signals -----------------------------------------------------------------------------
 
 
-def _matrix(events: pd.DataFrame, mask: Any, days: list[str], value: str | None = None):
+def _matrix(
+    events: pd.DataFrame, users: list[str], mask: Any, days: list[str], value: str | None = None
+):
     """users x days (zero-filled) of a count (or a sum of `value`) over masked events.
 
     Task messages can arrive twice (ui_messages and the telemetry copy): each source is
     counted on its own and the larger figure kept, so nothing is counted double.
     """
     sel = events.loc[mask]
-    users = sorted(events["user"].dropna().unique())
     keys = ["source", "user", "day"]
     m = sel.groupby(keys).size() if value is None else sel.groupby(keys)[value].sum()
     m = m.groupby(level=["user", "day"]).max()
@@ -193,13 +195,6 @@ def _span(seconds: int) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds}s"
 
 
-def _day_labels(ts: pd.Series) -> pd.Series:
-    """YYYY-MM-DD of each timestamp (formatting only the distinct days: strftime is slow)."""
-    codes, uniques = pd.factorize(ts.dt.floor("D"))
-    labels = np.array([u.strftime("%Y-%m-%d") for u in uniques] + [None], dtype=object)
-    return pd.Series(labels[codes], index=ts.index, dtype="str")
-
-
 def _baseline(matrix: pd.DataFrame, user: str, day: str) -> float:
     if matrix.shape[1] > 1:
         return float(matrix.loc[user].drop(day).median())
@@ -224,9 +219,9 @@ def _spikes(matrix: pd.DataFrame, kind: str, minimum: float, factor: float, unit
     return found
 
 
-def _timeouts(ev: pd.DataFrame, days: list[str], th: SignalThresholds) -> list[Signal]:
-    timeouts = _matrix(ev, ev["error_class"].eq("timeout").fillna(False), days)
-    commands = _matrix(ev, ev["category"].eq("command").fillna(False), days)
+def _timeouts(ev: pd.DataFrame, users: list[str], days: list[str], th: SignalThresholds):
+    timeouts = _matrix(ev, users, ev["error_class"].eq("timeout").fillna(False), days)
+    commands = _matrix(ev, users, ev["category"].eq("command").fillna(False), days)
     total_t, total_c = timeouts.to_numpy().sum(), commands.to_numpy().sum()
     found = []
     rows, cols = np.nonzero(timeouts.to_numpy() >= th.timeouts_min)
@@ -256,21 +251,14 @@ def _timeouts(ev: pd.DataFrame, days: list[str], th: SignalThresholds) -> list[S
     return found
 
 
-def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
+def _writes(ev: pd.DataFrame, known: dict[str, list[str]], th: SignalThresholds) -> list[Signal]:
     write_mask = ev["mutates"].fillna(False).astype(bool) & ev["category"].eq("tool").fillna(False)
     writes = ev.loc[write_mask]
     found: list[Signal] = []
     if not len(writes):
         return found
-    path = writes["path"]
-    # only absolute, home-relative or ..-bearing paths can escape: test those one by one
-    maybe = (
-        path.str.startswith(("/", "~", "\\")).fillna(False)
-        | path.str.contains("..", regex=False).fillna(False)
-        | path.str.match(r"^[A-Za-z]:").fillna(False)
-    ).to_numpy(dtype=bool)
+    maybe = may_escape(writes["path"])  # only these can escape: judged one by one
     writes = writes.loc[maybe]
-    known = ev.dropna(subset=["workspace"]).groupby("user")["workspace"].unique().to_dict()
     out = [
         write_escapes(p, w if isinstance(w, str) else known.get(u)) is True
         for p, w, u in zip(
@@ -307,11 +295,12 @@ def _writes(ev: pd.DataFrame, th: SignalThresholds) -> list[Signal]:
     return found + signals_burst
 
 
-def _providers(ev: pd.DataFrame, days: list[date], th: SignalThresholds) -> list[Signal]:
+def _providers(ev: pd.DataFrame, days: list[date], th: SignalThresholds,
+               per_source: pd.DataFrame | None) -> list[Signal]:  # fmt: skip
     start = pd.Timestamp(days[0].isoformat(), tz="UTC")
     end = pd.Timestamp(days[-1].isoformat(), tz="UTC") + pd.Timedelta(days=1)
     found = []
-    for e in degradation_episodes(ev, start, end, th):
+    for e in degradation_episodes(ev, start, end, th, per_source):
         lo, hi = e["start"], e["end"]
         users = e.pop("users")
         why = (
@@ -339,30 +328,37 @@ def _providers(ev: pd.DataFrame, days: list[date], th: SignalThresholds) -> list
 
 
 def alert_signals(events: pd.DataFrame, days: list[date], th: SignalThresholds) -> list[Signal]:
-    """Every alert signal over validated events of the period's days."""
-    if not len(events):
+    """Every alert signal over validated events of the period's days (one frame)."""
+    return signals_of(SignalRows.of(events, days), days, th)
+
+
+def signals_of(rows: SignalRows, days: list[date], th: SignalThresholds) -> list[Signal]:
+    """Every alert signal from the rows and facts gathered over the validated events (each
+    signal's rows taken in turn, so only one signal's frame is held at a time)."""
+    if not rows.rows:
         return []
     day_labels = [d.isoformat() for d in days]
-    ev = events.assign(day=_day_labels(events["ts"]))
-    ev = ev.loc[ev["day"].isin(day_labels)]
+    users = sorted(rows.users)
+    ev = rows.take("auth")
     signals = _spikes(
-        _matrix(ev, ev["error_class"].eq("auth").fillna(False), day_labels),
+        _matrix(ev, users, ev["error_class"].eq("auth").fillna(False), day_labels),
         "auth_failure_spike",
         th.auth_failures_min,
         th.auth_failures_factor,
         "auth failures",
     )
-    signals += _timeouts(ev, day_labels, th)
+    signals += _timeouts(rows.take("timeouts"), users, day_labels, th)
+    ev = rows.take("rollbacks")
     signals += _bursts(
         ev, ev["category"].eq("rollback").fillna(False), "rollback_burst",
         th.rollback_window_minutes * 60, th.rollbacks_min, th.rollbacks_factor,
         "checkpoint restores",
     )  # fmt: skip
-    signals += _writes(ev, th)
-    spend = _matrix(ev, ev["cost"].notna(), day_labels, value="cost").round(4)
+    signals += _writes(rows.take("writes"), rows.workspaces, th)
+    ev = rows.take("spend")
+    spend = _matrix(ev, users, ev["cost"].notna(), day_labels, value="cost").round(4)
     signals += _spikes(spend, "spend_acceleration", th.spend_min_usd, th.spend_factor, "USD")
-    signals += _providers(ev, days, th)
-    teams = ev.dropna(subset=["team"]).groupby("user")["team"].first().to_dict()
+    signals += _providers(rows.take("failed"), days, th, rows.provider_counts())
     for s in signals:
-        s.team = teams.get(s.user)
+        s.team = rows.teams.get(s.user)
     return signals

@@ -25,6 +25,7 @@ import pandas as pd
 
 FAILURE_KINDS = ("api_req_failed", "api_req_retry_delayed")
 STEP_MINUTES = 5
+STEP = f"{STEP_MINUTES}min"
 MAX_USERS_LISTED = 25
 
 
@@ -40,15 +41,21 @@ def _named(col: pd.Series) -> pd.Series:
     return col.astype(object).where(col.notna(), "(unknown)")
 
 
-def _bucket_counts(ev: pd.DataFrame, fail: pd.Series, step: str) -> pd.DataFrame:
-    """(provider, model, bucket) -> failures, requests (max over sources)."""
+def source_counts(ev: pd.DataFrame, step: str = STEP) -> pd.DataFrame:
+    """(provider, model, bucket, source) -> failures, requests: integer sums, so the
+    counts of several batches add up to those of their rows together."""
+    fail = failure_mask(ev)
     req = ev["category"].eq("api_request").fillna(False).astype(bool)
     sel = ev.loc[fail | req, ["source", "provider", "model", "ts"]].copy()
     sel["fail"] = fail[fail | req].to_numpy().astype("int64")
     sel["req"] = req[fail | req].to_numpy().astype("int64")
     sel["provider"], sel["model"] = _named(sel["provider"]), _named(sel["model"])
     sel["bucket"] = sel["ts"].dt.floor(step)
-    per_source = sel.groupby(["provider", "model", "bucket", "source"])[["fail", "req"]].sum()
+    return sel.groupby(["provider", "model", "bucket", "source"])[["fail", "req"]].sum()
+
+
+def _bucket_counts(per_source: pd.DataFrame) -> pd.DataFrame:
+    """(provider, model, bucket) -> failures, requests (max over sources)."""
     return per_source.groupby(level=["provider", "model", "bucket"]).max()
 
 
@@ -75,18 +82,21 @@ def _episodes(
 
 
 def degradation_episodes(
-    ev: pd.DataFrame, period_start: pd.Timestamp, period_end: pd.Timestamp, th: Any
-) -> list[dict[str, Any]]:
-    """Every provider/model episode that fires (see the module docstring)."""
+    ev: pd.DataFrame, period_start: pd.Timestamp, period_end: pd.Timestamp, th: Any,
+    per_source: pd.DataFrame | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Every provider/model episode that fires (see the module docstring). `per_source`:
+    the events' source_counts when gathered batch by batch (`ev` then needs only the
+    failed requests)."""
     if not len(ev):
         return []
     fail = failure_mask(ev)
     if not fail.any():
         return []
-    step = f"{STEP_MINUTES}min"
+    step = STEP
     n = max(1, th.provider_window_minutes // STEP_MINUTES)
     window = pd.Timedelta(minutes=n * STEP_MINUTES)
-    counts = _bucket_counts(ev, fail, step)
+    counts = _bucket_counts(source_counts(ev, step) if per_source is None else per_source)
     failed = ev.loc[fail, ["source", "user", "ts", "provider", "model", "error_class", "kind"]]
     found = []
     for (provider, model), group in counts.groupby(level=["provider", "model"]):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,9 +20,12 @@ from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated
 from tasks.common.models import Period
 from tasks.common.periods import period_days
 from tasks.common.storage import get_or_none, iter_objects
+from tasks.quality.assess import Assessment
+from tasks.quality.config import JOB
 from tasks.quality.derived import derived_redactor, redact_table
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import JOB, TABLES, Assessment
+from tasks.quality.parameters import TABLES
+from tasks.quality.spool import Spool, batch_rows_setting
 
 RAW = "raw/"
 HISTORY_KEY = state_key(JOB, "history.json")
@@ -33,7 +36,7 @@ def gate_key(day: date) -> str:
     return state_key(JOB, f"gate/{day.isoformat()}.json")
 
 
-def _put(client, bucket: str, key: str, body: bytes, content_type: str) -> None:
+def _put(client, bucket: str, key: str, body: Any, content_type: str) -> None:
     try:
         client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
     except Exception as exc:  # botocore ClientError and friends; keep the message one line
@@ -71,10 +74,28 @@ def _day_labels(table: pa.Table, name: str, days: list[date]) -> pa.Array:
     return pc.if_else(pc.greater(labels, last), last, labels)
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
+def _valid_by_day(
+    spool: Spool, name: str, days: list[date], redactor: Any, folder: str
+) -> tuple[dict[str, str], dict[str, int]]:
+    """The valid rows of `name`, redacted, in one local Parquet file per day (empty days
+    too); (day -> file, day -> rows). One batch in memory at a time."""
+    schema = spool.schemas[f"valid-{name}"]
+    paths = {d.isoformat(): os.path.join(folder, f"{name}-{d.isoformat()}.parquet") for d in days}
+    writers = {d: pq.ParquetWriter(p, schema, compression="zstd") for d, p in paths.items()}
+    rows = dict.fromkeys(paths, 0)
+    try:
+        for batch in spool.batches(f"valid-{name}", batch_rows_setting()):
+            batch, _ = redact_table(name, batch, redactor)
+            labels = _day_labels(batch, name, days)
+            for day, writer in writers.items():
+                part = batch.filter(pc.equal(labels, day))
+                if part.num_rows:
+                    writer.write_table(part.cast(schema))
+                    rows[day] += part.num_rows
+    finally:
+        for w in writers.values():
+            w.close()
+    return paths, rows
 
 
 def write_outputs(
@@ -94,17 +115,20 @@ def write_outputs(
     secret reaches derived data, which outlives the raw logs.
     Tables are written even when the gate fails: the gate record (written after them) is
     what readers such as cost-budget consult before using a day.
+    The valid rows are read from the run's spool batch by batch; each day's file is
+    built on local disk and uploaded from there.
     """
     redactor = derived_redactor(redaction)
     days = period_days(period)
     written: list[str] = []
+    counts: dict[str, dict[str, int]] = {}
     for name in TABLES:
-        valid, _ = redact_table(name, a.splits[name].valid, redactor)
-        labels = _day_labels(valid, name, days)
+        paths, counts[name] = _valid_by_day(a.valid, name, days, redactor, a.valid.folder)
         for day in days:
-            part = valid.filter(pc.equal(labels, day.isoformat()))
             key = validated_key(name, day, run_id)
-            _put(client, bucket, key, parquet_bytes(part), "application/vnd.apache.parquet")
+            with open(paths[day.isoformat()], "rb") as body:
+                _put(client, bucket, key, body, "application/vnd.apache.parquet")
+            os.remove(paths[day.isoformat()])
             written.append(key)
     by_day: dict[str, list[bytes]] = {}
     for row in a.parse_quarantine + [r for n in TABLES for r in a.splits[n].quarantine]:
@@ -121,20 +145,20 @@ def write_outputs(
         written.append(gate_key(day))
     if update_history:
         history = read_history(client, bucket)
-        history["days"].update(history_entries(a, days, run_id))
+        history["days"].update(history_entries(a, days, run_id, counts))
         _put(client, bucket, HISTORY_KEY, orjson.dumps(history), "application/json")
         written.append(HISTORY_KEY)
     return written
 
 
-def history_entries(a: Assessment, days: list[date], run_id: str) -> dict[str, dict[str, Any]]:
+def history_entries(
+    a: Assessment, days: list[date], run_id: str, counts: dict[str, dict[str, int]]
+) -> dict[str, dict[str, Any]]:
     """Per day: validated row counts (the row-count bounds) and fleet metrics (the charts)."""
     out: dict[str, dict[str, Any]] = {d.isoformat(): {"run_id": run_id} for d in days}
     for name in TABLES:
         for d in out:
-            out[d][name] = 0
-        for vc in pc.value_counts(_day_labels(a.splits[name].valid, name, days)).to_pylist():
-            out[vc["values"]][name] = vc["counts"]
+            out[d][name] = counts[name].get(d, 0)
     for m in a.metrics.get("by_day", []):
         if m["day"] in out:
             out[m["day"]].update(
@@ -146,7 +170,7 @@ def history_entries(a: Assessment, days: list[date], run_id: str) -> dict[str, d
 
 @dataclass
 class RawInputs:
-    tables: dict[str, pa.Table]
+    spool: Spool  # the period's tasks and events, on local disk
     counts: dict[str, int]
     quarantine: pa.Table
     roster: pd.DataFrame | None
@@ -210,13 +234,8 @@ def plan_inputs(
     return InputPlan(source, chunks, roster, read_history(client, bucket), inputs)
 
 
-def raw_inputs(plan: InputPlan, result: Any) -> RawInputs:
-    """The plan plus the merged ingestion (an IngestResult)."""
-    return RawInputs(
-        tables={"tasks": result.tasks, "events": result.events},
-        counts=dict(result.counts),
-        quarantine=result.quarantine,
-        roster=plan.roster,
-        history=plan.history,
-        inputs=plan.inputs,
-    )
+def raw_inputs(
+    plan: InputPlan, spool: Spool, counts: dict[str, int], quarantine: pa.Table
+) -> RawInputs:
+    """The plan plus the merged ingestion (the spooled chunks)."""
+    return RawInputs(spool, counts, quarantine, plan.roster, plan.history, plan.inputs)

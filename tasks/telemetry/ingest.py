@@ -36,6 +36,7 @@ from tasks.common.storage import open_store
 from tasks.telemetry import cline_sessions
 from tasks.telemetry.batch import BATCH_BYTES, no_gc, parse_files
 from tasks.telemetry.events import TaskAttrs, parse_event_line
+from tasks.telemetry.history_index import load_index
 from tasks.telemetry.parse_task import TaskContext, parse_messages
 from tasks.telemetry.quarantine import qrow
 from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASK_COLUMNS, TASKS_SCHEMA
@@ -215,7 +216,7 @@ class Ingestion:
             hist = self._history(folder)
             if hist is None and unit.kind == "tasks":
                 if index is None:
-                    index = self._load_index(unit)
+                    index = load_index(self.store, unit.prefix, self.max_file, self._quarantine)
                 hist = index.get(folder.task_id)
             self._task(folder, hist)
             yield from self._maybe_flush()
@@ -248,48 +249,6 @@ class Ingestion:
             self._quarantine.append(qrow(uri, "file", "bad_type", "not a JSON object", raw))
             return None
         return data
-
-    def _load_index(self, unit: Unit) -> dict[str, dict[str, Any]]:
-        """tasks/_index.json entries (Roo Code), else Cline's state/taskHistory.json (a
-        list of HistoryItem beside tasks/): only the fields we use, for tasks without
-        their own history file."""
-        places = [(unit.prefix, "_index.json")]
-        if unit.prefix.endswith("tasks/"):
-            places.append((unit.prefix[: -len("tasks/")] + "state/", "taskHistory.json"))
-        for folder, name in places:
-            try:
-                _, files = self.store.children(folder)
-            except OSError:
-                continue
-            if name in files:
-                return self._read_index(folder + name, files[name])
-        return {}
-
-    def _read_index(self, key: str, size: int) -> dict[str, dict[str, Any]]:
-        if size > self.max_file:
-            detail = f"{size} bytes is over the {self.max_file} byte limit"
-            self._quarantine.append(qrow(self.store.uri(key), "file", "too_large", detail))
-            return {}
-        try:
-            data = orjson.loads(self.store.read(key))
-        except orjson.JSONDecodeError as exc:
-            self._quarantine.append(
-                qrow(self.store.uri(key), "file", "not_json", f"not JSON: {exc.msg}")
-            )
-            return {}
-        keep = ("mode", "workspace", "status", "parentTaskId", "rootTaskId", "ts", "apiConfigName")
-        keep += ("tokensIn", "tokensOut", "cacheWrites", "cacheReads", "totalCost")
-        entries = data.get("entries") if isinstance(data, dict) else data  # Cline: a list
-        if not isinstance(entries, list):
-            self._quarantine.append(
-                qrow(self.store.uri(key), "file", "bad_type", "no list of history entries")
-            )
-            return {}
-        out: dict[str, dict[str, Any]] = {}
-        for e in entries or ():
-            if isinstance(e, dict) and isinstance(e.get("id"), str):
-                out[e["id"]] = {k: e[k] for k in keep if k in e}
-        return out
 
     def _task(self, folder: TaskFolder, hist: dict[str, Any] | None) -> None:
         uri = self.store.uri(folder.prefix.rstrip("/"))

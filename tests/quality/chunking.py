@@ -7,9 +7,35 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tasks.common.models import Period
-from tasks.quality.chunks import ingest_chunk, merge_chunks, plan_chunks
+from tasks.quality.chunks import concat, merge_counts, merge_quarantine, merge_spooled, plan_chunks
+from tasks.quality.spool import ingest_to_spool
 from tasks.quality.storage import RawInputs, plan_inputs, raw_inputs
-from tasks.telemetry.ingest import IngestResult
+from tasks.telemetry.ingest import IngestResult, ingest
+from tasks.telemetry.schema import EVENTS_SCHEMA, TASKS_SCHEMA
+
+
+def ingest_chunk(
+    source: str, users: Sequence[str] | None, *, s3_client: Any = None,
+    period: Period | None = None,
+) -> IngestResult:  # fmt: skip
+    """One chunk in memory: ingest restricted to `users` (None: all)."""
+    return ingest(
+        source, s3_client=s3_client, period=period, users=None if users is None else list(users)
+    )
+
+
+def merge_chunks(parts: Sequence[IngestResult]) -> IngestResult:
+    """In-memory chunks concatenated in chunk order, unattributed rows counted once (the
+    job's merge_spooled, on tables)."""
+    if not parts:
+        raise ValueError("merge_chunks: no chunk results")
+    quarantine, dropped = merge_quarantine([p.quarantine for p in parts])
+    return IngestResult(
+        tasks=concat([p.tasks for p in parts], TASKS_SCHEMA),
+        events=concat([p.events for p in parts], EVENTS_SCHEMA),
+        quarantine=quarantine,
+        counts=merge_counts([p.counts for p in parts], dropped),
+    )
 
 
 def ingest_in_turn(
@@ -44,7 +70,9 @@ def load_raw(
     user: str | None,
     chunk_users: int | None = None,
 ) -> RawInputs:
-    """Everything the job reads, chunks ingested in turn (the flow's plan and merge)."""
+    """Everything the job reads, chunks ingested to the spool in turn (the flow's plan and
+    merge)."""
     spread = chunk_users is not None  # in turn, more chunks only cost CPU
     plan = plan_inputs(client, bucket, period, team, user, chunk_users, spread)
-    return raw_inputs(plan, merge_chunks(ingest_in_turn(plan.source, plan.chunks, client, period)))
+    parts = [ingest_to_spool(plan.source, c, s3_client=client, period=period) for c in plan.chunks]
+    return raw_inputs(plan, *merge_spooled(parts))

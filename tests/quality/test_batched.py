@@ -15,7 +15,7 @@ from tasks.quality.batched import BatchMergeError, validate_batched
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import to_frame
 from tasks.quality.gx_runner import strip_values
-from tasks.quality.job import expectation_parameters
+from tasks.quality.parameters import expectation_parameters
 
 START = date(2026, 11, 17)
 PERIOD = resolve_period("2026-11-17", "2026-11-19")

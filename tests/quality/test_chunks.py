@@ -12,16 +12,11 @@ import pytest
 
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.periods import resolve_period
-from tasks.quality.chunks import (
-    chunk_users_setting,
-    merge_chunks,
-    plan_chunks,
-    split_users,
-)
+from tasks.quality.chunks import chunk_users_setting, plan_chunks, split_users
 from tasks.quality.frames import parse_roster
 from tasks.quality.storage import filter_users
 from tasks.telemetry.ingest import ingest
-from tests.quality.chunking import chunked_ingest, load_raw
+from tests.quality.chunking import chunked_ingest, load_raw, merge_chunks
 
 START = date(2026, 11, 17)
 PERIOD = resolve_period("2026-11-17", "2026-11-19")
@@ -178,14 +173,14 @@ def test_load_raw_over_s3_equals_single_ingest(s3, buckets):
     single = ingest(f"s3://{bucket}/raw/", s3_client=s3, period=day)
     assert raw.counts == single.counts
     for name in ("tasks", "events"):
-        assert _rows(raw.tables[name]) == _rows(getattr(single, name))
+        assert _rows(raw.spool.read(name)) == _rows(getattr(single, name))
     assert _rows(raw.quarantine) == _rows(single.quarantine)
-    assert GHOST in set(raw.tables["events"].column("user").to_pylist())
+    assert GHOST in set(raw.spool.read("events").column("user").to_pylist())
     team = next(u["team"] for u in truth["users"] if u["user"] == someone)
     by_team = load_raw(s3, bucket, day, team, someone, chunk_users=1)  # --team X --user Y
     alone = ingest(f"s3://{bucket}/raw/", s3_client=s3, period=day, users=[someone])
-    assert by_team.counts == alone.counts and by_team.tables["events"].num_rows > 0
-    assert set(by_team.tables["tasks"].column("user").to_pylist()) == {someone}
+    assert by_team.counts == alone.counts and by_team.spool.read("events").num_rows > 0
+    assert set(by_team.spool.read("tasks").column("user").to_pylist()) == {someone}
     assert _rows(by_team.quarantine) == _rows(alone.quarantine)
     assert raw.roster is not None and [i["uri"] for i in raw.inputs] == [
         f"s3://{bucket}/raw/org/roster.csv",

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tasks.common.errors import ConfigError, InputError
-from tasks.common.periods import resolve_period
+from tasks.common.periods import period_days, resolve_period
 from tasks.quality.config import quality_config
 from tasks.quality.frames import join_team, parse_roster
-from tasks.quality.job import expectation_parameters, period_days
+from tasks.quality.parameters import expectation_parameters
 from tasks.quality.storage import filter_users
 from tests.quality.factory import event_row, events_table
 

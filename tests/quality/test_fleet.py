@@ -11,11 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from tasks.common.models import Severity
-from tasks.common.periods import resolve_period
+from tasks.common.periods import period_days, resolve_period
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import assess, expectation_parameters, period_days
+from tasks.quality.parameters import expectation_parameters
 from tasks.quality.storage import HISTORY_KEY, gate_key, write_outputs
+from tests.quality.spooled import assess_tables, valid
 
 START = date(2026, 11, 17)
 PERIOD = resolve_period("2026-11-17", "2026-11-20")
@@ -39,7 +40,9 @@ def _run(tmp, validator, suites, seed: int, clean: bool):
     roster = parse_roster((tmp / "raw/org/roster.csv").read_bytes(), "roster.csv")
     params = expectation_parameters(PERIOD, CFG, {})
     tables = {"tasks": raw.tasks, "events": raw.events}
-    a = assess(tables, raw.counts, raw.quarantine, suites, PERIOD, CFG, params, roster, validator)
+    a = assess_tables(
+        tables, raw.counts, raw.quarantine, suites, PERIOD, CFG, params, roster, validator
+    )
     return truth, raw, a
 
 
@@ -119,7 +122,7 @@ def test_outputs_land_in_the_data_bucket(fleet, s3, buckets):
             assert key in keys
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             total += pq.read_table(io.BytesIO(body)).num_rows
-        assert total == a.splits[table].valid.num_rows
+        assert total == valid(a, table).num_rows
     lines = []
     for key in (k for k in keys if k.startswith("quarantine/")):
         lines += s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()

@@ -12,12 +12,14 @@ import pytest
 
 from tasks.common.periods import resolve_period
 from tasks.quality import bundle
+from tasks.quality.assess import summary
 from tasks.quality.config import QualityConfig
 from tasks.quality.frames import parse_roster
-from tasks.quality.job import assess, expectation_parameters, row_bounds, summary
+from tasks.quality.parameters import expectation_parameters, row_bounds
 from tasks.reports import render_html
 from tasks.telemetry.schema import QUARANTINE_SCHEMA
 from tests.quality.factory import DAY, event_row, events_table, task_row, tasks_table, tid
+from tests.quality.spooled import assess_tables, valid
 
 ROSTER = b"user,email,team,manager,status,aws_user\nalice,alice@example.com,web,bob@example.com,active,alice\n"
 PERIOD = resolve_period("2026-11-20", "2026-11-21")
@@ -95,7 +97,7 @@ def _run(validator, suites, tasks, events, history, quarantine=None):
     params = expectation_parameters(PERIOD, CFG, history, now=NOW)
     tables = {"tasks": tasks_table(tasks), "events": events_table(events)}
     roster = parse_roster(ROSTER, "roster.csv")
-    return assess(tables, counts, quarantine, suites, PERIOD, CFG, params, roster, validator)
+    return assess_tables(tables, counts, quarantine, suites, PERIOD, CFG, params, roster, validator)
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +138,14 @@ def test_counts_balance_and_valid_tables_hold_the_rest(dirty):
     assert (c["tasks_in"], c["tasks_quarantined"]) == (47, 6)
     assert (c["events_in"], c["events_quarantined"]) == (72, 11)
     assert c["records_in"] == c["valid"] + c["quarantined"] == 72 + 2 + 47
-    assert set(valid_teams := dirty.splits["events"].valid.column("team").to_pylist()) == {"web"}
+    assert set(valid_teams := valid(dirty, "events").column("team").to_pylist()) == {"web"}
     assert len(valid_teams) == 61  # the roster filled the team column
     assert c["parse_quarantined"] == 2
-    valid_tasks = dirty.splits["tasks"].valid
+    valid_tasks = valid(dirty, "tasks")
     assert valid_tasks.schema.names == tasks_table([]).schema.names
     assert valid_tasks.column("task_id").to_pylist().count(tid(1)) == 1
     assert tid(46) in valid_tasks.column("task_id").to_pylist()  # warning-only: kept
-    assert 1020 in dirty.splits["events"].valid.column("seq").to_pylist()
+    assert 1020 in valid(dirty, "events").column("seq").to_pylist()
     assert dirty.quarantine_by_reason["not_json"] == 1
     assert dirty.quarantine_by_reason["events.category_known"] == 2
 
@@ -166,7 +168,7 @@ def test_gate_fails_and_says_exactly_why(dirty):
 
 def test_clean_frames_pass_with_no_findings(clean):
     assert clean.findings == [] and clean.gate.status == "pass" and clean.status.value == "pass"
-    assert clean.counts["quarantined"] == 0 and clean.splits["events"].valid.num_rows == 60
+    assert clean.counts["quarantined"] == 0 and valid(clean, "events").num_rows == 60
 
 
 def test_bundle_parts(dirty):
