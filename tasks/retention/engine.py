@@ -43,6 +43,8 @@ from tasks.retention.validators import PLACEHOLDER_CHECKED, VALIDATORS, is_place
 
 MAX_DEPTH = 4  # JSON-in-JSON nesting we decode
 _ASSIGNMENT_RULES = frozenset({"generic_secret", "password_assignment"})
+_MEMO_ENTRIES = 4096  # value verdicts kept per Redactor (cleared when full)
+_MEMO_VALUE_BYTES = 256  # longer values (PEM keys) are rare and not kept
 _DATABASES: dict[tuple, hyperscan.Database] = {}  # read-only once compiled: shared by threads
 
 
@@ -90,6 +92,7 @@ class Redactor:
         allow_rx = list(DEFAULT_ALLOW_REGEXES) + list(cfg.allowlist.regexes)
         self.allow_regexes = [re.compile(x.encode()) for x in allow_rx]
         self.counts: Counter[str] = Counter()
+        self._verdicts: dict[tuple[int, bytes], int] = {}  # see _value_verdict
         # one multi-pattern database: a single pass over the bytes for every rule
         self.escape_id = len(rules)  # hits of the JSON-escape trigger (not a rule)
         # a prefilter anchored to the buffer's start or end cannot scan many files at once
@@ -154,31 +157,34 @@ class Redactor:
             else:
                 ws.append([lo, hi])
         found: set[Span] = set()
-        check_ph, loose = self.placeholder_check, self.unbounded
+        loose, verdicts = self.unbounded, self._verdicts
         for rid, ranges in windows.items():
-            pattern, group, check = self.patterns[rid], self.rules[rid].group, self.validators[rid]
+            pattern, group = self.patterns[rid], self.rules[rid].group
             for lo, hi in ranges:
                 for m in pattern.finditer(data, lo, hi):
                     s, e = m.span(group)
                     if s < 0 or s == e:
                         continue
                     value = data[s:e]
-                    if check is not None:
-                        verdict = check(value.decode("utf-8", "replace"))
-                        if not verdict:
-                            continue
-                        if verdict is not True:  # validator trimmed the value
-                            e = s + int(verdict)
-                            value = data[s:e]
-                    if check_ph[rid] and is_placeholder(value.decode("utf-8", "replace")):
+                    kept = verdicts.get((rid, value))
+                    if kept is None:
+                        kept = self._value_verdict(rid, value)
+                        if e - s <= _MEMO_VALUE_BYTES:
+                            if len(verdicts) >= _MEMO_ENTRIES:
+                                verdicts.clear()
+                            verdicts[(rid, value)] = kept
+                    if not kept:
                         continue
+                    if kept != e - s:  # the validator trimmed the value
+                        e = s + kept
+                        value = data[s:e]
                     if self.is_secret[rid] and _MASK_AFTER.match(data, e):
                         continue  # `xoxp-5723…-####`: the rest was masked for display
                     if rid in self.assignment and _unquoted_interpolation(data, s, value):
                         continue  # `password = pre$fix`: a shell expands `$fix`
                     if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
                         continue  # a source regex without boundaries matched inside a word
-                    if self.allowed(value) or _inside_marker(data, m.start()):
+                    if _inside_marker(data, m.start()):
                         continue
                     found.add(Span(s, e, rid))
         merged: list[Span] = []
@@ -189,6 +195,21 @@ class Redactor:
             else:
                 merged.append(sp)
         return merged
+
+    def _value_verdict(self, rid: int, value: bytes) -> int:
+        """What the value alone decides (validator, placeholder, allowlist): the length kept
+        (a validator may trim it), 0 when it is not redacted. The same decoy or id repeats
+        across a fleet, so spans() memoizes this per (rule, value)."""
+        check = self.validators[rid]
+        if check is not None:
+            verdict = check(value.decode("utf-8", "replace"))
+            if not verdict:
+                return 0
+            if verdict is not True:
+                value = value[: int(verdict)]
+        if self.placeholder_check[rid] and is_placeholder(value.decode("utf-8", "replace")):
+            return 0
+        return 0 if self.allowed(value) else len(value)
 
     def marker(self, kind: str, value: bytes) -> bytes:
         digest = hmac.digest(self.key, value, "sha256").hex()[:8]
