@@ -10,7 +10,8 @@ Beside them, the I/O floor (the same tree copied by a Python read+write loop and
 `cp -r` into the same file system) and our fleet run split by step (bench/redaction_floor).
 Env: BENCH_REDACT_FLEET_TASKS (default 400), BENCH_REDACT_LARGE_MB (default 6),
 BENCH_REDACT_WORKERS (our processes, default 2), BENCH_REDACT_DIR (where the data and the
-outputs are written; default the system temp folder, e.g. /dev/shm for a tmpfs).
+outputs are written; default the system temp folder, e.g. /dev/shm for a tmpfs),
+BENCH_REDACT_TOOLS (comma-separated name prefixes, e.g. `ours,floor`; default all).
 Peers run single process, as they ship.
 """
 
@@ -248,9 +249,11 @@ def main() -> None:
     large_mb = float(os.environ.get("BENCH_REDACT_LARGE_MB", "6"))
     workers = int(os.environ.get("BENCH_REDACT_WORKERS", "2"))
     where = os.environ.get("BENCH_REDACT_DIR") or None
+    only = os.environ.get("BENCH_REDACT_TOOLS", "")  # e.g. "ours,floor" for a quick rerun
+    tools = [t for t in TOOLS if not only or any(t.startswith(w) for w in only.split(","))]
     with tempfile.TemporaryDirectory(prefix="bench-redact-", dir=where) as tmp:
         sets = _datasets(Path(tmp), fleet_tasks, large_mb)
-        rows = {(d, t): _run(t, root, d, workers) for d, root in sets.items() for t in TOOLS}
+        rows = {(d, t): _run(t, root, d, workers) for d, root in sets.items() for t in tools}
         steps = _run("breakdown", sets["fleet"], "fleet", 1)
         fs = subprocess.run(["df", "-T", tmp], capture_output=True, text=True).stdout
     print_table(rows, workers)
@@ -283,9 +286,9 @@ def print_table(rows: dict[tuple[str, str], dict[str, Any]], workers: int) -> No
                 f"{r['files'] / secs:8.0f} {'-':>7} {'-':>6} {r['peak_rss_mb']:7.1f}"
             )
             continue
-        ours = rows[(data, "ours")]
+        ours = rows.get((data, "ours"), {})
         speed = r["bytes"] / 1e6 / cpu
-        ours_speed = ours["bytes"] / 1e6 / max(ours.get("cpu", 0), 1e-9) if "cpu" in ours else 0
+        ours_speed = ours["bytes"] / 1e6 / max(ours["cpu"], 1e-9) if "cpu" in ours else 0
         x_speed = ours_speed / speed if speed else float("inf")
         x_recall = ours.get("recall", 0) / r["recall"] if r.get("recall") else float("inf")
         print(

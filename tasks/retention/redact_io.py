@@ -31,11 +31,14 @@ from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
 from tasks.retention.tree import list_tree
+from tasks.retention.validators import load_before_fork
 
 _proc_redactor: Redactor | None = None
-# forking and joining workers (~50 ms: the parent's compiled database is inherited) pays
-# off from this much work on: a few MB, or a thousand small files (each costs a create)
-POOL_MIN_BYTES = 4 * 1024 * 1024
+# forking and joining workers costs ~25 ms wall (the parent's compiled database is
+# inherited) and each worker's own first use of the validators; measured, it pays from
+# 16 MB of logs (6 MB redact in ~50 ms CPU in one process) or a thousand small files
+# (a file create costs 100-200 us of kernel time on ext4, which two processes overlap)
+POOL_MIN_BYTES = 16 * 1024 * 1024
 POOL_MIN_FILES = 1000
 BATCH_FILES = 2000  # at most this many files per worker task (one or a few scans each)
 MAX_PROBLEM_LINES = 1000  # all are counted; this many are listed in the summary
@@ -189,6 +192,7 @@ def redact_path(
         for line in problems:
             summary.add(line)
         if workers > 1 and _pool_pays(len(pairs), size):
+            load_before_fork()
             # batches of files, not files, cross the process boundary (one scan each)
             with ProcessPoolExecutor(
                 workers, initializer=_init_process, initargs=(cfg.model_dump_json(), key)
