@@ -1,9 +1,10 @@
 """The files of a local input tree and where each one's redacted copy goes.
 
 One os.scandir per folder (no Path object, no extra stat for a plain file: the directory
-entry says what it is), one safe_join per folder and one listing of the output folder for
-planted symlinks, instead of checks per file. A fleet is thousands of 4 KB files, so the
-per-file cost of listing is what bounds it.
+entry says what it is). The output side gets safe_join's refusals (an unclean key, a
+symlink on the way, a symlink planted at the target) with one lstat and one listing per
+output folder that exists, none under one that does not, instead of checks per file. A
+fleet is thousands of 4 KB files, so the per-file cost of listing is what bounds it.
 
 What is not a readable regular file is never silently dropped: a symlink leading out of the
 input tree, a dangling symlink, a FIFO, socket or device, and a folder that cannot be listed
@@ -17,9 +18,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from pathlib import Path
 
-from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
+from tasks.common.safepath import key_problem
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")  # nothing key_problem could object to
 
@@ -28,13 +28,15 @@ def list_tree(src: str, dst: str) -> tuple[list[tuple[str, str, int]], int, list
     """(real input file, output path, size) for every regular file under src in sorted
     order, their total bytes, and one problem line per entry that was skipped."""
     root = os.path.realpath(src)
-    out = Path(dst)
+    out_root = os.path.realpath(dst)
     pairs: list[tuple[str, str, int]] = []
     problems: list[str] = []
     size = 0
-    stack = [(root, "")]
+    # (input folder, its path relative to src + "/", its output folder, the output
+    # folder's state, all segments plain): the output side is checked once per folder
+    stack = [(root, "", out_root, _state(out_root), True)]
     while stack:
-        here, rel_dir = stack.pop()
+        here, rel_dir, out_dir, state, plain_dir = stack.pop()
         try:
             with os.scandir(here) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -52,11 +54,31 @@ def list_tree(src: str, dst: str) -> tuple[list[tuple[str, str, int]], int, list
             else:
                 files.append(kind)
         if files:
-            size += _targets(out, rel_dir, files, pairs, problems)
+            size += _targets(rel_dir, out_dir, state, plain_dir, files, pairs, problems)
         # reversed onto the stack: folders come out in sorted order
         for e in reversed(subdirs):
-            stack.append((e.path, f"{rel_dir}{e.name}/"))
+            child = os.path.join(out_dir, e.name)
+            plain = plain_dir and _plain(e.name)
+            # below a missing folder nothing exists: no lookup; a problem is inherited
+            sub = state if state != _PRESENT else _state(child)
+            stack.append((e.path, f"{rel_dir}{e.name}/", child, sub, plain))
     return pairs, size, problems
+
+
+_PRESENT, _ABSENT = "present", "absent"  # else: a "path goes through a symlink" reason
+
+
+def _state(out_dir: str) -> str:
+    """Whether an output folder exists already, or why nothing may be written under it."""
+    try:
+        st = os.lstat(out_dir)
+    except OSError:
+        return _ABSENT
+    return f"path goes through a symlink ({out_dir})" if stat.S_ISLNK(st.st_mode) else _PRESENT
+
+
+def _plain(name: str) -> bool:
+    return bool(_PLAIN_NAME.fullmatch(name)) and name not in (".", "..")
 
 
 def _kind(e: os.DirEntry, root: str, src: str, problems: list[str]):
@@ -100,35 +122,32 @@ def _what(mode: int) -> str:
 
 
 def _targets(
-    out: Path,
     rel_dir: str,
+    out_dir: str,
+    state: str,
+    plain_dir: bool,
     files: list[tuple[str, str, int]],
     pairs: list[tuple[str, str, int]],
     problems: list[str],
 ) -> int:
-    """Output paths for one folder's files; safe_join checks the folder once (it walks the
-    parents for symlinks) and one listing of the output folder finds planted links."""
-    out_dir: str | None = None
-    links: set[str] = set()
+    """Output paths for one folder's files, with safe_join's refusals: an unclean key, a
+    symlink on the way (the folder's state) or planted at the target (one listing)."""
+    links = _links_in(out_dir) if state == _PRESENT else set()
     size = 0
     for name, real, n in files:
         rel = rel_dir + name
-        try:
-            if out_dir is None:
-                out_dir = os.path.dirname(str(safe_join(out, rel)))
-                links = _links_in(out_dir)
-            plain = _PLAIN_NAME.fullmatch(name) and name not in (".", "..") and len(rel) <= 1024
-            problem = None if plain else key_problem(rel)
-            if problem:
-                raise UnsafeKeyError(f"{rel[:200]!r}: unsafe object key ({problem})")
-            target = os.path.join(out_dir, name)
-            if name in links:
-                raise UnsafeKeyError(f"{rel[:200]!r}: target is a symlink ({target})")
-        except UnsafeKeyError as exc:
-            problems.append(str(exc))
-            continue
-        pairs.append((real, target, n))
-        size += n
+        plain = plain_dir and _plain(name) and len(rel) <= 1024
+        problem = None if plain else key_problem(rel)
+        target = os.path.join(out_dir, name)
+        if problem:
+            problems.append(f"{rel[:200]!r}: unsafe object key ({problem})")
+        elif state not in (_PRESENT, _ABSENT):
+            problems.append(f"{rel[:200]!r}: {state}")
+        elif name in links:
+            problems.append(f"{rel[:200]!r}: target is a symlink ({target})")
+        else:
+            pairs.append((real, target, n))
+            size += n
     return size
 
 

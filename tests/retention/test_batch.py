@@ -167,3 +167,21 @@ def test_a_thousand_small_files_through_the_pool(tmp_path: Path, workers: int, m
     summary = redact_path(str(src), str(tmp_path / "out"), RedactionConfig(), b"k", workers=workers)  # fmt: skip
     assert _files(tmp_path / "out") == want
     assert summary["files"] == 60 and summary["files_changed"] == 7
+
+
+def test_a_symlink_deep_in_out_refuses_every_file_below_it(tmp_path: Path) -> None:
+    """The output side is checked once per folder: a link planted two levels down in --out
+    refuses the files of that folder and of every folder under it, one line each."""
+    src = tmp_path / "in"
+    for rel in ("t9/a.txt", "t9/sub/b.txt", "t9/sub/deeper/c.txt", "t8/d.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(f"{rel} {TOKEN}\n")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (tmp_path / "out" / "t9").mkdir(parents=True)
+    (tmp_path / "out" / "t9" / "sub").symlink_to(victim, target_is_directory=True)
+    summary = redact_path(str(src), str(tmp_path / "out"), RedactionConfig(), b"k", workers=1)
+    assert list(victim.iterdir()) == []
+    assert sorted(_files(tmp_path / "out")) == ["t8/d.txt", "t9/a.txt"]
+    assert summary["refused"] == 2 and summary["files"] == 2
+    assert all("path goes through a symlink" in p for p in summary["problems"])
