@@ -32,6 +32,7 @@ from tasks.retention.jsonlocal import (
     skip_ws,
     string_start,
 )
+from tasks.retention.pem import PemPattern
 from tasks.retention.rules import (
     DEFAULT_ALLOW_REGEXES,
     DEFAULT_ALLOW_VALUES,
@@ -52,6 +53,11 @@ class Span(NamedTuple):
     start: int
     end: int
     rule: int  # index into Redactor.rules (lower = higher priority)
+
+
+def confirm_pattern(pattern: str) -> re.Pattern[bytes] | PemPattern:
+    """The compiled confirm pattern; the PEM rule's text gets its linear-time twin."""
+    return PemPattern() if pattern == PemPattern.pattern else re.compile(pattern.encode())
 
 
 def custom_rule_spec(rule) -> RuleSpec:
@@ -78,7 +84,7 @@ class Redactor:
         rules += [r for r in loaded_rules() if r.name not in off]
         rules += [custom_rule_spec(c) for c in cfg.custom_rules]
         self.rules: list[RuleSpec] = rules
-        self.patterns = [re.compile(r.pattern.encode()) for r in rules]
+        self.patterns = [confirm_pattern(r.pattern) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
         self.is_secret = [r.category == "secret" for r in rules]
         # secrets whose validator did not already rule out placeholders

@@ -161,3 +161,57 @@ def test_the_rule_text_is_unchanged() -> None:
         r"(?:(?:[A-Za-z0-9+/=:,. \t\r\n-]|\\[nrt]){40,12000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
         r"|(?:(?:[ \t\r\n]|\\[nr])+[A-Za-z0-9+/=]{40,})+)"
     )
+
+
+HEADS = [
+    "-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----",
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----", "-----BEGIN PRIVATE KEY-----PRIVATE KEY-----",
+    "-----END PRIVATE KEY-----", "-----END EC PRIVATE KEY-----", "-----END OPENSSH_X PRIVATE KEY-----",
+    "-----END CERTIFICATE-----", "-----END PRIVATE KEY BLOCK-----",
+]  # fmt: skip
+PIECES = [
+    "-----BEGIN ", "PRIVATE KEY", " BLOCK", "-----", "-----END ", "\\n", "\\r", "\\t", "\\\\",
+    "\\\\n", "\\x", "_", "#", "Version: 1", "=ab", ":", '"', " ",
+]  # fmt: skip
+SEPS = ["\n", "\n", "\\n", "\r\n", "\\r\\n", "\\\\n", "\t", "\\t", " "]
+
+
+def _random_text(rng: random.Random) -> bytes:
+    parts = []
+    for _ in range(rng.randint(1, 30)):
+        roll = rng.random()
+        if roll < 0.3:
+            parts.append(rng.choice(HEADS))
+        elif roll < 0.55:
+            parts.append(
+                "".join(rng.choice(B64) for _ in range(rng.choice([5, 20, 38, 40, 64, 300])))
+            )
+        elif roll < 0.85:
+            parts.append(rng.choice(SEPS))
+        else:
+            parts.append(rng.choice(PIECES))
+    return "".join(parts).encode()
+
+
+def test_linear_confirm_finds_what_the_regex_finds(red: Redactor) -> None:
+    """The engine's PEM confirm against the rule's regex itself, on random mixes of BEGIN and
+    END lines of several types, base64 runs around the 40-byte line limit, escapes written
+    out once or twice, bytes outside the body alphabet, and random window bounds."""
+    rid = [r.name for r in red.rules].index("private_key")
+    regex, ours = re.compile(REGISTRY["private_key"].pattern.encode()), red.patterns[rid]
+    rng = random.Random(14)
+    ended = lines = 0  # matches by branch: up to an END line, or base64 lines
+    for _ in range(4000):
+        data = _random_text(rng)
+        lo, hi = rng.randint(0, 5), len(data) - rng.randint(0, 5)
+        want = [m.span(0) for m in regex.finditer(data, lo, hi)]
+        assert [m.span(0) for m in ours.finditer(data, lo, hi)] == want, data
+        for _, e in want:
+            ended += data.endswith(b"-----", 0, e)
+            lines += not data.endswith(b"-----", 0, e)
+    assert ended > 500 and lines > 100  # the mixes reach both branches of the pattern
+    for text, _ in CASES.values():
+        data = text.encode()
+        assert [m.span() for m in ours.finditer(data, 0, len(data))] == [
+            m.span() for m in regex.finditer(data, 0, len(data))
+        ]
