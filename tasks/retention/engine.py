@@ -20,6 +20,7 @@ from typing import NamedTuple
 import hyperscan
 import orjson
 
+from tasks.retention import confirm
 from tasks.retention.config import RedactionConfig
 from tasks.retention.jsonlocal import (
     WS,
@@ -32,7 +33,6 @@ from tasks.retention.jsonlocal import (
     skip_ws,
     string_start,
 )
-from tasks.retention.pem import PemPattern
 from tasks.retention.rules import (
     DEFAULT_ALLOW_REGEXES,
     DEFAULT_ALLOW_VALUES,
@@ -53,11 +53,6 @@ class Span(NamedTuple):
     start: int
     end: int
     rule: int  # index into Redactor.rules (lower = higher priority)
-
-
-def confirm_pattern(pattern: str) -> re.Pattern[bytes] | PemPattern:
-    """The compiled confirm pattern; the PEM rule's text gets its linear-time twin."""
-    return PemPattern() if pattern == PemPattern.pattern else re.compile(pattern.encode())
 
 
 def custom_rule_spec(rule) -> RuleSpec:
@@ -84,7 +79,7 @@ class Redactor:
         rules += [r for r in loaded_rules() if r.name not in off]
         rules += [custom_rule_spec(c) for c in cfg.custom_rules]
         self.rules: list[RuleSpec] = rules
-        self.patterns = [confirm_pattern(r.pattern) for r in rules]
+        self.patterns = [confirm.confirm_pattern(r.pattern) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
         self.is_secret = [r.category == "secret" for r in rules]
         # secrets whose validator did not already rule out placeholders
@@ -142,7 +137,7 @@ class Redactor:
 
         db, scratch = self.db
         db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return _thin(hits) if len(hits) > 8 else hits
+        return confirm.thin(hits) if len(hits) > 8 else hits
 
     def allowed(self, value: bytes) -> bool:
         if value in self.allow_values or b"[REDACTED:" in value:  # idempotent reruns
@@ -184,13 +179,14 @@ class Redactor:
                     if kept != e - s:  # the validator trimmed the value
                         e = s + kept
                         value = data[s:e]
-                    if self.is_secret[rid] and _MASK_AFTER.match(data, e):
-                        continue  # `xoxp-5723…-####`: the rest was masked for display
-                    if rid in self.assignment and _unquoted_interpolation(data, s, value):
-                        continue  # `password = pre$fix`: a shell expands `$fix`
-                    if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
-                        continue  # a source regex without boundaries matched inside a word
-                    if _inside_marker(data, m.start()):
+                    # the context says it is not a secret after all (confirm.py)
+                    if self.is_secret[rid] and confirm.masked_after(data, e):
+                        continue
+                    if rid in self.assignment and confirm.unquoted_interpolation(data, s, value):
+                        continue
+                    if loose[rid] and confirm.inside_word(data, s, e):
+                        continue
+                    if confirm.inside_marker(data, m.start()):
                         continue
                     found.add(Span(s, e, rid))
         merged: list[Span] = []
@@ -383,35 +379,6 @@ def thread_redactor(config: RedactionConfig | None = None, key: bytes = b"") -> 
     if ident not in cache:
         cache[ident] = Redactor(config, key)
     return cache[ident]
-
-
-def _thin(hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A prefilter ending in an open repeat reports every byte of a long token: keep the
-    first and last end of each such run (their windows cover the run; both lie in the same
-    JSON string), not the bytes between."""
-    seen = set(hits)
-    return [
-        (end, rid) for end, rid in hits if (end - 1, rid) not in seen or (end + 1, rid) not in seen
-    ]
-
-
-def _alnum_at(data: bytes, i: int) -> bool:
-    return 0 <= i < len(data) and (data[i] in _ALNUM)
-
-
-def _unquoted_interpolation(data: bytes, s: int, value: bytes) -> bool:
-    return data[s - 1 : s] not in (b'"', b"'", b"`") and _INTERP.search(value) is not None
-
-
-_INTERP = re.compile(rb"\$[A-Za-z_{]")
-_MASK_AFTER = re.compile(rb"#{4}|\*{4}|(?:\xe2\x80\xa2){4}")
-_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _inside_marker(data: bytes, i: int) -> bool:
-    """True if i falls inside an earlier `[REDACTED:<kind>:<hex>]` (reruns are no-ops)."""
-    m = data.rfind(b"[REDACTED:", max(0, i - 64), i)
-    return m >= 0 and data.find(b"]", m, i) < 0
 
 
 def _dump_str(red: bytes) -> bytes:

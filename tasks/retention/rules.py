@@ -31,7 +31,7 @@ class RuleSpec(BaseModel):
     validator: str | None = None
     window: int = Field(
         400, ge=16
-    )  # bytes around a prefilter hit the pattern may span (see engine._thin)
+    )  # bytes around a prefilter hit the pattern may span (see confirm.thin)
     hs_prefilter_mode: bool = False  # compile `prefilter` with HS_FLAG_PREFILTER
     source: str = "compliance-jobs"  # who wrote the rule: us, or an installed package==version
 
