@@ -6,8 +6,13 @@ Data sets:
   Roo Code task logs, tests/retention/corpus/foreign);
 - fleet: many small task folders (files of a few KB);
 - large: real-shaped task logs with big messages (file contents, long requests).
+Beside them, the I/O floor (the same tree copied by a Python read+write loop and by
+`cp -r` into the same file system) and our fleet run split by step (bench/redaction_floor).
 Env: BENCH_REDACT_FLEET_TASKS (default 400), BENCH_REDACT_LARGE_MB (default 6),
-BENCH_REDACT_WORKERS (our processes, default 2). Peers run single process, as they ship.
+BENCH_REDACT_WORKERS (our processes, default 2), BENCH_REDACT_DIR (where the data and the
+outputs are written; default the system temp folder, e.g. /dev/shm for a tmpfs),
+BENCH_REDACT_TOOLS (comma-separated name prefixes, e.g. `ours,floor`; default all).
+Peers run single process, as they ship.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("ours", "detect-secrets", "credsweeper", "gitleaks")
+from bench.redaction_floor import FLOORS, breakdown, copy_floor, print_breakdown, print_floors
+
+TOOLS = ("ours", *FLOORS, "detect-secrets", "credsweeper", "gitleaks")
 
 
 def _peak_rss_mb() -> float:
@@ -112,10 +119,14 @@ def _ours(root: Path, out: Path, data: str, workers: int) -> dict[str, Any]:
     from tasks.retention.engine import Redactor
     from tasks.retention.redact_io import redact_path
 
-    # start-up (loading the rule source, compiling the Hyperscan database, once per process
-    # and inherited by forked workers) is measured apart: a deployment pays it once a run
+    # start-up (loading the rule source, compiling the Hyperscan database, loading the
+    # phone library; once per process and inherited by forked workers) is measured apart:
+    # a deployment pays it once a run
+    from tasks.retention.validators import load_before_fork
+
     s0 = _cpu()
     Redactor(RedactionConfig(), b"bench")
+    load_before_fork()  # libphonenumber, imported on first use: once per process too
     startup = _cpu() - s0
     t0, c0 = time.perf_counter(), _cpu()
     summary = redact_path(str(root), str(out), RedactionConfig(), b"bench", workers=workers)
@@ -154,8 +165,14 @@ def _worker(tool: str, root: str, data: str, workers: int) -> None:
     rootp = Path(root)
     files = _files(rootp)
     res: dict[str, Any] = {"bytes": sum(p.stat().st_size for p in files), "files": len(files)}
-    if tool == "ours":
-        res |= _ours(rootp, rootp.parent / "out" / "tasks", data, workers)
+    out = rootp.parent / "out" / "tasks"
+    if tool == "breakdown":
+        res = breakdown(rootp, out)
+    elif tool == "ours":
+        res |= _ours(rootp, out, data, workers)
+    elif tool in FLOORS:
+        out.parent.mkdir(parents=True)
+        res |= copy_floor(tool, rootp, out)
     else:
         t0, c0 = time.perf_counter(), _cpu()
         found = {"detect-secrets": _detect_secrets, "credsweeper": _credsweeper, "gitleaks": _gitleaks}[tool](rootp)  # fmt: skip
@@ -168,7 +185,7 @@ def _worker(tool: str, root: str, data: str, workers: int) -> None:
 def _run(tool: str, root: Path, data: str, workers: int) -> dict[str, Any]:
     if tool == "gitleaks" and shutil.which("gitleaks") is None:
         return {"error": "not installed (Debian ships no gitleaks package here: apt-cache policy gitleaks is empty)"}  # fmt: skip
-    if tool != "ours":
+    if tool not in ("ours", "breakdown", *FLOORS):
         import importlib.util
 
         mod = {"detect-secrets": "detect_secrets", "credsweeper": "credsweeper"}.get(tool)
@@ -235,10 +252,22 @@ def main() -> None:
     fleet_tasks = int(os.environ.get("BENCH_REDACT_FLEET_TASKS", "400"))
     large_mb = float(os.environ.get("BENCH_REDACT_LARGE_MB", "6"))
     workers = int(os.environ.get("BENCH_REDACT_WORKERS", "2"))
-    with tempfile.TemporaryDirectory(prefix="bench-redact-") as tmp:
+    where = os.environ.get("BENCH_REDACT_DIR") or None
+    only = os.environ.get("BENCH_REDACT_TOOLS", "")  # e.g. "ours,floor" for a quick rerun
+    tools = [t for t in TOOLS if not only or any(t.startswith(w) for w in only.split(","))]
+    with tempfile.TemporaryDirectory(prefix="bench-redact-", dir=where) as tmp:
         sets = _datasets(Path(tmp), fleet_tasks, large_mb)
-        rows = {(d, t): _run(t, root, d, workers) for d, root in sets.items() for t in TOOLS}
+        rows = {(d, t): _run(t, root, d, workers) for d, root in sets.items() for t in tools}
+        steps = _run("breakdown", sets["fleet"], "fleet", 1)
+        fs = subprocess.run(["df", "-T", tmp], capture_output=True, text=True).stdout
     print_table(rows, workers)
+    print_floors(rows)
+    if "error" in steps:
+        print(f"fleet by step: error: {steps['error']}")
+    else:
+        print_breakdown(steps)
+    kind = fs.splitlines()[-1].split()[1] if fs.strip() else "?"
+    print(f"data and outputs on {kind} ({where or tempfile.gettempdir()})")
 
 
 def print_table(rows: dict[tuple[str, str], dict[str, Any]], workers: int) -> None:
@@ -254,9 +283,16 @@ def print_table(rows: dict[tuple[str, str], dict[str, Any]], workers: int) -> No
             print(f"{data:8} {name:15} error: {r['error']}")
             continue
         secs, cpu = max(r["seconds"], 1e-9), max(r["cpu"], 1e-9)
-        ours = rows[(data, "ours")]
+        if tool in FLOORS:  # a copy: no recall, no FP, nothing to compare speed with
+            print(
+                f"{data:8} {name:15} {r['bytes'] / 1e6:6.1f} {r['files']:6d} {cpu:7.2f} "
+                f"{r['bytes'] / 1e6 / cpu:9.1f} {r['bytes'] / 1e6 / secs:7.1f} "
+                f"{r['files'] / secs:8.0f} {'-':>7} {'-':>6} {r['peak_rss_mb']:7.1f}"
+            )
+            continue
+        ours = rows.get((data, "ours"), {})
         speed = r["bytes"] / 1e6 / cpu
-        ours_speed = ours["bytes"] / 1e6 / max(ours.get("cpu", 0), 1e-9) if "cpu" in ours else 0
+        ours_speed = ours["bytes"] / 1e6 / max(ours["cpu"], 1e-9) if "cpu" in ours else 0
         x_speed = ours_speed / speed if speed else float("inf")
         x_recall = ours.get("recall", 0) / r["recall"] if r.get("recall") else float("inf")
         print(
@@ -269,7 +305,7 @@ def print_table(rows: dict[tuple[str, str], dict[str, Any]], workers: int) -> No
     print()
     print(f"our rule sources: {src}")
     print(
-        f"ours: start-up (rule load + Hyperscan compile) {max(startup, default=0):.2f} cpu s per run,"
+        f"ours: start-up (rule load, Hyperscan compile, phone library) {max(startup, default=0):.2f} cpu s per run,"
     )
     print("not in the rows above; the peers' rows include theirs.")
     print("recall = must-remove values removed (ours) or reported (peers); FP = benign negatives")

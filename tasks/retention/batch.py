@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from pathlib import Path
 
 from tasks.retention.engine import Redactor
 from tasks.retention.stream import FileStats, is_json_name
@@ -27,20 +26,25 @@ BATCH_BYTES = 8 * 1024 * 1024  # bytes concatenated into one scan
 _SEP = b"\n"
 
 
-def redact_batch(redactor: Redactor, pairs: list[tuple[str, str]], big) -> list[FileStats | str]:
-    """Redact (src, dst) pairs; `big(src, dst)` streams a large file (or returns a problem)."""
+def redact_batch(
+    redactor: Redactor, pairs: list[tuple[str, str, int]], big
+) -> list[FileStats | str]:
+    """Redact (src, dst, size) triples; `big(src, dst)` streams a large file (or returns a
+    problem line). A file that cannot be read gives one line and the rest goes on."""
     results: list[FileStats | str] = []
     made: set[str] = set()
     group: list[tuple[str, str, bytes]] = []
     size = 0
-    for src, dst in pairs:
+    for src, dst, listed in pairs:
+        if listed > SMALL:
+            results.append(big(src, dst))
+            continue
         try:
-            with open(src, "rb") as fh:
-                data = fh.read(SMALL + 1)
+            data = _read_small(src, listed)
         except OSError as exc:
             results.append(f"{src}: not read ({exc.strerror or type(exc).__name__})")
             continue
-        if len(data) > SMALL:
+        if len(data) > SMALL:  # it grew since it was listed
             results.append(big(src, dst))
             continue
         group.append((src, dst, data))
@@ -51,6 +55,25 @@ def redact_batch(redactor: Redactor, pairs: list[tuple[str, str]], big) -> list[
     if group:
         results += _flush(redactor, group, made)
     return results
+
+
+def _read_small(src: str, listed: int) -> bytes:
+    """The file's bytes with one read call when it is the size it was listed with (up to
+    SMALL + 1: more means the file is large after all). O_NONBLOCK: a file swapped for a
+    FIFO since the listing is not waited on."""
+    fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        data = os.read(fd, SMALL + 1)
+        if len(data) == listed:  # as listed: no second call to find the end
+            return data
+        parts, total = [data], len(data)  # it grew, shrank, or a read came back short
+        while data and total <= SMALL:
+            data = os.read(fd, SMALL + 1 - total)
+            parts.append(data)
+            total += len(data)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _flush(redactor: Redactor, group: list[tuple[str, str, bytes]], made: set[str]) -> list:
@@ -100,7 +123,7 @@ def _write(dst: str, data: bytes, made: set[str]) -> None:
     planted at either name is refused or replaced, never followed)."""
     parent = os.path.dirname(dst)
     if parent not in made:
-        Path(parent).mkdir(parents=True, exist_ok=True)
+        os.makedirs(parent, exist_ok=True)
         made.add(parent)
     tmp = dst + ".partial"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import hyperscan
 import orjson
 
+from tasks.retention import confirm
 from tasks.retention.config import RedactionConfig
 from tasks.retention.jsonlocal import (
     WS,
@@ -43,6 +44,8 @@ from tasks.retention.validators import PLACEHOLDER_CHECKED, VALIDATORS, is_place
 
 MAX_DEPTH = 4  # JSON-in-JSON nesting we decode
 _ASSIGNMENT_RULES = frozenset({"generic_secret", "password_assignment"})
+_MEMO_ENTRIES = 4096  # value verdicts kept per Redactor (cleared when full)
+_MEMO_VALUE_BYTES = 256  # longer values (PEM keys) are rare and not kept
 _DATABASES: dict[tuple, hyperscan.Database] = {}  # read-only once compiled: shared by threads
 
 
@@ -76,7 +79,7 @@ class Redactor:
         rules += [r for r in loaded_rules() if r.name not in off]
         rules += [custom_rule_spec(c) for c in cfg.custom_rules]
         self.rules: list[RuleSpec] = rules
-        self.patterns = [re.compile(r.pattern.encode()) for r in rules]
+        self.patterns = [confirm.confirm_pattern(r.pattern) for r in rules]
         self.validators = [VALIDATORS[r.validator] if r.validator else None for r in rules]
         self.is_secret = [r.category == "secret" for r in rules]
         # secrets whose validator did not already rule out placeholders
@@ -90,6 +93,7 @@ class Redactor:
         allow_rx = list(DEFAULT_ALLOW_REGEXES) + list(cfg.allowlist.regexes)
         self.allow_regexes = [re.compile(x.encode()) for x in allow_rx]
         self.counts: Counter[str] = Counter()
+        self._verdicts: dict[tuple[int, bytes], int] = {}  # see _value_verdict
         # one multi-pattern database: a single pass over the bytes for every rule
         self.escape_id = len(rules)  # hits of the JSON-escape trigger (not a rule)
         # a prefilter anchored to the buffer's start or end cannot scan many files at once
@@ -133,7 +137,7 @@ class Redactor:
 
         db, scratch = self.db
         db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return _thin(hits) if len(hits) > 8 else hits
+        return confirm.thin(hits) if len(hits) > 8 else hits
 
     def allowed(self, value: bytes) -> bool:
         if value in self.allow_values or b"[REDACTED:" in value:  # idempotent reruns
@@ -154,31 +158,35 @@ class Redactor:
             else:
                 ws.append([lo, hi])
         found: set[Span] = set()
-        check_ph, loose = self.placeholder_check, self.unbounded
+        loose, verdicts = self.unbounded, self._verdicts
         for rid, ranges in windows.items():
-            pattern, group, check = self.patterns[rid], self.rules[rid].group, self.validators[rid]
+            pattern, group = self.patterns[rid], self.rules[rid].group
             for lo, hi in ranges:
                 for m in pattern.finditer(data, lo, hi):
                     s, e = m.span(group)
                     if s < 0 or s == e:
                         continue
                     value = data[s:e]
-                    if check is not None:
-                        verdict = check(value.decode("utf-8", "replace"))
-                        if not verdict:
-                            continue
-                        if verdict is not True:  # validator trimmed the value
-                            e = s + int(verdict)
-                            value = data[s:e]
-                    if check_ph[rid] and is_placeholder(value.decode("utf-8", "replace")):
+                    kept = verdicts.get((rid, value))
+                    if kept is None:
+                        kept = self._value_verdict(rid, value)
+                        if e - s <= _MEMO_VALUE_BYTES:
+                            if len(verdicts) >= _MEMO_ENTRIES:
+                                verdicts.clear()
+                            verdicts[(rid, value)] = kept
+                    if not kept:
                         continue
-                    if self.is_secret[rid] and _MASK_AFTER.match(data, e):
-                        continue  # `xoxp-5723…-####`: the rest was masked for display
-                    if rid in self.assignment and _unquoted_interpolation(data, s, value):
-                        continue  # `password = pre$fix`: a shell expands `$fix`
-                    if loose[rid] and (_alnum_at(data, s - 1) or _alnum_at(data, e)):
-                        continue  # a source regex without boundaries matched inside a word
-                    if self.allowed(value) or _inside_marker(data, m.start()):
+                    if kept != e - s:  # the validator trimmed the value
+                        e = s + kept
+                        value = data[s:e]
+                    # the context says it is not a secret after all (confirm.py)
+                    if self.is_secret[rid] and confirm.masked_after(data, e):
+                        continue
+                    if rid in self.assignment and confirm.unquoted_interpolation(data, s, value):
+                        continue
+                    if loose[rid] and confirm.inside_word(data, s, e):
+                        continue
+                    if confirm.inside_marker(data, m.start()):
                         continue
                     found.add(Span(s, e, rid))
         merged: list[Span] = []
@@ -189,6 +197,21 @@ class Redactor:
             else:
                 merged.append(sp)
         return merged
+
+    def _value_verdict(self, rid: int, value: bytes) -> int:
+        """What the value alone decides (validator, placeholder, allowlist): the length kept
+        (a validator may trim it), 0 when it is not redacted. The same decoy or id repeats
+        across a fleet, so spans() memoizes this per (rule, value)."""
+        check = self.validators[rid]
+        if check is not None:
+            verdict = check(value.decode("utf-8", "replace"))
+            if not verdict:
+                return 0
+            if verdict is not True:
+                value = value[: int(verdict)]
+        if self.placeholder_check[rid] and is_placeholder(value.decode("utf-8", "replace")):
+            return 0
+        return 0 if self.allowed(value) else len(value)
 
     def marker(self, kind: str, value: bytes) -> bytes:
         digest = hmac.digest(self.key, value, "sha256").hex()[:8]
@@ -356,35 +379,6 @@ def thread_redactor(config: RedactionConfig | None = None, key: bytes = b"") -> 
     if ident not in cache:
         cache[ident] = Redactor(config, key)
     return cache[ident]
-
-
-def _thin(hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A prefilter ending in an open repeat reports every byte of a long token: keep the
-    first and last end of each such run (their windows cover the run; both lie in the same
-    JSON string), not the bytes between."""
-    seen = set(hits)
-    return [
-        (end, rid) for end, rid in hits if (end - 1, rid) not in seen or (end + 1, rid) not in seen
-    ]
-
-
-def _alnum_at(data: bytes, i: int) -> bool:
-    return 0 <= i < len(data) and (data[i] in _ALNUM)
-
-
-def _unquoted_interpolation(data: bytes, s: int, value: bytes) -> bool:
-    return data[s - 1 : s] not in (b'"', b"'", b"`") and _INTERP.search(value) is not None
-
-
-_INTERP = re.compile(rb"\$[A-Za-z_{]")
-_MASK_AFTER = re.compile(rb"#{4}|\*{4}|(?:\xe2\x80\xa2){4}")
-_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _inside_marker(data: bytes, i: int) -> bool:
-    """True if i falls inside an earlier `[REDACTED:<kind>:<hex>]` (reruns are no-ops)."""
-    m = data.rfind(b"[REDACTED:", max(0, i - 64), i)
-    return m >= 0 and data.find(b"]", m, i) < 0
 
 
 def _dump_str(red: bytes) -> bytes:

@@ -13,8 +13,6 @@ refused with one line, counted, and the rest goes on (see tasks/common/safepath)
 from __future__ import annotations
 
 import os
-import re
-import stat
 import sys
 import tempfile
 import time
@@ -32,12 +30,17 @@ from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
 from tasks.retention.sources import rule_sources
 from tasks.retention.stream import FileStats, is_json_name, redact_stream
+from tasks.retention.tree import list_tree
+from tasks.retention.validators import load_before_fork
 
 _proc_redactor: Redactor | None = None
-POOL_MIN_BYTES = (
-    16 * 1024 * 1024
-)  # below this, forking and joining workers costs more than it saves
-BATCH_FILES = 2000  # files per worker task (each batch is one or a few Hyperscan scans)
+# forking and joining workers costs ~25 ms wall (the parent's compiled database is
+# inherited) and each worker's own first use of the validators; measured, it pays from
+# 16 MB of logs (6 MB redact in ~50 ms CPU in one process) or a thousand small files
+# (a file create costs 100-200 us of kernel time on ext4, which two processes overlap)
+POOL_MIN_BYTES = 16 * 1024 * 1024
+POOL_MIN_FILES = 1000
+BATCH_FILES = 2000  # at most this many files per worker task (one or a few scans each)
 MAX_PROBLEM_LINES = 1000  # all are counted; this many are listed in the summary
 
 
@@ -51,15 +54,37 @@ def _redact_local_file(src: str, dst: str) -> FileStats | str:
     return _guarded(dst, lambda: redact_file(_proc_redactor, src, dst))
 
 
-def _redact_local_batch(pairs: list[tuple[str, str]]) -> list[FileStats | str]:
+def _redact_local_batch(pairs: list[tuple[str, str, int]]) -> list[FileStats | str]:
     assert _proc_redactor is not None
     return _local_batch(_proc_redactor, pairs)
 
 
-def _local_batch(red: Redactor, pairs: list[tuple[str, str]]) -> list[FileStats | str]:
+def _local_batch(red: Redactor, pairs: list[tuple[str, str, int]]) -> list[FileStats | str]:
     if not red.batchable:
-        return [_guarded(d, lambda s=s, d=d: redact_file(red, s, d)) for s, d in pairs]
+        return [_guarded(d, lambda s=s, d=d: redact_file(red, s, d)) for s, d, _ in pairs]
     return redact_batch(red, pairs, lambda s, d: _guarded(d, lambda: redact_file(red, s, d)))
+
+
+def _pool_pays(files: int, size: int) -> bool:
+    return files > 1 and (size >= POOL_MIN_BYTES or files >= POOL_MIN_FILES)
+
+
+def _batches(
+    pairs: list[tuple[str, str, int]], size: int, workers: int
+) -> list[list[tuple[str, str, int]]]:
+    """About four batches per worker, cut by bytes and by file count (a few large logs and
+    a thousand small files both spread evenly); listing order is kept within a batch."""
+    per_bytes = max(1, size // (workers * 4))
+    per_files = max(1, min(BATCH_FILES, -(-len(pairs) // (workers * 4))))
+    out: list[list[tuple[str, str, int]]] = [[]]
+    held = 0
+    for pair in pairs:
+        if out[-1] and (held >= per_bytes or len(out[-1]) >= per_files):
+            out.append([])
+            held = 0
+        out[-1].append(pair)
+        held += pair[2]
+    return out
 
 
 def _guarded(name: str, work: Callable[[], FileStats]) -> FileStats | str:
@@ -162,17 +187,17 @@ def redact_path(
             raise ValueError("an s3 client is needed for s3:// paths")
         for stats in _redact_s3(src, dst, cfg, key, client, workers):
             summary.add(stats)
-    elif Path(src).is_dir():
-        pairs, size = _local_pairs(Path(src), Path(dst), summary)
-        # worker processes pay off once the work outweighs forking and joining them
-        if workers > 1 and len(pairs) > 1 and size >= POOL_MIN_BYTES:
+    elif os.path.isdir(src):
+        pairs, size, problems = list_tree(src, dst)
+        for line in problems:
+            summary.add(line)
+        if workers > 1 and _pool_pays(len(pairs), size):
+            load_before_fork()
             # batches of files, not files, cross the process boundary (one scan each)
-            step = max(1, min(BATCH_FILES, -(-len(pairs) // (workers * 4))))
-            batches = [pairs[i : i + step] for i in range(0, len(pairs), step)]
             with ProcessPoolExecutor(
                 workers, initializer=_init_process, initargs=(cfg.model_dump_json(), key)
             ) as pool:
-                for results in pool.map(_redact_local_batch, batches):
+                for results in pool.map(_redact_local_batch, _batches(pairs, size, workers)):
                     for stats in results:
                         summary.add(stats)
         else:
@@ -187,72 +212,6 @@ def redact_path(
         else:
             summary.add(redact_file(red, src, dst))
     return summary.as_dict()
-
-
-def _link_outside(path: Path, root: Path, src: Path, summary: Summary) -> bool:
-    """Is `path` a symlink leading out of the input tree? (counted with one line if so)"""
-    if not path.is_symlink():
-        return False
-    real = path.resolve()
-    if real == root or root in real.parents:
-        return False
-    summary.add(f"{path}: symlink to {real}, outside {src}; not followed")
-    return True
-
-
-def _local_pairs(src: Path, dst: Path, summary: Summary) -> tuple[list[tuple[str, str]], int]:
-    """(real input file, output path) for every file of the input tree, and their bytes.
-
-    os.walk does not descend symlinked folders; a symlink (file or folder) resolving outside
-    the input tree is refused; a file link inside it is read at its real path. Output paths
-    go through safe_join, which refuses one that passes through a symlink in --out.
-    """
-    root = src.resolve()
-    pairs, size = [], 0
-    for here, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in dirs:  # not descended when a link; reported when it leads outside
-            _link_outside(Path(here) / name, root, src, summary)
-        rel_dir = os.path.relpath(here, root)
-        out_dir: str | None = None  # checked once per folder: safe_join walks its parents
-        for name in sorted(files):
-            real = os.path.join(here, name)
-            if os.path.islink(real):
-                if _link_outside(Path(real), root, src, summary):
-                    continue
-                real = os.path.realpath(real)
-            try:
-                st = os.stat(real)
-            except OSError:  # a dangling link
-                continue
-            if not stat.S_ISREG(st.st_mode):  # a FIFO, a socket
-                continue
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            try:
-                if out_dir is None:
-                    out_dir = os.path.dirname(str(safe_join(dst, rel)))
-                target = _checked_target(out_dir, rel, name)
-            except UnsafeKeyError as exc:
-                summary.add(str(exc))
-                continue
-            pairs.append((real, target))
-            size += st.st_size
-    return pairs, size
-
-
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")  # nothing key_problem could object to
-
-
-def _checked_target(out_dir: str, rel: str, name: str) -> str:
-    """out_dir/name with safe_join's checks for the last segment (the folder was checked)."""
-    plain = _PLAIN_NAME.fullmatch(name) and name not in (".", "..") and len(rel) <= 1024
-    problem = None if plain else key_problem(rel)
-    if problem:
-        raise UnsafeKeyError(f"{rel[:200]!r}: unsafe object key ({problem})")
-    target = os.path.join(out_dir, name)
-    if os.path.islink(target):
-        raise UnsafeKeyError(f"{rel[:200]!r}: target is a symlink ({target})")
-    return target
 
 
 def _redact_stdio(red: Redactor, dst: str) -> FileStats:

@@ -139,6 +139,12 @@ def phone_ok(value: str) -> bool:
     return num.country_code == 1 and bool(re.fullmatch(r"[2-9]\d{2}[2-9]\d{6}", national))
 
 
+def load_before_fork() -> None:
+    """Load what phone_ok imports on first use (libphonenumber's code and the US plan) in
+    the parent, so forked workers inherit it rather than each loading it again."""
+    phone_ok("(415) 555-2671")
+
+
 @validator("entropy3")
 def entropy3(value: str) -> bool:
     return len(value) >= 8 and shannon_entropy(value) >= 3.0
@@ -162,8 +168,9 @@ def is_placeholder(value: str) -> bool:
         return True
     if value.endswith(("..", "\u2026")) or any(run in value for run in _TYPED_RUNS):
         return True
-    if _MASKED.search(value) or _HERE.search(value):
-        return True  # masked for display; `…TokenHere`, `your_key_here`
+    if _MASKED.search(value) or "here" in low and _HERE.search(value):
+        return True  # masked for display; `…TokenHere`, `your_key_here` (the case-blind
+        # regex costs ~50 ns a byte; no text lacking `here` once lowered can match it)
     if len(value) < 8:
         return False
     counts = Counter(value)

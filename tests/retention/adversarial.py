@@ -58,6 +58,24 @@ def huge_string(n: int) -> bytes:
     return orjson.dumps({"content": near_misses(n // 2) + base64_run(n // 2)})
 
 
+def pem_blocks(n: int, seed: int = 4) -> bytes:
+    """First half: BEGIN lines whose body never reaches a key's END (lines under the 40 bytes
+    a key line needs, ENDs of another type), so each BEGIN makes the regex confirm read up
+    to 12,000 units ahead; second half: whole keys with `\\n` written out."""
+    rng = random.Random(seed)
+    out, size = [], 0
+    while size < n:
+        if size < n // 2:
+            lines = "\n".join(base64_run(30, rng.randrange(1 << 30)) for _ in range(3))
+            piece = f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END CERTIFICATE-----\n"
+        else:
+            body = "\\n".join(base64_run(64, rng.randrange(1 << 30)) for _ in range(8))
+            piece = f"key = '-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----'\n"
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)[:n].encode()
+
+
 SHAPES = {
     "api_req_started": api_req_started,
     "nested": nested,
@@ -65,4 +83,6 @@ SHAPES = {
     "near_miss_text": lambda n: near_misses(n).encode(),
     "base64_text": lambda n: base64_run(n).encode(),
     "hex_text": lambda n: hex_run(n).encode(),
+    "pem_blocks": pem_blocks,
+    "pem_in_json": lambda n: orjson.dumps({"content": pem_blocks(n).decode()}),
 }
