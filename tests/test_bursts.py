@@ -11,7 +11,6 @@ import pytest
 
 from cli.config import model_problems
 from tasks.audit.checks import write_burst_findings
-from tasks.audit.commands import hmac_redactor
 from tasks.audit.config import AuditConfig, audit_config
 from tasks.audit.ledger import build_ledger
 from tasks.common.bursts import WriteBurstConfig, burst_threshold, sliding_counts
@@ -19,6 +18,7 @@ from tasks.common.errors import ConfigError
 from tasks.quality.config import QualityConfig, SignalThresholds, quality_config
 from tasks.quality.frames import to_frame
 from tasks.quality.health import alert_signals
+from tests.command_redactors import hmac_redactor
 from tests.quality.factory import DAY, event_row, events_table
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tasks.audit.checks import outside_workspace_findings
-from tasks.audit.commands import hmac_redactor
 from tasks.audit.ledger import build_ledger
 from tasks.common.workspace import write_escapes
 from tasks.quality.config import SignalThresholds
 from tasks.quality.frames import to_frame
 from tasks.quality.health import alert_signals
+from tests.command_redactors import hmac_redactor
 from tests.quality.factory import DAY, event_row, events_table
 
 CASES = [

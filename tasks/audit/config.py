@@ -7,7 +7,6 @@ from typing import Any
 import re2
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tasks.audit.commands import HMAC_KEY_ENV
 from tasks.audit.model import BUILTIN_EDIT_MODES
 from tasks.common.bursts import WriteBurstConfig, refuse_old_keys
 from tasks.common.settings import validate_section
@@ -42,14 +41,16 @@ class AuditConfig(BaseModel):
         default_factory=WriteBurstConfig,
         description="the write-burst finding (the rule telemetry-quality's signal uses too)",
     )
-    hmac_key_env: str = Field(
-        default=HMAC_KEY_ENV,
-        description="environment variable holding the key that hashes commands in the ledger",
-    )
 
     @model_validator(mode="before")
     @classmethod
     def _old_keys(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "hmac_key_env" in raw:
+            # the HMAC fallback only ran without the redaction engine, which is always installed
+            raise ValueError(
+                "audit.hmac_key_env is gone: commands always pass through the redaction "
+                "engine (redaction.key); remove the key"
+            )
         return refuse_old_keys(raw, "audit")
 
     @field_validator("deny_commands")

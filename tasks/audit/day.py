@@ -118,7 +118,7 @@ def read_day(
     )
     custom, unreadable = custom_edit_modes(client, data_bucket)
     cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
-    redact, method = command_redactor(cfg.hmac_key_env, redaction, deployment=data_bucket)
+    redact, method = command_redactor(redaction, deployment=data_bucket)
     batches, inputs = read_events(client, data_bucket, day, team, user)
     ledger = stream_ledger(  # out of core: memory does not grow with the day's actions
         batches,

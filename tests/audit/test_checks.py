@@ -10,12 +10,12 @@ from tasks.audit.checks import (
     summary_counts,
     write_burst_findings,
 )
-from tasks.audit.commands import hmac_redactor
 from tasks.audit.config import AuditConfig, audit_config
 from tasks.audit.ledger import build_ledger
 from tasks.common.bursts import WriteBurstConfig
 from tasks.common.errors import ConfigError
 from tests.audit.conftest import table, ui
+from tests.command_redactors import hmac_redactor
 
 
 def _entries(rows, **kw):

@@ -9,7 +9,6 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from tasks.audit.commands import hmac_redactor
 from tasks.audit.config import AuditConfig
 from tasks.audit.ledger import (
     build_ledger,
@@ -20,6 +19,7 @@ from tasks.audit.ledger import (
 )
 from tasks.audit.model import BUILTIN_EDIT_MODES, CONTENT_FIELDS, canonical, entry_id
 from tests.audit.conftest import sample_rows, table, tel, ui
+from tests.command_redactors import hmac_redactor
 
 MODES = frozenset(BUILTIN_EDIT_MODES)
 KEYED = hmac_redactor(b"k" * 32)
@@ -157,7 +157,6 @@ def test_commands_are_redacted_and_denied_ones_flagged():
     # keyed: same command, same text; other key, other text
     assert KEYED("ls -la") == ledger.entries[1]["command"]
     assert hmac_redactor(b"other")("ls -la") != KEYED("ls -la")
-    assert hmac_redactor(None)("ls -la") == "ls <withheld>"
 
 
 def test_entry_id_is_the_hash_of_the_content(sample_table):
@@ -203,10 +202,9 @@ def test_workspace_filled_from_tasks_table(sample_table):
     assert {e["workspace"] for e in ledger.entries if e["task_id"] == "t2"} == {"/srv/bob"}
 
 
-def test_command_redactor_prefers_the_retention_engine_then_hmac(monkeypatch):
-    import sys
-
+def test_commands_go_through_the_redaction_engine_and_the_old_hmac_key_is_refused():
     from tasks.audit.commands import command_redactor
+    from tasks.audit.config import audit_config
 
     secret = "ghp_" + "a1B2" * 9
     redact, method = command_redactor(deployment="data-x")
@@ -214,12 +212,9 @@ def test_command_redactor_prefers_the_retention_engine_then_hmac(monkeypatch):
     out = redact(f"git clone https://{secret}@github.com/o/r")
     assert secret not in out and out.startswith("git clone https://[REDACTED:")
     assert redact("git status") == "git status"
-    monkeypatch.setitem(sys.modules, "tasks.retention.engine", None)  # engine absent
-    monkeypatch.setenv("AUDIT_TEST_KEY", "k" * 32)
-    redact, method = command_redactor("AUDIT_TEST_KEY")
-    assert method == "first-word+hmac-sha256" and redact("git status") == KEYED("git status")
-    monkeypatch.delenv("AUDIT_TEST_KEY")
-    assert command_redactor("AUDIT_TEST_KEY")[1] == "first-word-only (no HMAC key)"
+    with pytest.raises(Exception, match=r"audit.hmac_key_env is gone") as err:
+        audit_config({"hmac_key_env": "COMPLIANCE_AUDIT_HMAC_KEY"}, "c.yaml")
+    assert "\n" not in str(err.value).strip()
 
 
 def test_task_message_without_ui_file_pairs_with_its_tool_used_event():

@@ -58,7 +58,7 @@ def test_streamed_ledger_is_byte_identical_to_the_in_memory_one(s3, buckets):
     cfg = AuditConfig()
     custom, _ = custom_edit_modes(s3, bucket)
     cfg = cfg.model_copy(update={"edit_modes": sorted(set(cfg.edit_modes) | custom)})
-    redact, _ = command_redactor(cfg.hmac_key_env, {}, deployment=bucket)
+    redact, _ = command_redactor({}, deployment=bucket)
     whole = pa.concat_tables(parts)
     for team, user in ((None, None), (None, sorted(set(whole["user"].to_pylist()))[0])):
         r = run_day(s3, bucket, None, date.fromisoformat(day), cfg, user=user, redaction={})

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.audit.commands import hmac_redactor
 from tasks.audit.ledger import build_ledger
 from tasks.audit.search import Query, search, search_ledgers
 from tasks.common.errors import InputError
+from tests.command_redactors import hmac_redactor
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pytest
 
 from tasks.audit import checks, stream
-from tasks.audit.commands import hmac_redactor
 from tasks.audit.config import AuditConfig
 from tasks.audit.ledger import _lines, build_ledger, ledger_csv, ledger_jsonl_gz
 from tasks.common.bursts import WriteBurstConfig
 from tasks.common.storage import SpooledFile
 from tests.audit.conftest import sample_rows, table, tel, ui
+from tests.command_redactors import hmac_redactor
 
 MODES = AuditConfig().all_edit_modes()
 DENY = AuditConfig(deny_commands=[r"git\s+push", r"rm\s+-rf"]).deny_patterns()
