@@ -27,7 +27,7 @@ from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import Finding, FindingStatus, Severity
 from tasks.common.notify import NotificationsConfig, Route
-from tasks.common.storage import get_or_none
+from tasks.common.storage import get_or_none, put_object
 
 log = logging.getLogger(__name__)
 
@@ -183,17 +183,7 @@ def load_state(client: Any, bucket: str, job: str) -> dict[str, Any]:
 
 def save_state(client: Any, bucket: str, job: str, state: dict[str, Any]) -> None:
     key = state_key(job, "alerts.json")
-    try:
-        client.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(state, sort_keys=True).encode(),
-            ContentType="application/json",
-        )
-    except Exception as exc:
-        raise StorageError(
-            f"s3://{bucket}/{key}: could not save alert state ({type(exc).__name__})"
-        ) from None
+    put_object(client, bucket, key, json.dumps(state, sort_keys=True).encode(), "application/json")
 
 
 def record_sent(state: dict[str, Any], dest: str, sent: list[Any], now: datetime) -> dict[str, Any]:

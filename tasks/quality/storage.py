@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.common.errors import InputError, StorageError
+from tasks.common.errors import InputError
 from tasks.common.layout import ROSTER_KEY, quarantine_key, state_key, validated_key
 from tasks.common.models import Period
 from tasks.common.periods import period_days
-from tasks.common.storage import get_or_none, iter_objects
+from tasks.common.storage import get_or_none, iter_objects, put_object
 from tasks.quality.assess import Assessment
 from tasks.quality.config import JOB
 from tasks.quality.derived import derived_redactor, redact_table
@@ -34,13 +34,6 @@ DAY_COLUMN = {"tasks": "started_at", "events": "ts"}
 
 def gate_key(day: date) -> str:
     return state_key(JOB, f"gate/{day.isoformat()}.json")
-
-
-def _put(client, bucket: str, key: str, body: Any, content_type: str) -> None:
-    try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-    except Exception as exc:  # botocore ClientError and friends; keep the message one line
-        raise StorageError(f"s3://{bucket}/{key}: write failed ({type(exc).__name__})") from None
 
 
 def read_roster(client, bucket: str) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
@@ -127,7 +120,7 @@ def write_outputs(
         for day in days:
             key = validated_key(name, day, run_id)
             with open(paths[day.isoformat()], "rb") as body:
-                _put(client, bucket, key, body, "application/vnd.apache.parquet")
+                put_object(client, bucket, key, body, "application/vnd.apache.parquet")
             os.remove(paths[day.isoformat()])
             written.append(key)
     by_day: dict[str, list[bytes]] = {}
@@ -137,16 +130,16 @@ def write_outputs(
         )
     for label, lines in sorted(by_day.items()):
         key = quarantine_key(date.fromisoformat(label), run_id)
-        _put(client, bucket, key, b"\n".join(lines) + b"\n", "application/x-ndjson")
+        put_object(client, bucket, key, b"\n".join(lines) + b"\n", "application/x-ndjson")
         written.append(key)
     record = orjson.dumps(a.gate.record(run_id))
     for day in days:
-        _put(client, bucket, gate_key(day), record, "application/json")
+        put_object(client, bucket, gate_key(day), record, "application/json")
         written.append(gate_key(day))
     if update_history:
         history = read_history(client, bucket)
         history["days"].update(history_entries(a, days, run_id, counts))
-        _put(client, bucket, HISTORY_KEY, orjson.dumps(history), "application/json")
+        put_object(client, bucket, HISTORY_KEY, orjson.dumps(history), "application/json")
         written.append(HISTORY_KEY)
     return written
 

@@ -73,3 +73,33 @@ def test_file_slice_reads_its_range_and_rewinds(tmp_path):
         assert piece.read() == b"" and len(piece) == 0
         piece.seek(0)
         assert len(piece) == 20
+
+
+@pytest.mark.parametrize("kind", ["bytes", "spooled", "open-file"])
+def test_plain_put_replaces_and_checks_sha256(s3, buckets, tmp_path, kind):
+    from tasks.common.storage import put_object
+
+    bucket = buckets.data_bucket
+    data = os.urandom(MB + 3)
+    path = tmp_path / "body"
+    path.write_bytes(data)
+    put_object(s3, bucket, "state/x.bin", b"old", "application/octet-stream")
+    if kind == "bytes":
+        put_object(s3, bucket, "state/x.bin", data)
+    elif kind == "spooled":
+        put_object(s3, bucket, "state/x.bin", spool(data))
+    else:
+        with open(path, "rb") as fh:
+            put_object(s3, bucket, "state/x.bin", fh)
+    got = s3.get_object(Bucket=bucket, Key="state/x.bin", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data  # a rerun replaces the object
+    assert got.get("ChecksumSHA256")  # stored with a SHA-256 the server checked
+
+
+def test_plain_put_failure_is_one_line_naming_the_key(s3):
+    from tasks.common.storage import put_object
+
+    with pytest.raises(StorageError) as err:
+        put_object(s3, "no-such-bucket-here", "state/alerts.json", b"{}", "application/json")
+    msg = str(err.value)
+    assert msg == "s3://no-such-bucket-here/state/alerts.json: write failed (NoSuchBucket)"

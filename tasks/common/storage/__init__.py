@@ -23,7 +23,7 @@ from .objects import (
     iter_version_pages,
     iter_versions,
 )
-from .puts import Body, body_sha256, put_locked, put_once
+from .puts import Body, body_sha256, put_locked, put_object, put_once
 from .rules import (
     NOT_FOUND_CODES,
     check_key,
@@ -59,5 +59,6 @@ __all__ = [
     "iter_versions",
     "open_store",
     "put_locked",
+    "put_object",
     "put_once",
 ]

@@ -88,6 +88,46 @@ def put_once(
             body.close()
 
 
+def put_object(
+    client: Any,
+    bucket: str,
+    key: str,
+    data: Body | IO[bytes],
+    content_type: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The plain put (state files, derived tables: a rerun replaces them) with a SHA-256
+    checksum; a spooled or open file is streamed from disk (botocore hashes an open file as
+    it sends it). Any failure is one StorageError naming the key. `extra`: further PutObject
+    arguments (metadata). Returns S3's answer."""
+    checksum: dict[str, str] = {}
+    if isinstance(data, (bytes, bytearray, SpooledFile)):
+        checksum["ChecksumSHA256"] = _b64(body_digests(data)[0])
+    if isinstance(data, SpooledFile):
+        body: Any = data.open()
+    elif isinstance(data, (bytes, bytearray)):
+        body = bytes(data)
+    else:
+        body = data  # the caller's file: the caller closes it
+    try:
+        return client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type or "application/octet-stream",
+            ChecksumAlgorithm="SHA256",
+            **checksum,
+            **extra,
+        )
+    except ClientError as exc:
+        raise StorageError(f"s3://{bucket}/{key}: write failed ({error_code(exc)})") from None
+    except Exception as exc:  # connection errors and friends; keep the message one line
+        raise StorageError(f"s3://{bucket}/{key}: write failed ({type(exc).__name__})") from None
+    finally:
+        if isinstance(data, SpooledFile):
+            body.close()
+
+
 def _put_parts(
     client: Any,
     bucket: str,
