@@ -27,8 +27,11 @@ from tasks.common.models import iso_z
 from tasks.common.storage import (
     NOT_FOUND_CODES,
     PAGE_SIZE,
+    S3Store,
     error_code,
+    get_bytes,
     is_not_found,
+    iter_objects,
     iter_version_pages,
 )
 from tasks.retention.concurrency import pmap
@@ -65,12 +68,9 @@ def _gone_check_failed(bucket: str, key: str, exc: ClientError) -> StorageError:
 
 def _exists(client, bucket: str, key: str) -> bool:
     try:
-        client.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return False
-        raise _gone_check_failed(bucket, key, exc) from None
-    return True
+        return S3Store(client, bucket).lock_info(key) is not None  # a HEAD; None: 404
+    except StorageError as exc:
+        raise StorageError(f"{exc}: cannot confirm the deletion") from None
 
 
 def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> None:
@@ -79,21 +79,14 @@ def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> No
 
 
 def load_journal(client, bucket: str, run_id: str) -> list[PlanItem]:
-    body = client.get_object(Bucket=bucket, Key=journal_key(run_id))["Body"].read()
+    body = get_bytes(client, bucket, journal_key(run_id))
     return [PlanItem.from_dict(orjson.loads(line)) for line in body.splitlines() if line.strip()]
 
 
 def unfinished_runs(client, bucket: str) -> list[str]:
-    prefix = state_key(JOB, "")
-    journals, complete = set(), set()
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        for obj in page.get("Contents", []):
-            name = obj["Key"][len(prefix) :]
-            if name.endswith(".jsonl"):
-                journals.add(name[: -len(".jsonl")])
-            elif name.endswith(".complete"):
-                complete.add(name[: -len(".complete")])
+    _folders, names = S3Store(client, bucket).children(state_key(JOB, ""))
+    journals = {n[: -len(".jsonl")] for n in names if n.endswith(".jsonl")}
+    complete = {n[: -len(".complete")] for n in names if n.endswith(".complete")}
     return sorted(journals - complete)
 
 
@@ -102,12 +95,10 @@ def _done_markers(client, bucket: str, run_id: str) -> dict[int, dict[str, Any]]
     item (a dict, as journals written before batching have them)."""
     prefix = state_key(JOB, f"{run_id}.done/")
     done = {}
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            data = orjson.loads(client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-            for record in data if isinstance(data, list) else [data]:
-                done[int(record["index"])] = record
+    for obj in iter_objects(client, bucket, prefix):
+        data = orjson.loads(get_bytes(client, bucket, obj["Key"]))
+        for record in data if isinstance(data, list) else [data]:
+            done[int(record["index"])] = record
     return done
 
 

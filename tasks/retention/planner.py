@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from tasks.common.layout import QUARANTINE, RAW_ROO, REDACTED_ROO
 from tasks.common.models import iso_z, to_utc
-from tasks.common.storage import is_not_found, iter_version_pages
+from tasks.common.storage import S3Store, is_not_found, iter_version_pages
 from tasks.retention.config import RetentionConfig
 
 CLASSES = {"raw": RAW_ROO, "redacted": REDACTED_ROO, "quarantine": QUARANTINE}
@@ -214,11 +214,10 @@ def user_prefixes(client, bucket: str, users: list[str] | None = None) -> list[s
     """One prefix per user under raw/roo/ and redacted/roo/, plus quarantine/."""
     if users:
         return [f"{root}{u}/" for root in (RAW_ROO, REDACTED_ROO) for u in users]
-    prefixes: list[str] = []
-    paginator = client.get_paginator("list_objects_v2")
-    for root in (RAW_ROO, REDACTED_ROO):
-        for page in paginator.paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
-            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    store = S3Store(client, bucket)
+    prefixes = [
+        f"{root}{user}/" for root in (RAW_ROO, REDACTED_ROO) for user in store.children(root)[0]
+    ]
     return prefixes + [QUARANTINE]
 
 
