@@ -95,3 +95,18 @@ def test_stop_closes_open_connections_and_the_port(monkeypatch) -> None:
         assert "outage" in [b["Name"] for b in client.list_buckets()["Buckets"]]
     finally:
         again.stop()
+
+
+def test_an_empty_put_expecting_100_continue_is_answered(s3_server, monkeypatch) -> None:
+    """botocore sends `Expect: 100-continue` with every PutObject body, empty ones too;
+    waitress alone would send the 100 and then wait for a body that never comes."""
+    for k, v in DEMO_CREDENTIALS.items():
+        monkeypatch.setenv(k, v)
+    settings = StorageSettings(endpoint_url=s3_server.endpoint_url)
+    client = s3_client(settings, max_attempts=1, read_timeout=5)
+    client.create_bucket(Bucket="empty-put", ObjectLockEnabledForBucket=True)
+    client.put_object(Bucket="empty-put", Key="e", Body=b"")
+    with pytest.raises(ClientError) as err:
+        client.put_object(Bucket="empty-put", Key="e", Body=b"", IfNoneMatch="*")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert client.get_object(Bucket="empty-put", Key="e")["Body"].read() == b""

@@ -70,15 +70,21 @@ class _MotoApp(DomainDispatcherApplication):
 
 
 class _Parser(HTTPRequestParser):
-    """waitress drops every header whose name has an underscore (WSGI cannot tell `X_Foo`
-    from `X-Foo`); S3 user metadata keys may have one, so those moto preserves are kept
-    under their original spelling, as moto's own request handler does on werkzeug: a
-    dashed header of the same WSGI name wins, repeated ones are joined with commas."""
+    """waitress's request parser, with two differences. A request without a body never
+    waits for a 100-continue. And waitress drops every header whose name has an underscore
+    (WSGI cannot tell `X_Foo` from `X-Foo`); S3 user metadata keys may have one, so those
+    moto preserves are kept under their original spelling, as moto's own request handler
+    does on werkzeug: a dashed header of the same WSGI name wins, repeated ones are
+    joined with commas."""
 
     preserved: dict[str, str]
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)  # raises on a malformed block: lines are valid
+        if not self.chunked and not self.content_length:
+            # no body to wait for: waitress would send "100 Continue", mark the request
+            # incomplete and wait for one forever (botocore expects on every PutObject)
+            self.expect_continue = False
         self.preserved = {}
         values: dict[str, list[str]] = {}
         for line in get_header_lines(header_plus.partition(b"\r\n")[2]):
