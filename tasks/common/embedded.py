@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY as PRESERVED
@@ -163,8 +164,13 @@ class EmbeddedS3:
     def start(self, timeout: float = 60.0) -> EmbeddedS3:
         if self.separate_process:
             command = [sys.executable, "-m", "tasks.common.embedded", str(self.port)]
+            root = str(Path(__file__).resolve().parents[2])  # importable from any directory
+            path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
             self._proc = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                command,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
             )
             _wait_for_port(self.port, self._proc, timeout)
             return self
