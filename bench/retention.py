@@ -7,7 +7,8 @@ Object-Lock (versioned) data bucket, a few of them under S3 legal hold. Timed: t
 `run_retention` call (plan, redacted copies, journal, deletions, confirmation, signed
 manifest published), then the objects handled per second and this process's peak RSS.
 `BENCH_RETENTION_LOCK=0` uses an unversioned bucket without Object Lock (the demo's shape).
-`BENCH_RETENTION_PROFILE=1` also prints the S3 requests per operation;
+`BENCH_RETENTION_PROFILE=1` also prints the S3 requests per operation and the connections
+urllib3 opened (keep-alive reuse);
 `BENCH_RETENTION_CONCURRENCY` sets retention.s3_concurrency (16).
 
 Then the server's ceiling on the same server: a bare boto3 loop, PUT then GET of one 4 KB
@@ -22,6 +23,7 @@ Target (issue 19): >= 300 objects/s.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import subprocess
@@ -66,6 +68,16 @@ def generate(endpoint: str, bucket: str, n: int, users: int, lock: bool) -> None
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(put, range(n)))
+
+
+class _NewConnections(logging.Handler):
+    """Connections urllib3 opened (it logs each one): few means keep-alive reuse."""
+
+    opened = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Starting new HTTP"):
+            self.opened += 1
 
 
 def count_requests(client) -> Counter:
@@ -118,6 +130,7 @@ def main(n: int | None = None) -> None:
     users = int(os.environ.get("BENCH_RETENTION_USERS", "20"))
     lock = os.environ.get("BENCH_RETENTION_LOCK", "1") != "0"
     concurrency = int(os.environ.get("BENCH_RETENTION_CONCURRENCY", "16"))
+    profile = os.environ.get("BENCH_RETENTION_PROFILE") == "1"
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # moto accepts any
         os.environ.setdefault(k, "bench")
     server = EmbeddedS3(separate_process=True).start()
@@ -154,6 +167,10 @@ def main(n: int | None = None) -> None:
             import prefect  # noqa: F401  (the flow has it loaded; its import is not the job's time)
 
             counts = count_requests(client)
+            connections, pool_log = _NewConnections(), logging.getLogger("urllib3.connectionpool")
+            if profile:  # every request then makes a log record: a little of the job's CPU
+                pool_log.addHandler(connections)
+                pool_log.setLevel(logging.DEBUG)
             later = datetime.now(UTC) + timedelta(days=40)
             cpu0 = (_cpu_seconds(server), time.process_time())
             t0 = time.perf_counter()
@@ -161,6 +178,7 @@ def main(n: int | None = None) -> None:
             secs = time.perf_counter() - t0
             cpu = (_cpu_seconds(server) - cpu0[0], time.process_time() - cpu0[1])
             counts = Counter(counts)  # the job's (the ceiling below uses the same client)
+            pool_log.removeHandler(connections)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             top = ceiling(client, settings.data_bucket, n, concurrency, server)
     finally:
@@ -174,10 +192,11 @@ def main(n: int | None = None) -> None:
     print(f"run_retention: {secs:.2f} s; {summary['objects_deleted']} deleted "
           f"({summary['versions_deleted']} versions), {summary['legal_holds']} held, "
           f"{summary['redacted_copies_created']} redacted copies", flush=True)  # fmt: skip
-    if os.environ.get("BENCH_RETENTION_PROFILE") == "1":
+    if profile:
         total = sum(counts.values())
         print(f"S3 requests: {total} ({total / n:.2f} per object): "
-              + ", ".join(f"{k} {v}" for k, v in counts.most_common()))  # fmt: skip
+              + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+              + f"; {connections.opened} connections opened")  # fmt: skip
     job_ms = (1000 * cpu[0] / handled, 1000 * cpu[1] / handled)
     print(f"CPU per object: moto {job_ms[0]:.2f} ms, log-retention {job_ms[1]:.2f} ms "
           f"({cpu[0]:.1f} s, {cpu[1]:.1f} s): {1000 / max(job_ms):,.0f} objects/s "

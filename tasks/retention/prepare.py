@@ -149,9 +149,8 @@ def prepare_raw(
 def _upload(client, bucket: str, key: str, spool: Any) -> None:
     """One PutObject (SHA-256 checked by S3) up to SINGLE_PUT_MAX; multipart beyond.
 
-    The body goes as bytes: a file object makes botocore send `Expect: 100-continue`
-    and wait for the server's go-ahead (a round trip per object), and stream the
-    checksum as a trailer.
+    The body goes as bytes, so the checksum goes as a header, not streamed as a trailer
+    (botocore still sends `Expect: 100-continue` with every PutObject body).
     """
     size = spool.tell()
     spool.seek(0)
