@@ -7,16 +7,17 @@ then checked again against the statement's digest before they are parsed.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from tasks.audit.ledger import parse_ledger
+from tasks.audit.ledger import iter_ledger
 from tasks.audit.model import JOB
 from tasks.common.errors import ComplianceError
-from tasks.common.storage import S3Store, get_bytes
+from tasks.common.storage import S3Store, SpooledFile
+from tasks.common.storage.spool import CHUNK
 from tasks.evidence.dsse import ENVELOPE_NAME, EnvelopeError, parse_envelope
 from tasks.evidence.trust import Anchors
 from tasks.evidence.verify import read_capped
@@ -141,19 +142,24 @@ def verify_ledger_bundle(client: Any, bundle: LedgerBundle) -> list[str]:
     return verifier(client, bundle)
 
 
-def ledger_bytes(client: Any, bundle: LedgerBundle) -> bytes:
-    """The bundle's ledger.jsonl.gz, after re-checking the bytes against the statement."""
+def download_ledger(client: Any, bundle: LedgerBundle) -> SpooledFile:
+    """The bundle's ledger.jsonl.gz streamed to a temporary file (never held whole), its
+    bytes checked against the statement's digest; ValueError (one line) when they differ."""
     if not bundle.ledger_sha256:
         raise ValueError(f"{bundle.uri}: the statement names no {LEDGER_NAME}")
-    data = get_bytes(client, bundle.bucket, bundle.prefix + LEDGER_NAME)
-    if hashlib.sha256(data).hexdigest() != bundle.ledger_sha256:
+    spooled, out = SpooledFile.create(".jsonl.gz")
+    with out, contextlib.closing(S3Store(client, bundle.bucket).open(bundle.prefix + LEDGER_NAME)) as body:  # fmt: skip
+        while block := body.read(CHUNK):
+            out.write(block)
+    if spooled.sha256() != bundle.ledger_sha256:
         raise ValueError(f"{bundle.uri}: {LEDGER_NAME} does not match its digest")
-    return data
+    return spooled
 
 
 def read_ledger(client: Any, bundle: LedgerBundle) -> list[dict[str, Any]]:
+    """The entries whole (tests and small days; the job and search stream them)."""
     name = f"s3://{bundle.bucket}/{bundle.prefix}{LEDGER_NAME}"
-    return parse_ledger(ledger_bytes(client, bundle), name=name)
+    return list(iter_ledger(download_ledger(client, bundle).chunks(), name=name))
 
 
 Verifier = Callable[[Any, LedgerBundle], list[str]]

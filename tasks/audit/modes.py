@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from tasks.common.layout import RAW_ROO
-from tasks.common.storage import get_bytes, iter_objects
+from tasks.common.storage import S3Store
 
 MODE_FILES = ("custom_modes.yaml", ".roomodes")
 
@@ -33,26 +33,21 @@ def edit_slugs(doc: Any) -> set[str]:
     return out
 
 
-def _users(client: Any, bucket: str) -> list[str]:
-    pages = client.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=RAW_ROO, Delimiter="/"
-    )
-    return sorted(
-        p["Prefix"][len(RAW_ROO) : -1] for page in pages for p in page.get("CommonPrefixes", [])
-    )
-
-
 def custom_edit_modes(client: Any, bucket: str) -> tuple[set[str], list[str]]:
     """(edit-capable custom slugs, unreadable files) over raw/roo/<user>/settings/."""
+    store = S3Store(client, bucket)
     slugs: set[str] = set()
     unreadable: list[str] = []
-    for user in _users(client, bucket):
-        for obj in iter_objects(client, bucket, f"{RAW_ROO}{user}/settings/"):
-            key = obj["Key"]
+    users, _files = store.children(RAW_ROO)
+    for user in users:
+        for key in store.keys(f"{RAW_ROO}{user}/settings/"):
             if key.rsplit("/", 1)[-1] not in MODE_FILES:
                 continue
+            data = store.read(key)
+            if data is None:  # removed since the listing: nothing to read
+                continue
             try:
-                slugs |= edit_slugs(yaml.safe_load(get_bytes(client, bucket, key)))
+                slugs |= edit_slugs(yaml.safe_load(data))
             except (yaml.YAMLError, UnicodeDecodeError):
-                unreadable.append(f"s3://{bucket}/{key}")
+                unreadable.append(store.uri(key))
     return slugs, unreadable

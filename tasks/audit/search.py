@@ -94,7 +94,7 @@ def search_bundles(
     what is trusted: a bundle signed by any other key cannot hide an older ledger. Days without any trusted ledger are listed as `missing_days`. Ledgers
     are streamed: only the matches are kept.
     """
-    from tasks.audit.bundles import ledger_bytes, list_ledger_bundles
+    from tasks.audit.bundles import download_ledger, list_ledger_bundles
     from tasks.audit.ledger import iter_ledger
 
     match, keep = query.matcher(), query.line_filter()
@@ -109,9 +109,9 @@ def search_bundles(
         problems = verify(client, bundle)
         if not problems:
             try:
-                data = ledger_bytes(client, bundle)
+                ledger = download_ledger(client, bundle)  # a temporary file, digest checked
                 hits, total = [], 0
-                for e in iter_ledger(data, name=bundle.uri, keep=keep):
+                for e in iter_ledger(ledger.chunks(), name=bundle.uri, keep=keep):
                     total += 1
                     if match(e):
                         hits.append({**e, "bundle": bundle.uri})

@@ -45,9 +45,9 @@ from tasks.audit.ledger import (
     ledger_csv_writer,
     ledger_jsonl,
 )
-from tasks.audit.spool import SpooledFile
 from tasks.common.bursts import WriteBurstConfig
 from tasks.common.models import Finding
+from tasks.common.storage import SpooledFile
 from tasks.common.workspace import write_escapes
 
 BATCH = 16_384
@@ -250,6 +250,17 @@ def _write_out(
     return gz_file, csv_file, counts or checks.summary_counts([]), outside, denied, unknown
 
 
+def connect(tmp: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database in `tmp`, memory-limited and spilling there."""
+    con = duckdb.connect(os.path.join(tmp, "ledger.duckdb"))
+    con.execute(f"SET temp_directory = '{tmp}'").fetchall()
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'").fetchall()
+    con.execute("SET preserve_insertion_order = false").fetchall()
+    con.execute("SET threads = 1").fetchall()  # one sort/hash table, not one per core
+    con.execute("SET enable_progress_bar = false").fetchall()  # no bars in job logs
+    return con
+
+
 def stream_ledger(
     batches: Iterable[pa.Table],
     *,
@@ -263,13 +274,8 @@ def stream_ledger(
     """`batches`: the day's event batches (job.event_batches), read once."""
     modes = frozenset(edit_modes)
     with tempfile.TemporaryDirectory(prefix="audit-ledger-", dir=spool_dir) as tmp:
-        con = duckdb.connect(os.path.join(tmp, "ledger.duckdb"))
+        con = connect(tmp)
         try:
-            con.execute(f"SET temp_directory = '{tmp}'").fetchall()
-            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'").fetchall()
-            con.execute("SET preserve_insertion_order = false").fetchall()
-            con.execute("SET threads = 1").fetchall()  # one sort/hash table, not one per core
-            con.execute("SET enable_progress_bar = false").fetchall()  # no bars in job logs
             classified = _Spool(os.path.join(tmp, "classified.parquet"))
             rows_in, mutating, unclassified, triples = _classify_into(
                 classified, batches, modes, redact_command, workspaces or {}, deny_patterns

@@ -7,6 +7,7 @@ and an envelope that `reports list` cannot read is a row status, never a crash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -15,11 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from tasks.common.errors import InputError, StorageError
 from tasks.common.safepath import UnsafeKeyError, safe_join
-from tasks.common.storage import error_code, is_not_found, iter_objects, iter_version_pages
+from tasks.common.storage import S3Store, iter_objects, iter_version_pages
 
 from .claims import MAX_CLAIM_BYTES, chain_prefix, claim_seq, parse_claim
 from .dsse import ENVELOPE_NAME
@@ -65,6 +64,10 @@ class _Download:
     objects: int = 0
     failures: list[Failure] = field(default_factory=list)
 
+    @property
+    def store(self) -> S3Store:
+        return S3Store(self.client, self.bucket)
+
     def fail(self, key: str, check: str, message: str) -> None:
         self.failures.append(Failure(f"s3://{self.bucket}/{key[:300]!r}"[:400], check, message))
 
@@ -98,12 +101,10 @@ class _Download:
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.parent.resolve() != safe_join(self.dest, key).parent:
                 raise OSError("a folder on the way changed")
-            body = self.client.get_object(
-                Bucket=self.bucket, Key=key, VersionId=real[-1]["VersionId"]
-            )["Body"]
+            body = self.store.open(key, version_id=real[-1]["VersionId"])
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "wb") as fh:
-                for chunk in body.iter_chunks(1 << 20):
+            with os.fdopen(fd, "wb") as fh, contextlib.closing(body):
+                while chunk := body.read(1 << 20):
                     fh.write(chunk)
         except (OSError, UnsafeKeyError) as exc:
             self.fail(
@@ -139,11 +140,9 @@ def _claims(
         named = None
         if real and claim_seq(job, key) is not None:
             try:
-                body = dl.client.get_object(
-                    Bucket=dl.bucket, Key=key, VersionId=real[-1]["VersionId"]
-                )
-                named = parse_claim(key, body["Body"].read(MAX_CLAIM_BYTES + 1)).prefix
-            except (ValueError, ClientError):
+                data = dl.store.read(key, MAX_CLAIM_BYTES, real[-1]["VersionId"])
+                named = parse_claim(key, data).prefix if data is not None else None
+            except (ValueError, StorageError):
                 named = None
         m = BUNDLE_KEY_RE.match((named or "") + ENVELOPE_NAME)
         out.append((key, vs, named if m and m.group(1) == named and m.group(2) == job else None))
@@ -252,7 +251,6 @@ def _verification_aids(client: Any, bucket: str, prefix: str) -> list[tuple[str,
     The envelope is hostile input: read capped, parsed strictly; anything odd adds nothing.
     """
     from tasks.common.safepath import key_problem
-    from tasks.common.storage import S3Store
 
     from .dsse import EnvelopeError, parse_envelope
     from .verify import read_capped
@@ -278,13 +276,8 @@ def _verification_aids(client: Any, bucket: str, prefix: str) -> list[tuple[str,
     for role, key in candidates:
         if key_problem(key) or (role == "previous" and not BUNDLE_KEY_RE.match(key)):
             continue
-        try:
-            client.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if is_not_found(exc):
-                continue  # absent: nothing to share
-            raise StorageError(f"s3://{bucket}/{key}: cannot read ({error_code(exc)})") from None
-        found.append((role, key))
+        if store.head(key) is not None:  # absent: nothing to share
+            found.append((role, key))
     return found
 
 

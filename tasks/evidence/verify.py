@@ -217,15 +217,11 @@ def verify_bundle(
     # parse_envelope has checked every subject's shape and name (a clean relative key)
     subjects = {s["name"]: s["digest"]["sha256"] for s in env.statement["subject"]}
     for name, digest in sorted(subjects.items()):
-        data = store.read(prefix + name)
-        if data is None:
+        found = store.digest(prefix + name)  # streamed: a ledger can be gigabytes
+        if found is None:
             fail(prefix + name, "subject_missing", "listed in the statement but absent")
-        elif sha256_hex(data) != digest:
-            fail(
-                prefix + name,
-                "subject_digest",
-                f"sha256 {sha256_hex(data)[:16]}… != {digest[:16]}…",
-            )
+        elif found[0] != digest:
+            fail(prefix + name, "subject_digest", f"sha256 {found[0][:16]}… != {digest[:16]}…")
     present = keys if keys is not None else list(store.keys(prefix))
     for key in sorted(set(present) - {prefix + n for n in subjects} - {env_key}):
         fail(key, "extra_object", "in the bundle but not a subject")

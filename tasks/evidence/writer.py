@@ -14,7 +14,7 @@ from typing import Any
 from tasks.common.errors import ComplianceError, InputError, StorageError
 from tasks.common.ids import new_run_id
 from tasks.common.models import Period, iso_z, to_utc
-from tasks.common.storage import put_locked, put_once
+from tasks.common.storage import Body, SpooledFile, body_sha256, put_locked, put_once
 
 from .chain import ChainPolicy, claim_next, envelope_uri, read_envelope, remember_commit
 from .claims import MAX_SEQ
@@ -88,7 +88,7 @@ def _content_type(name: str) -> str:
 
 
 def _validate(
-    job: str, files: dict[str, bytes], status: str, counts: dict[str, int], run_id: str | None
+    job: str, files: dict[str, Body], status: str, counts: dict[str, int], run_id: str | None
 ) -> None:
     if not JOB_RE.match(job or ""):
         raise InputError(f"job {job!r}: must be a lowercase slug (a-z, 0-9, -)")
@@ -97,9 +97,9 @@ def _validate(
     for name, data in files.items():
         if not FILE_RE.match(name) or ".." in name.split("/") or name == ENVELOPE_NAME:
             raise InputError(f"{name}: invalid bundle file name")
-        # or a file spooled to disk that reads back as bytes (audit-trail's ledger)
-        if not isinstance(data, bytes | bytearray) and not hasattr(type(data), "__bytes__"):
-            raise InputError(f"{name}: file content must be bytes")
+        # or a file spooled to disk (audit-trail's ledger), streamed, never read whole
+        if not isinstance(data, bytes | bytearray | SpooledFile):
+            raise InputError(f"{name}: file content must be bytes or a SpooledFile")
     if status not in STATUSES:
         raise InputError(f"status {status!r}: must be one of {', '.join(STATUSES)}")
     for k, v in counts.items():
@@ -125,7 +125,7 @@ def signed_size(statement: dict[str, Any]) -> int:
 
 
 def _fit_inputs(
-    files: dict[str, bytes],
+    files: dict[str, Body],
     predicate: dict[str, Any],
     inputs: list[dict[str, Any]],
     bucket: str,
@@ -162,7 +162,7 @@ def publish_bundle(
     client: Any,
     bucket: str,
     job: str,
-    files: dict[str, bytes],
+    files: dict[str, Body],
     *,
     signer: Signer,
     period: Period,
@@ -190,7 +190,9 @@ def publish_bundle(
     generated = to_utc(generated_at or datetime.now(UTC))
     run_id = run_id or new_run_id(generated)
     prefix = bundle_prefix(job, run_id, run_started(run_id, generated))
-    files = {n: bytes(d) for n, d in files.items()}
+    # a spooled file stays on disk: its digest was taken as it was written, and the
+    # storage layer streams it (bytearray becomes bytes: nothing may change it mid-publish)
+    files = {n: d if isinstance(d, SpooledFile) else bytes(d) for n, d in files.items()}
     predicate: dict[str, Any] = {
         "job": job,
         "run_id": run_id,
@@ -209,7 +211,7 @@ def publish_bundle(
     _fit_inputs(files, predicate, list(inputs), bucket, prefix)
     put = partial(put_locked, client, bucket, retention_days=retention_days)
     created = [put(prefix + n, files[n], content_type=_content_type(n)) for n in sorted(files)]
-    subjects = {n: sha256_hex(files[n]) for n in files}
+    subjects = {n: body_sha256(files[n]) for n in files}
     # Only a rerun (some file was already there) can find its own envelope committed.
     existing = None if all(created) else read_envelope(client, bucket, prefix)
     if existing is not None:  # a rerun of a run that did commit: nothing left to do

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from tasks.access.snapshot import CollectError
 from tasks.access.sources import collect_settings
-from tasks.audit.job import read_table
+from tasks.audit.reader import read_table
 from tasks.common.errors import InputError
 from tasks.common.layout import ORG_SETTINGS_KEY
 from tasks.common.models import Period

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from cli.audit import audit
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import result_of, run_day
+from tasks.audit.day import run_day
+from tasks.audit.job import result_of
 from tasks.common.jobrun import finish_job
 from tasks.common.s3 import s3_client
 from tests.audit.conftest import table, tel, ui

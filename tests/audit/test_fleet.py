@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import run_day
+from tasks.audit.day import run_day
 from tasks.audit.modes import edit_slugs
 
 KIND = {"file_write": "write", "command": "command", "mcp_call": "mcp", "rollback": "restore", "mode_switch": "mode_switch"}  # fmt: skip

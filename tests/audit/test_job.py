@@ -11,7 +11,8 @@ import pytest
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import result_of, run_day
+from tasks.audit.day import run_day
+from tasks.audit.job import result_of
 from tasks.audit.ledger import parse_ledger
 from tasks.common.errors import ConfigError, InputError
 from tasks.common.jobrun import finish_job

@@ -1,4 +1,4 @@
-"""The day's events are read row group by row group (job.read_events) and the ledger built
+"""The day's events are read row group by row group (reader.read_events) and the ledger built
 out of core (stream.py); the ledger, its bytes and the completeness figures must be
 exactly what the whole table held in memory gives (ledger.build_ledger over the
 concatenated parts)."""
@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
-from tasks.audit.job import event_batches, run_day, scope
+from tasks.audit.day import run_day
 from tasks.audit.ledger import (
     build_ledger,
     count_mutating_rows,
@@ -24,6 +24,7 @@ from tasks.audit.ledger import (
     task_workspaces,
 )
 from tasks.audit.modes import custom_edit_modes
+from tasks.audit.reader import event_batches, scope
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
 

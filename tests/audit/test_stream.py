@@ -16,8 +16,8 @@ from tasks.audit import checks, stream
 from tasks.audit.commands import hmac_redactor
 from tasks.audit.config import AuditConfig
 from tasks.audit.ledger import _lines, build_ledger, ledger_csv, ledger_jsonl_gz
-from tasks.audit.spool import SpooledFile
 from tasks.common.bursts import WriteBurstConfig
+from tasks.common.storage import SpooledFile
 from tests.audit.conftest import sample_rows, table, tel, ui
 
 MODES = AuditConfig().all_edit_modes()

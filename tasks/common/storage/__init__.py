@@ -10,7 +10,8 @@ interface.
 - Keys from outside are hostile: a key that could climb out of the root (``..``, absolute,
   backslash, control characters, empty segments) is refused before any I/O, on S3 as locally;
   a local read never follows a symlink.
-- Listings are paginated (memory does not grow with the listing).
+- Listings are paginated (memory does not grow with the listing); a spooled file is
+  written without being read whole (puts.py).
 """
 
 from .objects import (
@@ -21,9 +22,8 @@ from .objects import (
     iter_objects,
     iter_version_pages,
     iter_versions,
-    put_locked,
-    put_once,
 )
+from .puts import Body, body_sha256, put_locked, put_once
 from .rules import (
     NOT_FOUND_CODES,
     check_key,
@@ -33,9 +33,13 @@ from .rules import (
     is_not_found,
     is_precondition_failed,
 )
+from .spool import SpooledFile
 from .stores import LocalStore, S3Store, Store, open_store
 
 __all__ = [
+    "Body",
+    "SpooledFile",
+    "body_sha256",
     "NOT_FOUND_CODES",
     "PAGE_SIZE",
     "LocalStore",

@@ -1,20 +1,18 @@
-"""Object operations on a bare boto3 client: paginated listings (objects and versions),
-whole reads under the not-found rule, and the conditional (optionally locked) put."""
+"""Object operations on a bare boto3 client: paginated listings (objects and versions) and
+whole reads under the not-found rule (the conditional put is puts.py's)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from tasks.common.errors import StorageError
 
-from .rules import error_code, is_not_found, is_precondition_failed
+from .rules import error_code, is_not_found
 
 PAGE_SIZE = 1000
 
@@ -77,53 +75,3 @@ def iter_versions(
     for page in iter_version_pages(client, bucket, prefix, page_size):
         for v, marker in page:
             yield ObjectVersion(v["Key"], v.get("VersionId", ""), marker, v.get("LastModified"))
-
-
-def put_once(
-    client: Any,
-    bucket: str,
-    key: str,
-    data: bytes,
-    retention_days: int | None,
-    content_type: str,
-) -> None:
-    """Write with IfNoneMatch="*" and a SHA-256 checksum; COMPLIANCE retention when
-    retention_days is given. A 412 ClientError propagates to the caller."""
-    extra: dict[str, Any] = {}
-    if retention_days is not None:
-        extra["ObjectLockMode"] = "COMPLIANCE"
-        extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=retention_days)
-    client.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=data,
-        ContentType=content_type,
-        IfNoneMatch="*",
-        ChecksumAlgorithm="SHA256",
-        ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
-        ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
-        **extra,
-    )
-
-
-def put_locked(
-    client: Any,
-    bucket: str,
-    key: str,
-    data: bytes,
-    retention_days: int | None,
-    content_type: str,
-) -> bool:
-    """Write once (see put_once). A 412 is success when the object already holds these exact
-    bytes: that is our own earlier attempt (a retried PUT whose first response was lost, or a
-    rerun). True when this call created the object, False when it was already there."""
-    try:
-        put_once(client, bucket, key, data, retention_days, content_type)
-        return True
-    except ClientError as exc:
-        if not is_precondition_failed(exc):
-            raise StorageError(f"s3://{bucket}/{key}: write failed ({error_code(exc)})") from None
-    existing = get_or_none(client, bucket, key)
-    if existing != data:
-        raise StorageError(f"s3://{bucket}/{key}: already exists with different content")
-    return False

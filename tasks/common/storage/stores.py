@@ -3,8 +3,11 @@ prefix), with the same relative keys (see the package docstring)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -13,10 +16,12 @@ from botocore.exceptions import ClientError
 from tasks.common.errors import InputError, StorageError
 from tasks.common.safepath import safe_join, safe_relative
 
-from .objects import PAGE_SIZE, ObjectVersion, iter_objects, iter_versions, put_locked
+from .objects import PAGE_SIZE, ObjectVersion, iter_objects, iter_versions
+from .puts import put_locked
 from .rules import check_key, check_prefix, error_code, http_status, is_not_found
 
 LOCK_FIELDS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "LastModified")
+CHUNK = 1 << 20
 
 
 class Store:
@@ -44,9 +49,38 @@ class Store:
         """The object, None when absent; with `limit`, at most limit+1 bytes."""
         raise NotImplementedError
 
-    def open(self, key: str) -> BinaryIO:
-        """A stream over the object; StorageError (one line) when it cannot be opened."""
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
+        """A stream over the object (at `version_id` where the store has versions);
+        StorageError (one line) when it cannot be opened, absent included."""
         raise NotImplementedError
+
+    def head(self, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        """What is known of the object without reading it — `size`, `version_id`,
+        `last_modified` and, on S3, `lock_mode` / `retain_until` (Object Lock) — or None
+        when it is absent."""
+        raise NotImplementedError
+
+    def digest(self, key: str, version_id: str | None = None) -> tuple[str, int] | None:
+        """(SHA-256 hex, size) of the object, None when it is absent. A store that only
+        reads whole (a test's, a single envelope) is hashed whole; LocalStore and S3Store
+        stream (`_streamed_digest`)."""
+        data = self.read(key, version_id=version_id)
+        return None if data is None else (hashlib.sha256(data).hexdigest(), len(data))
+
+    def _streamed_digest(self, key: str, version_id: str | None = None) -> tuple[str, int] | None:
+        """The digest read in chunks: the object is never held whole."""
+        try:
+            fh = self.open(key, version_id)
+        except StorageError:
+            if self.head(key, version_id) is None:
+                return None
+            raise
+        sha, size = hashlib.sha256(), 0
+        with contextlib.closing(fh):
+            while block := fh.read(CHUNK):
+                sha.update(block)
+                size += len(block)
+        return sha.hexdigest(), size
 
     def put_if_absent(self, key: str, data: bytes, content_type: str = "") -> bool:
         """Conditional create: True when written, False when these exact bytes were already
@@ -69,6 +103,8 @@ class Store:
 
 
 class LocalStore(Store):
+    digest = Store._streamed_digest
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.path = os.path.abspath(self.root).replace(os.sep, "/")
@@ -118,7 +154,7 @@ class LocalStore(Store):
         except OSError as exc:
             raise StorageError(f"{self.uri(key)}: read failed ({exc.strerror})") from None
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
         path = self._file(key)
         if path is None:
             raise StorageError(f"{self.uri(key)}: cannot open (a symlink)")
@@ -126,6 +162,20 @@ class LocalStore(Store):
             return path.open("rb")
         except OSError as exc:
             raise StorageError(f"{self.uri(key)}: cannot open ({exc.strerror})") from None
+
+    def head(self, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        path = self._file(key)
+        try:
+            st = path.stat() if path is not None else None
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise StorageError(f"{self.uri(key)}: head failed ({exc.strerror})") from None
+        if st is None or not path.is_file():
+            return None
+        modified = datetime.fromtimestamp(st.st_mtime, UTC)
+        return {"size": st.st_size, "version_id": None, "last_modified": modified,
+                "lock_mode": None, "retain_until": None}  # fmt: skip
 
     def put_if_absent(self, key: str, data: bytes, content_type: str = "") -> bool:
         target = safe_join(self.root, key)
@@ -169,6 +219,7 @@ def _walk(path: Path, reldir: str) -> Iterator[tuple[str, int]]:
 
 class S3Store(Store):
     online = True
+    digest = Store._streamed_digest
 
     def __init__(
         self, client: Any, bucket: str, prefix: str = "", page_size: int = PAGE_SIZE
@@ -224,8 +275,7 @@ class S3Store(Store):
         saw it); with `limit`, a ranged GET of at most limit+1 bytes, so a huge object is
         never read whole."""
         check_key(key)
-        pinned = version_id or self._first.get(key)
-        extra: dict[str, Any] = {"VersionId": pinned} if pinned else {}
+        extra: dict[str, Any] = self._version(key, version_id)
         if limit is not None:
             extra["Range"] = f"bytes=0-{limit}"
         try:
@@ -243,12 +293,37 @@ class S3Store(Store):
         finally:
             body.close()
 
-    def open(self, key: str) -> BinaryIO:
+    def _version(self, key: str, version_id: str | None) -> dict[str, str]:
+        pinned = version_id or self._first.get(key)
+        return {"VersionId": pinned} if pinned else {}
+
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
+        """A stream over the object, pinned as `read` is (the caller closes it)."""
         check_key(key)
+        extra = self._version(key, version_id)
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"]
+            resp = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key, **extra)
         except ClientError as exc:
             raise self._fail(key, "open", exc) from None
+        self._meta[key] = {k: resp.get(k) for k in LOCK_FIELDS}
+        return resp["Body"]
+
+    def head(self, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        check_key(key)
+        extra = self._version(key, version_id)
+        try:
+            resp = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key, **extra)
+        except ClientError as exc:
+            if is_not_found(exc) or http_status(exc) == 405:  # 405: a delete marker
+                return None
+            raise self._fail(key, "head", exc) from None
+        return {
+            "size": resp.get("ContentLength"),
+            "version_id": resp.get("VersionId"),
+            "last_modified": resp.get("LastModified"),
+            "lock_mode": resp.get("ObjectLockMode"),
+            "retain_until": resp.get("ObjectLockRetainUntilDate"),
+        }
 
     def put_if_absent(self, key: str, data: bytes, content_type: str = "") -> bool:
         safe_relative(key)  # writes refuse non-NFC spellings too
