@@ -2,8 +2,9 @@
 
 Order for each eligible raw object: its redacted copy exists and re-scans clean → every
 version is hashed → the journal (state/log-retention/<run>.jsonl) is written → versions
-are deleted in batches (one DeleteObjects request each), each deletion confirmed with a
-versioned head_object, and each batch's completion recorded as its own small marker
+are deleted in batches (one DeleteObjects request each), each deletion confirmed (one
+versions listing of the batch's folder, a versioned HEAD through the storage layer beyond
+its reach), and each batch's completion recorded as its own small marker
 object (S3 has no append). A rerun finds journals without a `.complete` marker and
 finishes them; holds are re-checked first. The per-object HEADs go through the bounded
 pool (tasks/retention/concurrency.py); the preparation before the journal is in
@@ -30,7 +31,6 @@ from tasks.common.storage import (
     S3Store,
     error_code,
     get_bytes,
-    is_not_found,
     iter_objects,
     iter_version_pages,
 )
@@ -59,11 +59,6 @@ def done_key(run_id: str, index: int) -> str:
 
 def complete_key(run_id: str) -> str:
     return state_key(JOB, f"{run_id}.complete")
-
-
-def _gone_check_failed(bucket: str, key: str, exc: ClientError) -> StorageError:
-    code = exc.response.get("Error", {}).get("Code", "") or "?"
-    return StorageError(f"s3://{bucket}/{key}: cannot confirm the deletion (HEAD answered {code})")
 
 
 def _exists(client, bucket: str, key: str) -> bool:
@@ -103,13 +98,12 @@ def _done_markers(client, bucket: str, run_id: str) -> dict[int, dict[str, Any]]
 
 
 def _version_gone(client, item: PlanItem, version_id: str) -> bool:
+    """One versioned HEAD through the storage layer: gone only on its 404 (or 405, a
+    delete marker); a 400/403/5xx is raised, never read as gone."""
     try:
-        client.head_object(Bucket=item.bucket, Key=item.key, VersionId=version_id)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return True
-        raise _gone_check_failed(item.bucket, item.key, exc) from None
-    return False
+        return S3Store(client, item.bucket).head(item.key, version_id) is None
+    except StorageError as exc:
+        raise StorageError(f"{exc}: cannot confirm the deletion") from None
 
 
 @dataclass

@@ -144,6 +144,8 @@ def log_plan(items: list[PlanItem], dry_run: bool) -> None:
     for item in items:
         if item.decision == "delete":
             log.info("%s %s (%s, %d versions)", verb, item.key, item.rule, len(item.versions))
+        elif item.reason.startswith("unsafe_key"):
+            log.info("keep %r: %s", item.key, item.reason)  # repr: odd bytes show, no new line
         elif item.reason != "young":
             log.info("keep %s: %s", item.key, item.reason)
 
@@ -161,6 +163,7 @@ def summarize(
         "legal_holds": reasons.get("legal_hold", 0),
         "object_lock": reasons.get("object_lock", 0),
         "redaction_problems": sum(i.reason.startswith("redacted copy") for i in items),
+        "unsafe_keys": reasons.get("unsafe_key", 0),
         "redacted_copies_created": created,
         "objects_deleted": len(deleted_keys),
         "versions_deleted": outcomes.get("deleted", 0),
