@@ -7,14 +7,23 @@ Object-Lock (versioned) data bucket, a few of them under S3 legal hold. Timed: t
 `run_retention` call (plan, redacted copies, journal, deletions, confirmation, signed
 manifest published), then the objects handled per second and this process's peak RSS.
 `BENCH_RETENTION_LOCK=0` uses an unversioned bucket without Object Lock (the demo's shape).
-`BENCH_RETENTION_PROFILE=1` also prints the S3 requests per operation and the CPU time of
-moto and of the job; `BENCH_RETENTION_CONCURRENCY` sets retention.s3_concurrency (16).
+`BENCH_RETENTION_PROFILE=1` also prints the S3 requests per operation and the connections
+urllib3 opened (keep-alive reuse);
+`BENCH_RETENTION_CONCURRENCY` sets retention.s3_concurrency (16).
+
+Then the server's ceiling on the same server: a bare boto3 loop, PUT then GET of one 4 KB
+object each (two requests, as the job makes per object), BENCH_RETENTION_CONCURRENCY
+threads, N objects into the same versioned bucket; the job's rate is printed as a share
+of it. CPU seconds of moto's process and of this one are printed for both, and the rate
+they allow when each has a core of its own (the machine is shared: wall-clock rates
+move with its load, CPU per object does not).
 Run: `python -m bench.retention` (default N=1,000; `BENCH_RETENTION_N=10000` for more).
 Target (issue 19): >= 300 objects/s.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import subprocess
@@ -61,6 +70,16 @@ def generate(endpoint: str, bucket: str, n: int, users: int, lock: bool) -> None
         list(pool.map(put, range(n)))
 
 
+class _NewConnections(logging.Handler):
+    """Connections urllib3 opened (it logs each one): few means keep-alive reuse."""
+
+    opened = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Starting new HTTP"):
+            self.opened += 1
+
+
 def count_requests(client) -> Counter:
     """S3 requests by operation name, counted on botocore's event bus."""
     counts: Counter = Counter()
@@ -79,6 +98,26 @@ def _cpu_seconds(server) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def ceiling(client, bucket: str, n: int, threads: int, server) -> dict[str, float]:
+    """A bare boto3 loop against the same server: PUT then GET of a 4 KB object, n times
+    on `threads` threads. Objects/s, and CPU ms per object of moto and of this process."""
+    body = os.urandom(4096)
+
+    def one(i: int) -> None:
+        key = f"ceiling/{i:07d}"
+        client.put_object(Bucket=bucket, Key=key, Body=body)
+        client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    one(-1)  # connections and botocore's caches warm, as the job's are by its listings
+    cpu0 = (_cpu_seconds(server), time.process_time())
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(n)))
+    secs = time.perf_counter() - t0
+    moto, ours = _cpu_seconds(server) - cpu0[0], time.process_time() - cpu0[1]
+    return {"rate": n / secs, "moto_ms": 1000 * moto / n, "client_ms": 1000 * ours / n}
+
+
 def main(n: int | None = None) -> None:
     from tasks.common.embedded import EmbeddedS3
     from tasks.common.s3 import s3_client
@@ -91,6 +130,7 @@ def main(n: int | None = None) -> None:
     users = int(os.environ.get("BENCH_RETENTION_USERS", "20"))
     lock = os.environ.get("BENCH_RETENTION_LOCK", "1") != "0"
     concurrency = int(os.environ.get("BENCH_RETENTION_CONCURRENCY", "16"))
+    profile = os.environ.get("BENCH_RETENTION_PROFILE") == "1"
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # moto accepts any
         os.environ.setdefault(k, "bench")
     server = EmbeddedS3(separate_process=True).start()
@@ -127,12 +167,20 @@ def main(n: int | None = None) -> None:
             import prefect  # noqa: F401  (the flow has it loaded; its import is not the job's time)
 
             counts = count_requests(client)
+            connections, pool_log = _NewConnections(), logging.getLogger("urllib3.connectionpool")
+            if profile:  # every request then makes a log record: a little of the job's CPU
+                pool_log.addHandler(connections)
+                pool_log.setLevel(logging.DEBUG)
             later = datetime.now(UTC) + timedelta(days=40)
             cpu0 = (_cpu_seconds(server), time.process_time())
             t0 = time.perf_counter()
             result = run_retention(config, client, now=later)
             secs = time.perf_counter() - t0
             cpu = (_cpu_seconds(server) - cpu0[0], time.process_time() - cpu0[1])
+            counts = Counter(counts)  # the job's (the ceiling below uses the same client)
+            pool_log.removeHandler(connections)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            top = ceiling(client, settings.data_bucket, n, concurrency, server)
     finally:
         server.stop()
     summary = result["summary"]
@@ -141,17 +189,25 @@ def main(n: int | None = None) -> None:
     if summary["objects_deleted"] != n - expected_held or result["status"] != "pass":
         raise SystemExit(f"log-retention did not do the work: {summary} status {result['status']}")
     rate = handled / secs
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"run_retention: {secs:.2f} s; {summary['objects_deleted']} deleted "
           f"({summary['versions_deleted']} versions), {summary['legal_holds']} held, "
           f"{summary['redacted_copies_created']} redacted copies", flush=True)  # fmt: skip
-    if os.environ.get("BENCH_RETENTION_PROFILE") == "1":
+    if profile:
         total = sum(counts.values())
         print(f"S3 requests: {total} ({total / n:.2f} per object): "
-              + ", ".join(f"{k} {v}" for k, v in counts.most_common()))  # fmt: skip
-        print(f"CPU: moto server {cpu[0]:.1f} s, log-retention {cpu[1]:.1f} s")
+              + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+              + f"; {connections.opened} connections opened")  # fmt: skip
+    job_ms = (1000 * cpu[0] / handled, 1000 * cpu[1] / handled)
+    print(f"CPU per object: moto {job_ms[0]:.2f} ms, log-retention {job_ms[1]:.2f} ms "
+          f"({cpu[0]:.1f} s, {cpu[1]:.1f} s): {1000 / max(job_ms):,.0f} objects/s "
+          "with a core each")  # fmt: skip
+    print(f"ceiling (bare boto3 PUT+GET of 4 KB, {concurrency} threads, same server): "
+          f"{top['rate']:,.0f} objects/s; CPU per object: moto {top['moto_ms']:.2f} ms, "
+          f"boto3 {top['client_ms']:.2f} ms: {1000 / max(top['moto_ms'], top['client_ms']):,.0f} "
+          f"objects/s with a core each; log-retention at {rate / top['rate']:.0%} of it")  # fmt: skip
     ok = "ok" if rate >= TARGET else "MISSED"
-    print(f"log-retention: {rate:,.0f} objects/s (target >= {TARGET:.0f}: {ok})")
+    print(f"log-retention: {rate:,.0f} objects/s (target >= {TARGET:.0f}: {ok}); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"peak RSS: {rss:.0f} MB")
 
 

@@ -2,8 +2,9 @@
 
 Order for each eligible raw object: its redacted copy exists and re-scans clean → every
 version is hashed → the journal (state/log-retention/<run>.jsonl) is written → versions
-are deleted in batches (one DeleteObjects request each), each deletion confirmed with a
-versioned head_object, and each batch's completion recorded as its own small marker
+are deleted in batches (one DeleteObjects request each), each deletion confirmed (one
+versions listing of the batch's folder, a versioned HEAD through the storage layer beyond
+its reach), and each batch's completion recorded as its own small marker
 object (S3 has no append). A rerun finds journals without a `.complete` marker and
 finishes them; holds are re-checked first. The per-object HEADs go through the bounded
 pool (tasks/retention/concurrency.py); the preparation before the journal is in
@@ -12,7 +13,9 @@ tasks/retention/prepare.py.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +25,15 @@ from botocore.exceptions import ClientError
 from tasks.common.errors import StorageError
 from tasks.common.layout import state_key
 from tasks.common.models import iso_z
-from tasks.common.storage import NOT_FOUND_CODES, is_not_found
+from tasks.common.storage import (
+    NOT_FOUND_CODES,
+    PAGE_SIZE,
+    S3Store,
+    error_code,
+    get_bytes,
+    iter_objects,
+    iter_version_pages,
+)
 from tasks.retention.concurrency import pmap
 from tasks.retention.config import RetentionConfig
 from tasks.retention.planner import (
@@ -34,6 +45,8 @@ from tasks.retention.planner import (
 JOB = "log-retention"
 DELETE_BATCH = 1000  # journal items per DeleteObjects request and per done marker
 DELETE_OBJECTS_MAX = 1000  # S3's limit of keys per DeleteObjects request
+CONFIRM_PAGE_SIZE = PAGE_SIZE  # entries per page of the confirming versions listing
+CONFIRM_ITEMS_PER_PAGE = 10  # list at most one page per this many items, HEAD the rest
 
 
 def journal_key(run_id: str) -> str:
@@ -48,19 +61,11 @@ def complete_key(run_id: str) -> str:
     return state_key(JOB, f"{run_id}.complete")
 
 
-def _gone_check_failed(bucket: str, key: str, exc: ClientError) -> StorageError:
-    code = exc.response.get("Error", {}).get("Code", "") or "?"
-    return StorageError(f"s3://{bucket}/{key}: cannot confirm the deletion (HEAD answered {code})")
-
-
 def _exists(client, bucket: str, key: str) -> bool:
     try:
-        client.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return False
-        raise _gone_check_failed(bucket, key, exc) from None
-    return True
+        return S3Store(client, bucket).lock_info(key) is not None  # a HEAD; None: 404
+    except StorageError as exc:
+        raise StorageError(f"{exc}: cannot confirm the deletion") from None
 
 
 def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> None:
@@ -69,21 +74,14 @@ def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> No
 
 
 def load_journal(client, bucket: str, run_id: str) -> list[PlanItem]:
-    body = client.get_object(Bucket=bucket, Key=journal_key(run_id))["Body"].read()
+    body = get_bytes(client, bucket, journal_key(run_id))
     return [PlanItem.from_dict(orjson.loads(line)) for line in body.splitlines() if line.strip()]
 
 
 def unfinished_runs(client, bucket: str) -> list[str]:
-    prefix = state_key(JOB, "")
-    journals, complete = set(), set()
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        for obj in page.get("Contents", []):
-            name = obj["Key"][len(prefix) :]
-            if name.endswith(".jsonl"):
-                journals.add(name[: -len(".jsonl")])
-            elif name.endswith(".complete"):
-                complete.add(name[: -len(".complete")])
+    _folders, names = S3Store(client, bucket).children(state_key(JOB, ""))
+    journals = {n[: -len(".jsonl")] for n in names if n.endswith(".jsonl")}
+    complete = {n[: -len(".complete")] for n in names if n.endswith(".complete")}
     return sorted(journals - complete)
 
 
@@ -92,32 +90,76 @@ def _done_markers(client, bucket: str, run_id: str) -> dict[int, dict[str, Any]]
     item (a dict, as journals written before batching have them)."""
     prefix = state_key(JOB, f"{run_id}.done/")
     done = {}
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            data = orjson.loads(client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-            for record in data if isinstance(data, list) else [data]:
-                done[int(record["index"])] = record
+    for obj in iter_objects(client, bucket, prefix):
+        data = orjson.loads(get_bytes(client, bucket, obj["Key"]))
+        for record in data if isinstance(data, list) else [data]:
+            done[int(record["index"])] = record
     return done
 
 
 def _version_gone(client, item: PlanItem, version_id: str) -> bool:
+    """One versioned HEAD through the storage layer: gone only on its 404 (or 405, a
+    delete marker); a 400/403/5xx is raised, never read as gone."""
     try:
-        client.head_object(Bucket=item.bucket, Key=item.key, VersionId=version_id)
+        return S3Store(client, item.bucket).head(item.key, version_id) is None
+    except StorageError as exc:
+        raise StorageError(f"{exc}: cannot confirm the deletion") from None
+
+
+@dataclass
+class Listed:
+    """What one versions listing after a batch's DeleteObjects shows of the batch's keys:
+    key -> (version id, delete marker, latest) of every entry still there."""
+
+    entries: dict[str, list[tuple[str, bool, bool]]]
+    until: str | None  # keys before this one were listed whole; None: every key was
+
+    def covers(self, key: str) -> bool:
+        return self.until is None or key < self.until
+
+
+def list_after_delete(client, bucket: str, items: list[PlanItem]) -> Listed | None:
+    """One paginated ListObjectVersions of the folder the items share, instead of a HEAD
+    per version: at most one page per CONFIRM_ITEMS_PER_PAGE items (None, no listing, for
+    fewer), so a folder full of objects kept (young, held) costs fewer pages than the
+    HEADs it saves; keys the pages did not reach are confirmed with HEADs."""
+    budget = len(items) // CONFIRM_ITEMS_PER_PAGE
+    if not budget:
+        return None
+    keys = sorted({item.key for item in items})
+    folder = os.path.commonprefix(keys).rpartition("/")[0]
+    prefix = f"{folder}/" if folder else ""
+    wanted, entries, last = set(keys), {}, ""
+    try:
+        for n, page in enumerate(iter_version_pages(client, bucket, prefix, CONFIRM_PAGE_SIZE), 1):
+            for entry, marker in page:
+                if entry["Key"] in wanted:
+                    version = entry.get("VersionId") or "null"
+                    latest = entry.get("IsLatest", True)  # unknown: as if still current
+                    entries.setdefault(entry["Key"], []).append((version, marker, latest))
+            last = page[-1][0]["Key"] if page else last
+            if last > keys[-1]:
+                break  # past the batch's last key: the rest of the folder is not ours
+            if n >= budget:
+                return Listed(entries, last)
     except ClientError as exc:
-        if is_not_found(exc):
-            return True
-        raise _gone_check_failed(item.bucket, item.key, exc) from None
-    return False
+        raise StorageError(
+            f"s3://{bucket}/{prefix}: cannot confirm the deletions "
+            f"(ListObjectVersions answered {error_code(exc) or '?'})"
+        ) from None
+    return Listed(entries, None)
 
 
-def _confirm_gone(client, item: PlanItem) -> bool:
-    """Every planned version answers 404 to a versioned HEAD, and the key itself is gone.
-
-    One HEAD per version rather than a ListObjectVersions per key: a listing per object
-    costs O(bucket) on some servers (moto copies the whole bucket for each call).
-    """
+def _confirm_gone(client, item: PlanItem, listed: Listed | None = None) -> bool:
+    """Every planned version is gone, and (unversioned) the key itself: from the listing
+    made after the batch's deletion when it reaches the key, else one versioned HEAD per
+    version (404 = gone). A version written after planning is kept on purpose."""
     ids = {v.version_id for v in item.versions if not v.delete_marker and v.version_id != "null"}
+    if listed is not None and listed.covers(item.key):
+        there = listed.entries.get(item.key, [])
+        if ids:
+            return not any(vid in ids for vid, marker, _latest in there if not marker)
+        return not any(latest and not marker for _vid, marker, latest in there)
     if not all(_version_gone(client, item, vid) for vid in sorted(ids)):
         return False
     if ids:
@@ -139,7 +181,8 @@ def execute_journal(
     """Delete what the journal says (skipping what is already done); return manifest rows.
 
     Items go in batches: holds re-checked per item, one DeleteObjects per batch, each
-    deletion confirmed, then one marker recording the whole batch. A crash inside a
+    deletion confirmed (one versions listing of the batch's folder, HEADs beyond its
+    reach), then one marker recording the whole batch. A crash inside a
     batch leaves no marker for it; the rerun re-checks holds and deletes again (a
     version already gone deletes as a no-op), so the end state is the same.
 
@@ -171,17 +214,24 @@ def execute_journal(
             else:
                 doomed.append((index, item))
         refused: set[tuple[str, str]] = set()
+        listed: dict[str, Listed | None] = {}
         if doomed:
             count, refused = _delete_versions(client, [item for _, item in doomed])
             deleted += count
             if on_delete:
                 on_delete(deleted)
+            for name in sorted({item.bucket for _, item in doomed}):
+                listed[name] = list_after_delete(
+                    client, name, [item for _, item in doomed if item.bucket == name]
+                )
 
-        def settle(pair: tuple[int, PlanItem], refused: set = refused) -> dict[str, Any]:
+        def settle(
+            pair: tuple[int, PlanItem], refused: set = refused, listed: dict = listed
+        ) -> dict[str, Any]:
             index, item = pair
             if (item.bucket, item.key) in refused:
                 return _refused_record(client, index, item, when)
-            ok = _confirm_gone(client, item)
+            ok = _confirm_gone(client, item, listed.get(item.bucket))
             return {
                 "index": index,
                 "outcome": "deleted" if ok else "unconfirmed",

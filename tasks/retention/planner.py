@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from tasks.common.layout import QUARANTINE, RAW_ROO, REDACTED_ROO
 from tasks.common.models import iso_z, to_utc
-from tasks.common.storage import is_not_found, iter_version_pages
+from tasks.common.safepath import UnsafeKeyError, key_problem
+from tasks.common.storage import S3Store, check_key, iter_version_pages
 from tasks.retention.config import RetentionConfig
+from tasks.retention.reads import head_version
 
 CLASSES = {"raw": RAW_ROO, "redacted": REDACTED_ROO, "quarantine": QUARANTINE}
 
@@ -137,26 +137,29 @@ def hold_of(v: Version, head: dict[str, Any], now: datetime) -> str | None:
 
 
 def version_hold(client, bucket: str, key: str, v: Version, now: datetime) -> str | None:
-    """One versioned HEAD; a version gone since listing holds nothing."""
+    """One versioned HEAD through the storage layer (reads.head_version); a version gone
+    since listing (404) holds nothing; any other failure is raised."""
     if v.delete_marker:
         return None
-    args = {"Bucket": bucket, "Key": key}
-    if v.version_id != "null":
-        args["VersionId"] = v.version_id
-    try:
-        head = client.head_object(**args)
-    except ClientError as exc:
-        if is_not_found(exc):  # a version gone since listing; a 400/403 is raised
-            return None
-        raise
-    return hold_of(v, head, now)
+    head = head_version(client, bucket, key, v.version_id)
+    return None if head is None else hold_of(v, head, now)
 
 
 def s3_hold(client, bucket: str, key: str, versions: list[Version], now: datetime) -> str | None:
-    """Legal hold or unexpired Object Lock retention on any version (head_object per version)."""
+    """Legal hold or unexpired Object Lock retention on any version (a HEAD per version)."""
     for v in versions:
         if hold := version_hold(client, bucket, key, v, now):
             return hold
+    return None
+
+
+def unsafe_key(key: str) -> str | None:
+    """Why the storage layer refuses to read `key` (a key that could climb out of a
+    root), or None."""
+    try:
+        check_key(key)
+    except UnsafeKeyError:
+        return key_problem(key)
     return None
 
 
@@ -199,6 +202,8 @@ def plan_prefix(
         )
         if now - newest < timedelta(days=days):
             item.reason = "young"
+        elif problem := unsafe_key(key):  # never read, so neither copied nor hashed
+            item.reason = f"unsafe_key: {problem}"
         elif hold := (
             config_hold(cfg, user, task)
             or (s3_holds and s3_hold(client, bucket, key, versions, now))
@@ -214,11 +219,10 @@ def user_prefixes(client, bucket: str, users: list[str] | None = None) -> list[s
     """One prefix per user under raw/roo/ and redacted/roo/, plus quarantine/."""
     if users:
         return [f"{root}{u}/" for root in (RAW_ROO, REDACTED_ROO) for u in users]
-    prefixes: list[str] = []
-    paginator = client.get_paginator("list_objects_v2")
-    for root in (RAW_ROO, REDACTED_ROO):
-        for page in paginator.paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
-            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    store = S3Store(client, bucket)
+    prefixes = [
+        f"{root}{user}/" for root in (RAW_ROO, REDACTED_ROO) for user in store.children(root)[0]
+    ]
     return prefixes + [QUARANTINE]
 
 

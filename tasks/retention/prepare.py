@@ -1,5 +1,6 @@
 """Before the journal: each due object's redacted copy made (or found) and re-scanned, and
-every version hashed, its S3 hold read from the same GET (no HEAD of its own).
+every version hashed, its S3 hold read from the same GET (no HEAD of its own). Every read
+goes through the storage layer (tasks/retention/reads.py); the copy's PUT is `_upload`.
 
 Runs on the pool's threads (one object per task), each with its own redactor
 (engine.thread_redactor: the compiled database is shared, the scratch is per thread).
@@ -7,6 +8,7 @@ Runs on the pool's threads (one object per task), each with its own redactor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import shutil
@@ -14,11 +16,9 @@ import tempfile
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tasks.common.storage import is_not_found
 from tasks.retention.engine import Redactor
 from tasks.retention.planner import PlanItem, Version, hold_of, redacted_key
+from tasks.retention.reads import CHUNK, download, open_version
 from tasks.retention.stream import is_json_name, redact_stream
 
 SPOOL_MAX = 32 * 1024 * 1024  # a log bigger than this spools to a temporary file
@@ -91,13 +91,6 @@ def newest_live(item: PlanItem) -> Version | None:
     return max(live, key=lambda v: v.last_modified) if live else None
 
 
-def _get_args(item: PlanItem, v: Version) -> dict[str, str]:
-    args = {"Bucket": item.bucket, "Key": item.key}
-    if v.version_id != "null":
-        args["VersionId"] = v.version_id
-    return args
-
-
 def prepare_raw(
     client,
     item: PlanItem,
@@ -123,16 +116,16 @@ def prepare_raw(
         tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as spool,
         tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as raw_spool,
     ):
-        if target in copies and _download(client, item.bucket, target, spool):
+        if target in copies and download(client, item.bucket, target, spool):
             created = False
         else:
-            resp = client.get_object(**_get_args(item, newest))
-            hold = hold_of(newest, resp, now) if now else None
-            if hold:
-                resp["Body"].close()
-                return hold, False
-            raw = _Hashing(resp["Body"])
-            shutil.copyfileobj(raw, raw_spool, 1024 * 1024)
+            body, fields = open_version(client, item.bucket, item.key, newest.version_id)
+            with contextlib.closing(body):
+                hold = hold_of(newest, fields, now) if now else None
+                if hold:
+                    return hold, False
+                raw = _Hashing(body)
+                shutil.copyfileobj(raw, raw_spool, CHUNK)
             newest.sha256 = raw.digest.hexdigest()
             raw_spool.seek(0)
             redact_stream(redactor, raw_spool, spool, as_json=is_json_name(item.key))
@@ -149,9 +142,8 @@ def prepare_raw(
 def _upload(client, bucket: str, key: str, spool: Any) -> None:
     """One PutObject (SHA-256 checked by S3) up to SINGLE_PUT_MAX; multipart beyond.
 
-    The body goes as bytes: a file object makes botocore send `Expect: 100-continue`
-    and wait for the server's go-ahead (a round trip per object), and stream the
-    checksum as a trailer.
+    The body goes as bytes, so the checksum goes as a header, not streamed as a trailer
+    (botocore still sends `Expect: 100-continue` with every PutObject body).
     """
     size = spool.tell()
     spool.seek(0)
@@ -162,18 +154,6 @@ def _upload(client, bucket: str, key: str, spool: Any) -> None:
         client.upload_fileobj(_KeepOpen(spool), bucket, key)
 
 
-def _download(client, bucket: str, key: str, spool: Any) -> bool:
-    """The object into the spool (one GET); False when it is not there (after all)."""
-    try:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"]
-    except ClientError as exc:
-        if is_not_found(exc):
-            return False
-        raise
-    shutil.copyfileobj(body, spool, 1024 * 1024)
-    return True
-
-
 def hash_versions(
     client, item: PlanItem, now: datetime | None = None, skip: Version | None = None
 ) -> str | None:
@@ -182,12 +162,12 @@ def hash_versions(
     for v in item.versions:
         if v.delete_marker or v.sha256 or v is skip:  # already hashed while its copy was made
             continue
-        resp = client.get_object(**_get_args(item, v))
-        if now and (hold := hold_of(v, resp, now)):
-            resp["Body"].close()
-            return hold
-        digest = hashlib.sha256()
-        for chunk in iter(lambda b=resp["Body"]: b.read(1024 * 1024), b""):
-            digest.update(chunk)
+        body, fields = open_version(client, item.bucket, item.key, v.version_id)
+        with contextlib.closing(body):
+            if now and (hold := hold_of(v, fields, now)):
+                return hold
+            digest = hashlib.sha256()
+            while chunk := body.read(CHUNK):
+                digest.update(chunk)
         v.sha256 = digest.hexdigest()
     return None

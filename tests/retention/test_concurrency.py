@@ -128,13 +128,13 @@ def test_crash_inside_a_batch_of_the_pool_then_rerun(fleet, s3, monkeypatch) -> 
     calls, real = [0], deleter._confirm_gone
     guard = threading.Lock()
 
-    def flaky(client, item):
+    def flaky(client, item, *listed):
         with guard:
             calls[0] += 1
             n = calls[0]
         if n == 3:
             raise SimulatedCrash("confirmation 3")
-        return real(client, item)
+        return real(client, item, *listed)
 
     with monkeypatch.context() as m:
         m.setattr(deleter, "_confirm_gone", flaky)
@@ -206,8 +206,84 @@ def test_a_refusal_without_a_hold_stops_the_run(fleet, s3, monkeypatch) -> None:
     assert len(unfinished_runs(s3, data)) == 1
 
 
-def test_a_400_on_the_confirmation_is_an_error_not_gone(fleet, s3, monkeypatch) -> None:
+def test_deletions_are_confirmed_by_one_listing_not_a_head_each(fleet, s3) -> None:
+    """After the batch's DeleteObjects, one ListObjectVersions of the folder the batch
+    shares confirms every version gone: no HEAD at all (there was one per version)."""
     config, data = fleet
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3", lambda model, **_kw: calls.append(model.name))
+    result = run_retention(config, s3, now=LATER)
+    assert calls.count("HeadObject") == 0
+    assert calls.count("ListObjectVersions") <= 3  # plan: raw and redacted roots; confirm
+    rows = manifest(s3, result)
+    assert len(rows) == len(EXPIRED) + 1 and {r["outcome"] for r in rows} == {"deleted"}
+    assert_all_gone(s3, data)
+
+
+def test_a_version_the_listing_still_shows_is_unconfirmed(fleet, s3, monkeypatch) -> None:
+    """DeleteObjects reports success but one version is still there: the listing shows
+    it, the manifest says `unconfirmed` and the run has a finding, never `deleted`."""
+    config, data = fleet
+    real = s3.delete_objects
+    survivor = key_of("bob", 5)
+
+    def spare_one(**kwargs):
+        objects = [o for o in kwargs["Delete"]["Objects"] if o["Key"] != survivor]
+        return real(**{**kwargs, "Delete": {**kwargs["Delete"], "Objects": objects}})
+
+    monkeypatch.setattr(s3, "delete_objects", spare_one)
+    result = run_retention(config, s3, now=LATER)
+    outcomes = {r["key"]: r["outcome"] for r in manifest(s3, result)}
+    assert outcomes.pop(survivor) == "unconfirmed"
+    assert set(outcomes.values()) == {"deleted"}
+    assert result["summary"]["versions_unconfirmed"] == 1
+    assert len(versions_of(s3, data, survivor)) == 1
+
+
+def test_a_400_on_the_confirming_listing_is_an_error_not_gone(fleet, s3, monkeypatch) -> None:
+    config, data = fleet
+    real = s3.list_object_versions
+    deleted = []
+    s3.meta.events.register("after-call.s3.DeleteObjects", lambda **_kw: deleted.append(1))
+
+    def bad_request(**kwargs):
+        if deleted:
+            raise ClientError({"Error": {"Code": "400", "Message": "Bad Request"}}, "ListObjectVersions")  # fmt: skip
+        return real(**kwargs)
+
+    monkeypatch.setattr(s3, "list_object_versions", bad_request)
+    with pytest.raises(StorageError) as err:
+        run_retention(config, s3, now=LATER)
+    assert str(err.value) == (
+        f"s3://{data}/raw/roo/: cannot confirm the deletions (ListObjectVersions answered 400)"
+    )
+    assert len(unfinished_runs(s3, data)) == 1
+
+
+@pytest.fixture
+def crowded(fleet, s3, monkeypatch):
+    """Objects that stay (settings exports, not task logs) listed before the fleet's keys,
+    and one-entry pages: the confirming listing's page budget (one page per 10 items)
+    ends before it reaches the fleet."""
+    config, data = fleet
+    for n in range(5):
+        s3.put_object(Bucket=data, Key=f"raw/roo/aaa/settings/export-{n}.json", Body=b"{}")
+    monkeypatch.setattr(deleter, "CONFIRM_PAGE_SIZE", 1)
+    return config, data
+
+
+def test_keys_beyond_the_listing_budget_are_confirmed_with_heads(crowded, s3) -> None:
+    config, data = crowded
+    heads = []
+    s3.meta.events.register("before-call.s3.HeadObject", lambda **kw: heads.append(1))
+    result = run_retention(config, s3, now=LATER)
+    assert len(heads) == len(EXPIRED) + 1  # one per version: TWO_VERSIONS has two
+    assert {r["outcome"] for r in manifest(s3, result)} == {"deleted"}
+    assert_all_gone(s3, data)
+
+
+def test_a_400_on_a_confirming_head_is_an_error_not_gone(crowded, s3, monkeypatch) -> None:
+    config, data = crowded
     real = s3.head_object
 
     def bad_request(**kwargs):
@@ -219,3 +295,30 @@ def test_a_400_on_the_confirmation_is_an_error_not_gone(fleet, s3, monkeypatch) 
     with pytest.raises(StorageError, match="cannot confirm the deletion"):
         run_retention(config, s3, now=LATER)
     assert len(unfinished_runs(s3, data)) == 1
+
+
+class _CountingDict(dict):
+    """engine's database cache, counting the databases stored (one per compile)."""
+
+    stored = 0
+
+    def __setitem__(self, key, value) -> None:
+        type(self).stored += 1
+        super().__setitem__(key, value)
+
+
+def test_the_pool_compiles_the_redaction_database_once(fleet, s3, monkeypatch) -> None:
+    """Every pool thread builds its own Redactor; the Hyperscan database (~0.7 s of CPU)
+    is compiled once per process, not once per thread that starts at the same moment."""
+    from tasks.retention import engine
+
+    config, _data = fleet
+    monkeypatch.setattr(engine, "_DATABASES", _CountingDict())
+    monkeypatch.setattr(_CountingDict, "stored", 0)
+    sections = config.sections | {
+        "retention": config.sections["retention"] | {"s3_concurrency": 8},
+        "redaction": {"key": "test-key-" + uuid.uuid4().hex},  # new per-thread Redactors
+    }
+    result = run_retention(config.model_copy(update={"sections": sections}), s3, now=LATER)
+    assert result["summary"]["objects_deleted"] == len(EXPIRED)
+    assert _CountingDict.stored == 1
