@@ -1,52 +1,20 @@
 """log-retention's reads of one object version, through the one storage layer
 (tasks/common/storage: S3Store.head / S3Store.open and its not-found rule), with the
-Object Lock fields of the very response.
-
-The hold check needs the legal hold, the lock mode and the retain-until date from the HEAD
-or GET it makes anyway (a second request per version would double the job's requests).
-Store.head gives mode and retain-until but not the legal hold; Store.open gives the stream,
-not the response's headers. botocore's `after-call` event hands them over: the fields of
-the parsed response are kept for the calling thread (the event fires in the thread that
-made the call, before the call returns), taken right after the Store call, and a read
-whose fields were not seen is an error, never "no hold".
+Object Lock fields of the very response: the hold check takes the legal hold, the lock
+mode and the retain-until date from the HEAD or GET it makes anyway (a second request per
+version would double the job's requests).
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import threading
 from typing import Any, BinaryIO
 
 from tasks.common.errors import StorageError
 from tasks.common.storage import S3Store
 
-HOLD_FIELDS = ("ObjectLockLegalHoldStatus", "ObjectLockMode", "ObjectLockRetainUntilDate")
 CHUNK = 1024 * 1024
-_seen = threading.local()
-
-
-def _keep_hold_fields(parsed: dict[str, Any] | None = None, **_kwargs: Any) -> None:
-    ok = parsed is not None and "Error" not in parsed
-    _seen.fields = {k: parsed[k] for k in HOLD_FIELDS if k in parsed} if ok else None
-
-
-def _watching(client: Any) -> Any:
-    """`client` with the hold fields of its GetObject/HeadObject responses kept (once per
-    client: botocore ignores a second registration under the same unique_id)."""
-    for op in ("GetObject", "HeadObject"):
-        client.meta.events.register(
-            f"after-call.s3.{op}", _keep_hold_fields, unique_id=f"retention-hold-fields-{op}"
-        )
-    _seen.fields = None
-    return client
-
-
-def _fields_seen(bucket: str, key: str) -> dict[str, Any]:
-    fields, _seen.fields = getattr(_seen, "fields", None), None
-    if fields is None:
-        raise StorageError(f"s3://{bucket}/{key}: the response's Object Lock fields were not seen")
-    return fields
 
 
 def _version(version_id: str) -> str | None:
@@ -54,10 +22,17 @@ def _version(version_id: str) -> str | None:
 
 
 def head_version(client: Any, bucket: str, key: str, version_id: str) -> dict[str, Any] | None:
-    """The hold fields of one version from one HEAD; None when it is gone (404, or 405: a
-    delete marker); StorageError (one line) on any other answer."""
-    head = S3Store(_watching(client), bucket).head(key, _version(version_id))
-    return None if head is None else _fields_seen(bucket, key)
+    """The hold fields (S3's names) of one version from one HEAD; None when it is gone (404,
+    or 405: a delete marker); StorageError (one line) on any other answer."""
+    head = S3Store(client, bucket).head(key, _version(version_id))
+    if head is None:
+        return None
+    fields = {
+        "ObjectLockLegalHoldStatus": head["legal_hold"],
+        "ObjectLockMode": head["lock_mode"],
+        "ObjectLockRetainUntilDate": head["retain_until"],
+    }
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def open_version(
@@ -65,12 +40,12 @@ def open_version(
 ) -> tuple[BinaryIO, dict[str, Any]]:
     """A stream over one version (the caller closes it) and the hold fields of the same
     GET; StorageError (one line) when it cannot be opened, a version gone included."""
-    body = S3Store(_watching(client), bucket).open(key, _version(version_id))
-    try:
-        return body, _fields_seen(bucket, key)
-    except StorageError:
-        body.close()
-        raise
+    store = S3Store(client, bucket)
+    body = store.open(key, _version(version_id))
+    meta = store.lock_info(key) or {}  # recorded from this GET's answer: no request
+    fields = {k: meta[k] for k in ("ObjectLockLegalHoldStatus", "ObjectLockMode",
+                                   "ObjectLockRetainUntilDate") if meta.get(k) is not None}  # fmt: skip
+    return body, fields
 
 
 def download(client: Any, bucket: str, key: str, spool: Any) -> bool:

@@ -20,7 +20,12 @@ from .objects import PAGE_SIZE, ObjectVersion, iter_objects, iter_versions
 from .puts import put_locked
 from .rules import check_key, check_prefix, error_code, http_status, is_not_found
 
-LOCK_FIELDS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "LastModified")
+LOCK_FIELDS = (
+    "ObjectLockMode",
+    "ObjectLockRetainUntilDate",
+    "ObjectLockLegalHoldStatus",
+    "LastModified",
+)
 CHUNK = 1 << 20
 
 
@@ -323,6 +328,7 @@ class S3Store(Store):
             "last_modified": resp.get("LastModified"),
             "lock_mode": resp.get("ObjectLockMode"),
             "retain_until": resp.get("ObjectLockRetainUntilDate"),
+            "legal_hold": resp.get("ObjectLockLegalHoldStatus"),
         }
 
     def put_if_absent(self, key: str, data: bytes, content_type: str = "") -> bool:
