@@ -33,6 +33,7 @@ from tasks.common.storage import (
     get_bytes,
     iter_objects,
     iter_version_pages,
+    put_object,
 )
 from tasks.retention.concurrency import pmap
 from tasks.retention.config import RetentionConfig
@@ -70,7 +71,7 @@ def _exists(client, bucket: str, key: str) -> bool:
 
 def write_journal(client, bucket: str, run_id: str, items: list[PlanItem]) -> None:
     lines = b"".join(orjson.dumps(i.as_dict()) + b"\n" for i in items)
-    client.put_object(Bucket=bucket, Key=journal_key(run_id), Body=lines)
+    put_object(client, bucket, journal_key(run_id), lines, "application/x-ndjson")
 
 
 def load_journal(client, bucket: str, run_id: str) -> list[PlanItem]:
@@ -242,9 +243,7 @@ def execute_journal(
         for (index, _item), record in zip(doomed, pmap(settle, doomed, width), strict=True):
             batch_records[index] = record
         marker = [batch_records[index] for index, _ in batch]
-        client.put_object(
-            Bucket=bucket, Key=done_key(run_id, batch[0][0]), Body=orjson.dumps(marker)
-        )
+        put_object(client, bucket, done_key(run_id, batch[0][0]), orjson.dumps(marker))
         records.update(batch_records)
     rows: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -339,6 +338,4 @@ def manifest_rows(run_id: str, item: PlanItem, record: dict[str, Any]) -> list[d
 
 
 def mark_complete(client, bucket: str, run_id: str, bundle: str | None) -> None:
-    client.put_object(
-        Bucket=bucket, Key=complete_key(run_id), Body=orjson.dumps({"bundle": bundle})
-    )
+    put_object(client, bucket, complete_key(run_id), orjson.dumps({"bundle": bundle}))

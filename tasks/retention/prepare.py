@@ -16,6 +16,7 @@ import tempfile
 from datetime import datetime
 from typing import Any
 
+from tasks.common.storage import put_object
 from tasks.retention.engine import Redactor
 from tasks.retention.planner import PlanItem, Version, hold_of, redacted_key
 from tasks.retention.reads import CHUNK, download, open_version
@@ -148,8 +149,7 @@ def _upload(client, bucket: str, key: str, spool: Any) -> None:
     size = spool.tell()
     spool.seek(0)
     if size <= SINGLE_PUT_MAX:
-        body = spool.read()
-        client.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256")
+        put_object(client, bucket, key, spool.read())
     else:
         client.upload_fileobj(_KeepOpen(spool), bucket, key)
 
