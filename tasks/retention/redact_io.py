@@ -22,9 +22,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tasks.common.errors import StorageError
 from tasks.common.s3 import S3Uri, is_s3
 from tasks.common.safepath import UnsafeKeyError, key_problem, safe_join
-from tasks.common.storage import iter_objects
+from tasks.common.storage import S3Store, iter_objects
 from tasks.retention.batch import redact_batch
 from tasks.retention.config import RedactionConfig
 from tasks.retention.engine import Redactor, thread_redactor
@@ -88,11 +89,14 @@ def _batches(
 
 
 def _guarded(name: str, work: Callable[[], FileStats]) -> FileStats | str:
-    """The stats, or one line naming the output when the file system refused it."""
+    """The stats, or one line naming the output when the file system refused it or the
+    object could not be read (StorageError: one line, never the object's bytes)."""
     try:
         return work()
     except OSError as exc:
         return f"{name}: not written ({exc.strerror or type(exc).__name__})"
+    except StorageError as exc:
+        return f"{name}: not read ({str(exc).splitlines()[0]})"
 
 
 def _write_new(dst: Path, fill: Callable[[BinaryIO], FileStats]) -> FileStats:
@@ -116,7 +120,7 @@ def redact_file(redactor: Redactor, src: str | Path, dst: str | Path) -> FileSta
 
 
 def redact_object(redactor: Redactor, client, src: S3Uri, dst: S3Uri | Path) -> FileStats:
-    body = client.get_object(Bucket=src.bucket, Key=src.key)["Body"]
+    body = S3Store(client, src.bucket).open(src.key)
     as_json = is_json_name(src.key)
     if isinstance(dst, Path):
         return _write_new(dst, lambda fout: redact_stream(redactor, body, fout, as_json=as_json))
