@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.budget import anomalies, budgets, drift
+from tasks.budget import anomalies, budgets, drift, task_table
 from tasks.budget.config import CostBudgetConfig, SpendRule, TaskCapRule
 from tasks.budget.models import profile_models
 from tasks.budget.prices import PriceTable
@@ -91,7 +91,7 @@ class Analysis:
     findings: list[Finding]
     summary: dict[str, Any]
     requests: pa.Table
-    tasks: dict
+    tasks: pa.Table  # one row per root task (task_table.TASK_SCHEMA)
     curves: list = field(default_factory=list)
     daily_team: dict = field(default_factory=dict)
     provider_rows: list = field(default_factory=list)
@@ -154,8 +154,7 @@ def analyze(
     tasks = task_costs(req, data.tasks)
     in_period = req.filter(pc.is_in(req["day"], pa.array(sorted(day_set), pa.date32())))
     drift_findings, provider_rows = drift.provider_drift(in_period, cfg.budget.drift)
-    sources = _model_sources(req)
-    findings += drift_findings + drift.task_drift(tasks, day_set, cfg.budget.drift, sources)
+    findings += drift_findings + drift.task_drift(tasks, day_set, cfg.budget.drift, req)
     findings += drift.fit_drift(req, day_set, cfg.budget.drift, fits)
 
     daily: dict[str, dict] = {}
@@ -191,14 +190,6 @@ def analyze(
     return Analysis(findings, summary, req, tasks, curves, daily["team"], provider_rows)
 
 
-def _model_sources(req: pa.Table) -> dict[str, str]:
-    """task id -> how its model was named (the last request's model_source)."""
-    if req.num_rows == 0:
-        return {}
-    src = pc.fill_null(req["model_source"], "unknown").to_pylist()
-    return dict(zip(req["task_id"].to_pylist(), src, strict=True))
-
-
 def _models_summary(req: pa.Table, fits: list) -> dict[str, Any]:
     """How models were named (requests per source) and every fitted group."""
     counts: dict[str, int] = {}
@@ -212,7 +203,7 @@ def _sum(t: pa.Table, col: str) -> float:
     return float(pc.sum(t[col]).as_py() or 0.0) if t.num_rows else 0.0
 
 
-def _summary(req: pa.Table, tasks: dict, day_set: set, data: LoadedData, prices: PriceTable,
+def _summary(req: pa.Table, tasks: pa.Table, day_set: set, data: LoadedData, prices: PriceTable,
              cfg: CostBudgetConfig, force: bool) -> dict[str, Any]:  # fmt: skip
     by_team: dict[str, float] = {}
     for v, series in daily_by(req, "team").items():
@@ -224,11 +215,11 @@ def _summary(req: pa.Table, tasks: dict, day_set: set, data: LoadedData, prices:
     return summary_of(sums, by_team, tasks, day_set, data, prices, cfg, force)
 
 
-def summary_of(sums: dict, by_team: dict[str, float], tasks: dict, day_set: set,
+def summary_of(sums: dict, by_team: dict[str, float], tasks: pa.Table, day_set: set,
                data: LoadedData, prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
     """The run's summary from its figures: one dictionary for the in-memory analysis and
     the sharded one (shards.py merges the same figures)."""
-    period_tasks = [t for t in tasks.values() if t.first_day in day_set]
+    period_tasks = task_table.in_days(tasks, day_set)
     return {
         "price_table_version": prices.version,
         "price_overrides": len(cfg.budget.prices),
@@ -239,8 +230,8 @@ def summary_of(sums: dict, by_team: dict[str, float], tasks: dict, day_set: set,
         "recomputed_cost_usd": round(sums["rec"], 2),
         "api_requests": sums["requests"],
         "unpriced_requests": sums["unpriced"],
-        "root_tasks": len(period_tasks),
-        "completed_tasks": sum(1 for t in period_tasks if t.status == "completed"),
+        "root_tasks": task_table.count(period_tasks),
+        "completed_tasks": task_table.count(period_tasks, "completed"),
         "spend_by_team_usd": dict(sorted(by_team.items(), key=lambda kv: -kv[1])),
         "rules": [r.name for r in cfg.budgets.rules],
         "days_used": sum(1 for s in data.days if s.used),

@@ -6,7 +6,7 @@ profile, protocol, model), tasks and their subtasks belong to one user, drift is
 task or per (user, provider, model). So a shard of whole users is analysed exactly as
 the whole fleet would be (job.analyze, without budget rules and anomalies), and only
 aggregates cross shards: per-(scope, day) spend, per-(provider, model) totals, the
-period's sums and the tasks. Budgets, task caps (their medians span every task) and
+period's sums and the task tables (task_table.merge). Budgets, task caps (their medians span every task) and
 anomalies then run once on the merged figures. Memory: one shard's rows (SHARD_ROWS),
 plus the per-task results, whatever the period's size. Findings are the same; their
 order is by shard, and sums may differ from the in-memory run in the last bits.
@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tasks.budget import task_table
 from tasks.budget.reader import EVENT_COLUMNS, LoadedData, conform, plain, read_parquet
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -119,7 +120,7 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     scopes = {r.scope for r in part_cfg.budgets.rules} | set(cfg.budget.anomalies.scopes)
     scopes.add("team")
     findings: list = []
-    tasks: dict = {}
+    task_parts: list[pa.Table] = []
     daily: dict[str, dict[str, dict[date, float]]] = {s: defaultdict(dict) for s in scopes}
     providers: dict[tuple[str, str], dict] = {}
     sums = dict.fromkeys(("eff", "cost", "rec", "requests", "unpriced"), 0)
@@ -131,8 +132,7 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
         a = job.analyze(part, period, part_cfg, prices, team, user, force)
         del part
         findings += [f for f in a.findings if f.check in PER_USER_CHECKS]
-        for k, t in a.tasks.items():  # a task is one user's: seen in one shard only
-            tasks[k] = _merged(tasks[k], t) if k in tasks else t
+        task_parts.append(a.tasks)
         for r in a.provider_rows:
             m = providers.setdefault((r["provider"], r["model"]), {})
             for k, v in r.items():
@@ -147,6 +147,8 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
         fitted += a.summary["models"]["fitted_groups"]
         if a.summary["anomaly_history"]["first_day_with_data"]:
             first_days.append(a.summary["anomaly_history"]["first_day_with_data"])
+    tasks = task_table.merge(task_parts)  # a task is one user's: seen in one shard only
+    del task_parts
     provider_rows = list(providers.values())
     findings = job._gate_findings(data, days, force) + findings
     findings += drift.unpriced_findings(provider_rows)
@@ -178,17 +180,6 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
                         provider_rows)  # fmt: skip
 
 
-def _merged(a, b):
-    """A task whose requests name two users (never so in Roo Code's or Cline's storage)
-    spans shards: its sums add up; its drift was judged per shard."""
-    for k in ("effective", "reported", "recomputed", "compared_requests", "requests"):
-        setattr(a, k, getattr(a, k) + getattr(b, k))
-    a.first_day = (
-        min(d for d in (a.first_day, b.first_day) if d) if a.first_day or b.first_day else None
-    )
-    return a
-
-
 def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
     """The period's request sums of one shard (job._summary's figures, unrounded)."""
     if req.num_rows == 0:
@@ -201,7 +192,7 @@ def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
         sums["unpriced"] += int(pc.sum(pc.invert(t["priced"]).cast(pa.int64())).as_py() or 0)
 
 
-def _summary(sums: dict, daily_team: dict, tasks: dict, day_set: set, data: LoadedData,
+def _summary(sums: dict, daily_team: dict, tasks: pa.Table, day_set: set, data: LoadedData,
              prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
     """job's summary from merged figures (the same dictionary, job.summary_of)."""
     from tasks.budget.job import summary_of

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from budget_data import config, fleet
+from budget_data import by_task, config, fleet
 
 from tasks.budget import anomalies, job
 from tasks.budget.config import AnomalySettings
@@ -116,7 +116,7 @@ def test_team_and_user_parameters_narrow_the_analysis():
     web = job.analyze(data, period, config(RULES), team="web")
     assert list(web.summary["spend_by_team_usd"]) == ["web"]
     one = job.analyze(data, period, config(RULES), user="erin")
-    assert {t.user for t in one.tasks.values()} == {"erin"}
+    assert {t.user for t in by_task(one.tasks).values()} == {"erin"}
     everyone = job.analyze(data, period, config(RULES))
     assert (
         0
@@ -156,8 +156,8 @@ def test_dictionary_encoded_chunked_input_gives_identical_results():
     )
     assert coded.summary == plain.summary
     assert sorted(f.id for f in coded.findings) == sorted(f.id for f in plain.findings)
-    assert {k: v.effective for k, v in coded.tasks.items()} == pytest.approx(
-        {k: v.effective for k, v in plain.tasks.items()}
+    assert {k: v.effective for k, v in by_task(coded.tasks).items()} == pytest.approx(
+        {k: v.effective for k, v in by_task(plain.tasks).items()}
     )
 
 

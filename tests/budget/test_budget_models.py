@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from budget_data import config, request, requests_table
+from budget_data import by_task, config, request, requests_table
 
 from tasks.budget import job
 from tasks.budget.models import fit_prices, profile_models, resolve
@@ -147,7 +147,8 @@ def test_task_folders_only_fleet_planted_drift_is_found_with_the_model_inferred(
                                              "cost.drift_task": "price_table"}[f.check]  # fmt: skip
             assert f.details["model_source"] == "inferred"
     assert found["cost.drift_fit"] == planted == found["cost.drift_task"]
-    assert {a.tasks[t].model_source for t in planted if t in a.tasks} == {"inferred"}
+    tasks = by_task(a.tasks)
+    assert {tasks[t].model_source for t in planted if t in tasks} == {"inferred"}
     groups = {g["user"]: g for g in a.summary["models"]["fitted_groups"]
               if g["user"] == inc["user"]}  # fmt: skip
     assert (

@@ -46,16 +46,19 @@ def test_task_costs_csv_says_how_each_model_was_named():
     from datetime import date
     from types import SimpleNamespace
 
+    from budget_data import task_rows
+
     from tasks.budget.report import task_costs_csv
-    from tasks.budget.spend import TaskCost
 
     day = date(2026, 12, 1)
 
     def task(tid, source):
-        return TaskCost(tid, "u", "t", "code", "claude-sonnet-4-5", "anthropic", "completed",
-                        day, 1.0, 1.0, 1.0, 1, 1, model_source=source)  # fmt: skip
+        return {"task_id": tid, "user": "u", "team": "t", "mode": "code",
+                "model": "claude-sonnet-4-5", "provider": "anthropic", "status": "completed",
+                "first_day": day, "effective": 1.0, "reported": 1.0, "recomputed": 1.0,
+                "compared_requests": 1, "requests": 1, "subtasks": 0, "model_source": source}  # fmt: skip
 
-    tasks = {t.task_id: t for t in (task("a", "inferred"), task("b", "telemetry"), task("c", None))}
+    tasks = task_rows([task("a", "inferred"), task("b", "telemetry"), task("c", None)])
     rows = list(
         csv.DictReader(io.StringIO(task_costs_csv(SimpleNamespace(tasks=tasks), [day]).decode()))
     )

@@ -47,7 +47,7 @@ def _dump(a: job.Analysis) -> str:
             "summary": a.summary,
             "daily_team": {k: {str(d): v for d, v in s.items()} for k, s in a.daily_team.items()},
             "providers": a.provider_rows,
-            "tasks": {k: vars(t) for k, t in a.tasks.items()},
+            "tasks": sorted(a.tasks.to_pylist(), key=lambda t: t["task_id"]),
             "curves": a.curves,
         },
         sort_keys=True,
