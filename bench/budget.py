@@ -65,55 +65,64 @@ def _dict(rng: np.random.Generator, values: list[str], n: int) -> pa.DictionaryA
     return pa.DictionaryArray.from_arrays(pa.array(idx), pa.array(values))
 
 
+GEN_CHUNK = 2_000_000  # rows generated and written at a time (the generator's memory)
+
+
 def write_requests(path: str, n: int, seed: int = 1) -> None:
+    """n requests over DAYS days, in time order, written a chunk of rows (one slice of
+    the period) at a time: 100 M rows never sit in memory."""
     rng = np.random.default_rng(seed)
-    users = [f"user{i:03d}" for i in range(500)]
-    user_ix = rng.integers(0, 500, n).astype(np.int32)
+    users = pa.array([f"user{i:03d}" for i in range(500)])
+    teams = pa.array([f"team{i:02d}" for i in range(20)])
     t0 = int(datetime(START.year, START.month, START.day, tzinfo=UTC).timestamp() * 1000)
-    ts = np.sort(rng.integers(t0, t0 + DAYS * 86_400_000, n))
-    pair_ix = rng.integers(0, len(PAIRS), n).astype(np.int32)
-    tin = rng.integers(500, 60_000, n)
-    cw = rng.integers(0, 5_000, n)
-    cr = rng.integers(0, 40_000, n)
-    tout = rng.integers(50, 3_000, n)
-    cost = rng.uniform(0.001, 0.2, n)
-    cost_mask = rng.random(n) < 0.5  # half the rows carry no reported cost
-    tasks = max(1, n // 40)
+    span = DAYS * 86_400_000
+    per_user_tasks = max(1, max(1, n // 40) // 500)
+    chunks = max(1, -(-n // GEN_CHUNK))
+    out = None
+    try:
+        for c in range(chunks):
+            m = n // chunks + (1 if c < n % chunks else 0)
+            lo, hi = t0 + span * c // chunks, t0 + span * (c + 1) // chunks
+            table = _chunk(rng, m, lo, hi, users, teams, per_user_tasks)
+            out = out or pq.ParquetWriter(path, table.schema)
+            out.write_table(table, row_group_size=1_000_000)
+    finally:
+        if out is not None:
+            out.close()
+
+
+def _chunk(rng, m: int, lo: int, hi: int, users, teams, per_user_tasks: int) -> pa.Table:
+    user_ix = rng.integers(0, 500, m).astype(np.int32)
+    pair_ix = rng.integers(0, len(PAIRS), m).astype(np.int32)
+    cost_mask = rng.random(m) < 0.5  # half the rows carry no reported cost
+    task_k = pa.array(rng.integers(0, per_user_tasks, m)).cast(pa.string())
     table = pa.table(
         {
-            "user": pa.DictionaryArray.from_arrays(pa.array(user_ix), pa.array(users)),
-            "team": pa.DictionaryArray.from_arrays(
-                pa.array(user_ix % 20), pa.array([f"team{i:02d}" for i in range(20)])
-            ),
+            "user": pa.DictionaryArray.from_arrays(pa.array(user_ix), users),
+            "team": pa.DictionaryArray.from_arrays(pa.array(user_ix % 20), teams),
             # a task belongs to one user (as in Roo Code's storage): <user>-t<k>
-            "task_id": pa.array(
-                np.char.add(
-                    np.char.add(np.array(users)[user_ix], "-t"),
-                    rng.integers(0, max(1, tasks // 500), n).astype(str),
-                )
-            ),
-            "ts": pa.array(ts, pa.timestamp("ms", tz="UTC")),
-            "source": _dict(rng, ["ui_messages"], n),
-            "category": _dict(rng, ["api_request"], n),
-            "api_protocol": pa.nulls(n, pa.string()),
-            "tokens_in": tin,
-            "tokens_out": tout,
-            "cache_writes": cw,
-            "cache_reads": cr,
-            "cost": pa.array(cost, mask=cost_mask),
-            "mode": _dict(rng, ["code", "architect", "ask", "debug"], n),
+            "task_id": pc.binary_join_element_wise(pc.take(users, pa.array(user_ix)), task_k, "-t"),
+            "ts": pa.array(np.sort(rng.integers(lo, hi, m)), pa.timestamp("ms", tz="UTC")),
+            "source": _dict(rng, ["ui_messages"], m),
+            "category": _dict(rng, ["api_request"], m),
+            "api_protocol": pa.nulls(m, pa.string()),
+            "tokens_in": rng.integers(500, 60_000, m),
+            "tokens_out": rng.integers(50, 3_000, m),
+            "cache_writes": rng.integers(0, 5_000, m),
+            "cache_reads": rng.integers(0, 40_000, m),
+            "cost": pa.array(rng.uniform(0.001, 0.2, m), mask=cost_mask),
+            "mode": _dict(rng, ["code", "architect", "ask", "debug"], m),
             "provider": pa.DictionaryArray.from_arrays(
                 pa.array(pair_ix), pa.array([p for p, _ in PAIRS])
             ),
             "model": pa.DictionaryArray.from_arrays(
                 pa.array(pair_ix), pa.array([m for _, m in PAIRS])
             ),
-            "app_version": _dict(rng, VERSIONS, n),
+            "app_version": _dict(rng, VERSIONS, m),
         }
     )
     # Validated tables hold plain strings (the schema contract); Parquet dictionary-encodes them.
-    table = conform(table, EVENTS_SCHEMA, EVENT_COLUMNS)
-    pq.write_table(table, path, row_group_size=1_000_000)
+    return conform(table, EVENTS_SCHEMA, EVENT_COLUMNS)
 
 
 def config():

@@ -87,14 +87,18 @@ def _fit_guarded(problems: list[tuple]) -> list[Fit]:
 
 def _solve(a: np.ndarray, w: np.ndarray, free: np.ndarray) -> np.ndarray:
     """argmin sum w (a p - 1)^2 over the free prices (the others 0), per group."""
-    m = np.einsum("bli,bl,blj->bij", a, w, a)
-    rhs = np.einsum("bli,bl->bi", a, w)
+    aw = a * w[:, :, None]
+    m = aw.transpose(0, 2, 1) @ a  # batched matmul (BLAS), not einsum's loops
+    rhs = aw.sum(axis=1)
     fixed = ~free
     m[fixed[:, :, None] | fixed[:, None, :]] = 0.0
     b_idx, c_idx = np.nonzero(fixed)
     m[b_idx, c_idx, c_idx] = 1.0
     rhs[fixed] = 0.0
-    return np.einsum("bij,bj->bi", np.linalg.pinv(m), rhs)
+    try:
+        return np.linalg.solve(m, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:  # collinear token columns: the least-norm solution
+        return (np.linalg.pinv(m) @ rhs[:, :, None])[:, :, 0]
 
 
 def _fit_batch(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[Fit]:
@@ -114,7 +118,7 @@ def _fit_batch(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> lis
     live = np.arange(n_groups)  # groups still moving: only they are stepped
     for _ in range(MAX_STEPS):
         al, pl, fl = a[live], p[live], free[live]
-        r = np.einsum("bli,bi->bl", al, pl) - 1.0
+        r = (al @ pl[:, :, None])[:, :, 0] - 1.0
         w = valid[live] / (1.0 + (r / FIT_SCALE) ** 2)
         new = _solve(al, w, fl)
         negative = fl & (new < 0)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -65,9 +66,13 @@ class Spill:
         codes = pc.dictionary_encode(pc.fill_null(user, ""))
         names = codes.dictionary.to_pylist()
         per_user = pa.array([zlib.crc32(n.encode()) % BUCKETS for n in names], pa.int32())
-        bucket = pc.take(per_user, codes.indices)
-        for b in pc.unique(bucket).to_pylist():
-            part = table.filter(pc.equal(bucket, b))
+        bucket = pc.take(per_user, codes.indices).to_numpy(zero_copy_only=False)
+        order = np.argsort(bucket, kind="stable")  # one gather, then a slice per bucket
+        table = table.take(pa.array(order))
+        present, starts = np.unique(bucket[order], return_index=True)
+        ends = [*starts[1:], table.num_rows]
+        for b, lo, hi in zip(present.tolist(), starts.tolist(), ends, strict=True):
+            part = table.slice(lo, hi - lo)
             if b not in self._writers:
                 path = os.path.join(self.dir, f"{b:03d}.parquet")
                 self._writers[b] = pq.ParquetWriter(path, _SCHEMA)
