@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.budget import budgets, job, shards
+from tasks.budget import analysis, budgets, shards
 from tasks.budget.config import parse_config
 from tasks.budget.cost import api_protocol, recompute, tokens_in_includes_cache
 from tasks.budget.prices import PriceTable
@@ -155,7 +155,7 @@ def ours_full(path: str) -> tuple[float, dict]:
     data = _load(path, EVENT_COLUMNS)
     last = days[-1]
     period = resolve_period(str(last), str(last + timedelta(days=1)))
-    a = job.analyze(data, period, config())
+    a = analysis.analyze(data, period, config())
     return time.perf_counter() - t, {"findings": len(a.findings), "tasks": len(a.tasks)}
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from tasks.budget import task_table
-from tasks.budget.job import Analysis
+from tasks.budget.analysis import Analysis
 from tasks.budget.prices import canonical_model
 from tasks.common.csvsafe import SafeWriter
 from tasks.reports import Chart, Table, bar_chart, line_chart

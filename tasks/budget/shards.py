@@ -4,7 +4,7 @@ of whole users at a time, the partial results merged.
 Everything per request in the analysis is per user or finer: price fits group by (user,
 profile, protocol, model), tasks and their subtasks belong to one user, drift is per
 task or per (user, provider, model). So a shard of whole users is analysed exactly as
-the whole fleet would be (job.analyze, without budget rules and anomalies), and only
+the whole fleet would be (analysis.analyze, without budget rules and anomalies), and only
 aggregates cross shards: per-(scope, day) spend, per-(provider, model) totals, the
 period's sums and the task tables (task_table.merge). Budgets, task caps (their medians span every task) and
 anomalies then run once on the merged figures. Memory: one shard's rows (SHARD_ROWS),
@@ -112,12 +112,12 @@ def read_shard(paths: list[str]) -> pa.Table:
 
 
 def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bool):
-    """job.analyze's Analysis for data spilled by load_days (LoadedData.shards)."""
-    from tasks.budget import anomalies, budgets, drift, job
+    """analysis.analyze's Analysis for data spilled by load_days (LoadedData.shards)."""
+    from tasks.budget import analysis, anomalies, budgets, drift
     from tasks.budget.config import SpendRule, TaskCapRule
     from tasks.budget.spend import daily_by
 
-    days = job.report_days(period)
+    days = analysis.report_days(period)
     day_set = set(days)
     part_cfg = cfg.model_copy(deep=True)  # spend rules kept: they set the context window
     part_cfg.budgets.rules = [r for r in cfg.budgets.rules if isinstance(r, SpendRule)]
@@ -134,7 +134,7 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     first_days: list[str] = []
     for paths in data.shards:
         part = LoadedData(read_shard(paths), data.tasks, data.days, data.inputs, data.profiles)
-        a = job.analyze(part, period, part_cfg, prices, team, user, force)
+        a = analysis.analyze(part, period, part_cfg, prices, team, user, force)
         del part
         findings += [f for f in a.findings if f.check in PER_USER_CHECKS]
         task_parts.append(a.tasks)
@@ -155,7 +155,7 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     tasks = task_table.merge(task_parts)  # a task is one user's: seen in one shard only
     del task_parts
     provider_rows = list(providers.values())
-    findings = job._gate_findings(data, days, force) + findings
+    findings = analysis.gate_findings(data, days, force) + findings
     findings += drift.unpriced_findings(provider_rows)
     covered = {s.day for s in data.days if s.used}
     first_day = date.fromisoformat(min(first_days)) if first_days else None
@@ -181,12 +181,12 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
         "days_with_data": len(known),
         "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
     }
-    return job.Analysis(findings, summary, pa.table({}), tasks, curves, dict(daily["team"]),
+    return analysis.Analysis(findings, summary, pa.table({}), tasks, curves, dict(daily["team"]),
                         provider_rows)  # fmt: skip
 
 
 def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
-    """The period's request sums of one shard (job._summary's figures, unrounded)."""
+    """The period's request sums of one shard (analysis' summary figures, unrounded)."""
     if req.num_rows == 0:
         return
     t = req.filter(pc.is_in(req["day"], pa.array(sorted(day_set), pa.date32())))
@@ -199,8 +199,8 @@ def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
 
 def _summary(sums: dict, daily_team: dict, tasks: pa.Table, day_set: set, data: LoadedData,
              prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
-    """job's summary from merged figures (the same dictionary, job.summary_of)."""
-    from tasks.budget.job import summary_of
+    """analysis' summary from merged figures (the same dictionary, analysis.summary_of)."""
+    from tasks.budget.analysis import summary_of
 
     by_team = {
         v: round(sum(x for d, x in series.items() if d in day_set), 2)

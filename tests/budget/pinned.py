@@ -85,7 +85,7 @@ class _Cfg:
 
 
 def run_job(s3, bucket: str, days: list[date], report: int, cfg, spill_rows: int | None = None):
-    """job.load + job.evaluate over the last `report` days (the rest is context)."""
+    """reader.load_days + job.evaluate over the last `report` days (the rest is context)."""
     period = resolve_period(str(days[-report]), str(days[-1] + timedelta(days=1)))
     data = load_days(s3, bucket, days[-report:], days[:-report], spill_rows=spill_rows)
     if spill_rows is not None:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 from budget_data import by_task
 
-from tasks.budget import job
+from tasks.budget import analysis
 from tasks.budget.config import parse_config
 from tasks.budget.reader import (
     COST_CATEGORIES,
@@ -55,7 +55,7 @@ def _load(tmp_path_factory, clean: bool):
         {"anomalies": {"floor_usd": 5.0, "min_history": 3}}, {"rules": rules}, "test"
     )
     period = resolve_period(str(days[0]), str(days[-1] + timedelta(days=1)))
-    return truth, job.analyze(data, period, cfg, force=True)
+    return truth, analysis.analyze(data, period, cfg, force=True)
 
 
 @pytest.fixture(scope="module")

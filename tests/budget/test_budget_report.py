@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from budget_data import config, fleet
 
-from tasks.budget import job
+from tasks.budget import analysis
 from tasks.budget.reader import DayStatus, LoadedData
 from tasks.budget.report import charts_and_tables
 from tasks.common.models import Period
@@ -23,8 +23,8 @@ def test_charts_and_tables_render_into_the_report():
         {"name": "team-month", "type": "spend", "scope": "team", "period": "month", "amount": 100}
     ]
     period = resolve_period("2026-11-19", "2026-11-21")
-    a = job.analyze(data, period, config(rules))
-    charts, tables = charts_and_tables(a, job.report_days(period))
+    a = analysis.analyze(data, period, config(rules))
+    charts, tables = charts_and_tables(a, analysis.report_days(period))
     titles = [c.title for c in charts]
     assert titles[0] == "Daily spend per team (USD)"
     assert sum(t.startswith("Team ") and "against $100" in t for t in titles) == 3  # one per team

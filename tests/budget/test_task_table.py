@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 from budget_data import config, request, requests_table, task, tasks_table
 
-from tasks.budget import job, shards
+from tasks.budget import analysis, shards
 from tasks.budget.reader import DayStatus, LoadedData
 from tasks.common.periods import resolve_period
 
@@ -48,7 +48,7 @@ def test_the_sharded_analysis_holds_its_task_list_as_columns(monkeypatch, tmp_pa
     tracemalloc.start()
     arrow_before = pa.total_allocated_bytes()
     try:
-        a = job.analyze(data, period, cfg)
+        a = analysis.analyze(data, period, cfg)
         gc.collect()
         python_held = tracemalloc.get_traced_memory()[0]
     finally:
