@@ -57,3 +57,28 @@ def test_the_sharded_analysis_holds_its_task_list_as_columns(monkeypatch, tmp_pa
     assert a.summary["root_tasks"] == n
     # columns: ~40 bytes of task id, 4 per dictionary code, 8 per figure ≈ 130 B a task
     assert held / n < 250, f"{held / n:.0f} bytes held per task"
+
+
+def test_a_task_seen_in_two_shards_is_one_row_with_its_figures_added():
+    """A task whose requests name two users spans shards: one row, sums added, the
+    earliest first day, the first shard's attributes, in first-seen order."""
+    from budget_data import task_rows
+
+    from tasks.budget import task_table
+
+    def row(tid, user, day, eff):
+        return {"task_id": tid, "user": user, "first_day": date(2026, 11, day), "effective": eff,
+                "reported": eff, "recomputed": eff, "compared_requests": 1, "requests": 2}  # fmt: skip
+
+    one = task_rows([row("a", "amy", 3, 1.0), row("b", "amy", 1, 2.0)])
+    two = task_rows([row("c", "bob", 2, 4.0), row("a", "bob", 2, 0.5)])
+    merged = task_table.merge([one, two])
+    assert merged["task_id"].to_pylist() == ["a", "b", "c"]
+    a = merged.to_pylist()[0]
+    assert (a["user"], a["first_day"], a["effective"], a["requests"]) == (
+        "amy",
+        date(2026, 11, 2),
+        1.5,
+        4,
+    )
+    assert task_table.merge([one]).equals(one.unify_dictionaries().combine_chunks())
