@@ -9,7 +9,7 @@ least squares — each step a weighted least-squares problem with weights
 stationary point of the same objective scipy's least_squares(loss="cauchy") minimises,
 from the same start (the plain least-squares prices). The groups of a batch are stacked
 (padded rows weigh 0), so one numpy pass serves hundreds of groups: the fits were
-3,000 scipy calls at ~20 ms each.
+3,000 scipy calls of a few ms each.
 """
 
 from __future__ import annotations
