@@ -2,7 +2,7 @@
 attributes in an Arrow table (TASK_SCHEMA), never one Python object per task.
 
 The analysis keeps every root task of the loaded days (the task caps' medians span them
-all; the top tasks and task_costs.csv read the period's): ≈ 130 bytes a task as columns
+all; the top tasks and task_costs.csv read the period's): ≈ 100 bytes a task as columns
 (strings that repeat, such as user, team and model, as dictionary codes) where a Python
 object per task took 0.5-0.7 KB. Only the rows a finding or a report line is made of
 become Python values. Row order is the order the tasks were first seen (the group_by's,
