@@ -2,9 +2,11 @@
 period, forecasts, spend anomalies, alerts with a cooldown.
 
 Modules: prices (genai-prices + overrides), cost (Roo Code's formulas), reader (validated
-tables + quality gate), spend (aggregation, roll-up), drift, budgets, anomalies, alerts,
-job (collect/evaluate for the job template, and the pipeline they call), report (charts
-and tables). The flow is the template's (flows/template.py, entry in flows/registry.py).
+tables + quality gate, load_period), models and fits (the model when nobody names it:
+prices fitted to costs), spend (aggregation, roll-up), task_table (the task list as
+columns), drift, budgets, anomalies, analysis (the pipeline), shards (the same out of
+core), report (charts, tables, task_costs.csv), job (the contract hooks: collect and
+evaluate). The flow is the template's (flows/template.py, entry in flows/registry.py).
 
 Configuration (compliance.yaml), validated before the flow starts::
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.budget import task_table
 from tasks.budget.config import SpendRule, TaskCapRule
-from tasks.budget.spend import TaskCost, medians_by_mode_model
+from tasks.budget.reader import plain
 from tasks.common.models import Finding, FindingStatus, Severity
 
 
@@ -126,37 +131,46 @@ def evaluate_spend(
     return findings, curves
 
 
-def evaluate_task_caps(
-    rule: TaskCapRule, tasks: dict[str, TaskCost], report_days: set[date]
-) -> list[Finding]:
-    """Caps apply to root tasks (subtasks rolled up) that started in the report period;
-    medians use every loaded task (history included) of the same mode and model."""
-    medians = medians_by_mode_model(tasks)
-    findings: list[Finding] = []
-    for t in tasks.values():
-        if t.first_day not in report_days:
-            continue
-        if rule.mode and t.mode != rule.mode or rule.model and t.model != rule.model:
-            continue
-        key = (t.mode or "(unknown)", t.model or "(unknown)")
+def evaluate_task_caps(rule: TaskCapRule, tasks: pa.Table, report_days: set[date]) -> list[Finding]:
+    """Caps apply to root tasks (subtasks rolled up, task_table) that started in the report
+    period; medians use every loaded task (history included) of the same mode and model.
+    Vectorised: the caps are per (mode, model) group, only the tasks over them become
+    Python values."""
+    medians = task_table.medians_by_mode_model(tasks)
+    t = task_table.in_days(tasks, report_days)
+    for col, want in (("mode", rule.mode), ("model", rule.model)):
+        if want and t.num_rows:
+            t = t.filter(pc.fill_null(pc.equal(plain(t[col]), want), False))
+    if t.num_rows == 0:
+        return []
+    codes, names = task_table.group_keys(t)
+    caps = []  # per group: (median, peers, fail at, warn at); None as NaN: never exceeded
+    for key in names:
         med, n = medians.get(key, (None, 0))
         med = med if n >= rule.min_tasks else None
-
         fail_at, warn_at = (
             None if lim is None else lim.resolve(median=med)
             for lim in (rule.threshold.fail, rule.threshold.warn)
         )
-        level = "fail" if fail_at is not None and t.effective > fail_at else (
-            "warn" if warn_at is not None and t.effective > warn_at else None)  # fmt: skip
-        if level is None:
-            continue
-        at = fail_at if level == "fail" else warn_at
+        caps.append((med, n, fail_at, warn_at))
+    nan = float("nan")
+    fail = np.array([nan if c[2] is None else c[2] for c in caps], float)[codes]
+    warn = np.array([nan if c[3] is None else c[3] for c in caps], float)[codes]
+    eff = task_table.figure(t, "effective")
+    is_fail = eff > fail
+    over = is_fail | (eff > warn)
+    findings: list[Finding] = []
+    kept = t.filter(pa.array(over))
+    for r, code, failed in zip(task_table.rows(kept), codes[over], is_fail[over], strict=True):
+        med, n, fail_at, warn_at = caps[code]
+        level, at = ("fail", fail_at) if failed else ("warn", warn_at)
         findings.append(_finding(
             "budget.task_cap", rule.severity if level == "fail" else Severity.medium,
-            FindingStatus.fail, f"{rule.name}:task={t.task_id}",
-            f"task {t.task_id} ({t.mode}/{t.model}) cost ${t.effective:,.2f}, over its {level} cap ${at:,.2f}",
-            rule=rule.name, level=level, task_id=t.task_id, user=t.user, team=t.team,
-            mode=t.mode, model=t.model, cost_usd=round(t.effective, 4), cap_usd=round(at, 4),
-            median_usd=None if med is None else round(med, 4), peers=n, subtasks=t.subtasks,
+            FindingStatus.fail, f"{rule.name}:task={r['task_id']}",
+            f"task {r['task_id']} ({r['mode']}/{r['model']}) cost ${r['effective']:,.2f}, over its {level} cap ${at:,.2f}",
+            rule=rule.name, level=level, task_id=r["task_id"], user=r["user"], team=r["team"],
+            mode=r["mode"], model=r["model"], cost_usd=round(r["effective"], 4),
+            cap_usd=round(at, 4), median_usd=None if med is None else round(med, 4), peers=n,
+            subtasks=r["subtasks"],
         ))  # fmt: skip
     return findings

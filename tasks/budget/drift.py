@@ -11,12 +11,13 @@ needs no model at all, models.py).
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.budget import task_table
 from tasks.budget.config import DriftSettings
-from tasks.budget.reader import key_column
-from tasks.budget.spend import TaskCost
+from tasks.budget.reader import key_column, plain
 from tasks.common.models import Finding, Severity
 
 
@@ -37,23 +38,43 @@ def _details(reported: float, recomputed: float) -> dict[str, float | None]:
 
 
 def task_drift(
-    tasks: dict[str, TaskCost], report_days: set, cfg: DriftSettings, sources: dict | None = None
+    tasks: pa.Table, report_days: set, cfg: DriftSettings, req: pa.Table | None = None
 ) -> list[Finding]:
-    """`sources`: task id -> how its model was named (models.resolve's model_source)."""
-    sources = sources or {}
+    """Root tasks of the report days (task_table) whose reported and recomputed costs
+    differ (`drifts`, vectorised: only the drifting tasks become Python values). `req`:
+    the requests, for how each drifting task's model was named (its last request's
+    model_source, models.resolve)."""
+    t = task_table.in_days(tasks, report_days)
+    if t.num_rows == 0:
+        return []
+    rep, rec = task_table.figure(t, "reported"), task_table.figure(t, "recomputed")
+    gap = np.abs(rep - rec)
+    base = np.maximum(np.abs(rec), 1e-12)
+    with np.errstate(invalid="ignore"):
+        hit = (task_table.figure(t, "compared_requests") > 0) & (gap > cfg.floor_usd)
+        hit &= gap / base * 100 > cfg.pct
+    t = t.filter(pa.array(hit))
+    sources = _last_sources(req, t["task_id"]) if req is not None else {}
     out = []
-    for t in tasks.values():
-        if t.first_day not in report_days or not t.compared_requests:
-            continue
-        if drifts(t.reported, t.recomputed, cfg):
-            out.append(Finding.make(
-                "cost.drift_task", Severity.low, "fail", f"task={t.task_id}",
-                f"task {t.task_id}: reported ${t.reported:,.4f} vs recomputed ${t.recomputed:,.4f}",
-                task_id=t.task_id, user=t.user, team=t.team, provider=t.provider, model=t.model,
-                compared_requests=t.compared_requests, found_by="price_table",
-                model_source=sources.get(t.task_id), **_details(t.reported, t.recomputed),
-            ))  # fmt: skip
+    for r in task_table.rows(t):
+        out.append(Finding.make(
+            "cost.drift_task", Severity.low, "fail", f"task={r['task_id']}",
+            f"task {r['task_id']}: reported ${r['reported']:,.4f} vs recomputed ${r['recomputed']:,.4f}",
+            task_id=r["task_id"], user=r["user"], team=r["team"], provider=r["provider"],
+            model=r["model"], compared_requests=r["compared_requests"], found_by="price_table",
+            model_source=sources.get(r["task_id"]), **_details(r["reported"], r["recomputed"]),
+        ))  # fmt: skip
     return out
+
+
+def _last_sources(req: pa.Table, task_ids: pa.ChunkedArray) -> dict[str, str]:
+    """task id -> how its model was named (its last request's model_source, "unknown"
+    when none was), for the given tasks only."""
+    if req.num_rows == 0 or len(task_ids) == 0 or "model_source" not in req.column_names:
+        return {}
+    mine = req.filter(pc.fill_null(pc.is_in(req["task_id"], value_set=task_ids), False))
+    src = pc.fill_null(plain(mine["model_source"]), "unknown").to_pylist()
+    return dict(zip(mine["task_id"].to_pylist(), src, strict=True))
 
 
 def provider_drift(req: pa.Table, cfg: DriftSettings) -> tuple[list[Finding], list[dict]]:
@@ -132,10 +153,14 @@ def fit_drift(req: pa.Table, report_days: set, cfg: DriftSettings, fits: list) -
     }).group_by(["task_id", "user", "cfg", "model", "src", "grp"], use_threads=False).aggregate(
         [("rep", "sum"), ("fit", "sum"), ("fit", "count"), ("day", "min")]
     )  # fmt: skip
+    rep, fit_sum = g["rep_sum"].to_numpy(), g["fit_sum"].to_numpy()
+    gap = np.abs(rep - fit_sum)
+    with np.errstate(invalid="ignore"):  # drifts(), vectorised: only drifting rows go on
+        hit = (gap > cfg.floor_usd) & (gap / np.maximum(np.abs(fit_sum), 1e-12) * 100 > cfg.pct)
+    in_days = pc.is_in(g["day_min"], pa.array(sorted(report_days), pa.date32()))
+    g = g.filter(pc.and_(pa.array(hit), pc.fill_null(in_days, False)))
     out = []
     for r in g.to_pylist():
-        if r["day_min"] not in report_days or not drifts(r["rep_sum"], r["fit_sum"], cfg):
-            continue
         fit = fits[r["grp"]]
         model = None if r["src"] == "(unknown)" else r["model"]
         named = f"{model} ({r['src']})" if model else "no model named"

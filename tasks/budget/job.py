@@ -1,24 +1,17 @@
-"""The cost-budget job: collect/evaluate (the job contract, tasks/common/contract.py) and
-the plain functions they call: load (gated by telemetry-quality), analyse."""
+"""The cost-budget job's contract hooks (tasks/common/contract.py): collect reads the
+period (reader.load_period, gated by telemetry-quality), evaluate analyses it
+(analysis.analyze) and lays out the bundle (report.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from tasks.budget import anomalies, budgets, drift
-from tasks.budget.config import CostBudgetConfig, SpendRule, TaskCapRule
-from tasks.budget.models import profile_models
-from tasks.budget.prices import PriceTable
-from tasks.budget.reader import LoadedData, load_days
-from tasks.budget.spend import daily_by, prepare_fitted, task_costs
+from tasks.budget.analysis import analyze, report_days
+from tasks.budget.config import CostBudgetConfig
+from tasks.budget.reader import LoadedData, inputs_manifest, load_period
 from tasks.common.contract import JobResult, Scope
-from tasks.common.models import Finding, Period, Severity
-from tasks.common.periods import days_between
+from tasks.common.models import Period
 from tasks.common.settings import StorageSettings
 
 JOB = "cost-budget"
@@ -40,7 +33,7 @@ def collect(settings: StorageSettings, cfg: Any, period: Period, scope: Scope) -
     from tasks.common.s3 import s3_client
 
     force = bool(scope.options.get("force"))  # use days the quality gate refused
-    data = load(s3_client(settings), settings.data_bucket, period, budget_config(cfg), force)
+    data = load_period(s3_client(settings), settings.data_bucket, period, budget_config(cfg), force)
     return Collected(data, period, scope, settings.data_bucket)
 
 
@@ -57,208 +50,3 @@ def evaluate(inputs: Collected, cfg: Any) -> JobResult:
     # alerts (budget.webhook_url, notifications.routes) go out with the common cooldown
     return JobResult(a.findings, a.summary, inputs=manifest, files=files, charts=charts,
                      tables=tables)  # fmt: skip
-
-
-def report_days(period: Period) -> list[date]:
-    """The period's calendar days, read as days in the budgets' time zone."""
-    return days_between(period.start.date(), period.end.date())
-
-
-def context_start(days: list[date], cfg: CostBudgetConfig) -> date:
-    """Earliest day the analysis needs: anomaly history and each budget window's start."""
-    first = min(days) - timedelta(days=cfg.budget.anomalies.history_days)
-    for rule in cfg.budgets.rules:
-        if isinstance(rule, SpendRule):
-            first = min(first, budgets.window(min(days), rule.period, cfg.budgets.week_start)[0])
-    return first
-
-
-def load(client, bucket: str, period: Period, cfg: CostBudgetConfig, force: bool) -> LoadedData:
-    days = report_days(period)
-    # Local days straddle UTC partitions: read one extra partition on each side as context.
-    ctx = days_between(context_start(days, cfg) - timedelta(days=1), min(days))
-    ctx += [max(days) + timedelta(days=1)]
-    data = load_days(client, bucket, days, ctx, force=force)
-    if data.tasks.num_rows and pc.any(pc.is_null(data.tasks["model"])).as_py():
-        # tasks whose telemetry names no model: the profile in the user's settings may
-        users = pc.unique(pc.drop_null(data.tasks["user"])).to_pylist()
-        data.profiles = profile_models(client, bucket, sorted(str(u) for u in users))
-    return data
-
-
-@dataclass
-class Analysis:
-    findings: list[Finding]
-    summary: dict[str, Any]
-    requests: pa.Table
-    tasks: dict
-    curves: list = field(default_factory=list)
-    daily_team: dict = field(default_factory=dict)
-    provider_rows: list = field(default_factory=list)
-
-
-def _gate_findings(data: LoadedData, days: list[date], force: bool) -> list[Finding]:
-    out = []
-    wanted = set(days)
-    for s in data.days:
-        if s.day not in wanted or s.gate in ("pass", "warn"):
-            continue
-        if not s.used:
-            out.append(Finding.make(
-                "input.quality_gate", Severity.high, "error", f"day={s.day}",
-                f"refused {s.day}: telemetry-quality gate is {s.gate} (rerun it, or force=True)",
-                day=s.day.isoformat(), gate=s.gate,
-            ))  # fmt: skip
-        else:
-            out.append(Finding.make(
-                "input.quality_gate_forced", Severity.low, "fail", f"day={s.day}",
-                f"used {s.day} although its telemetry-quality gate is {s.gate} (force=True)",
-                day=s.day.isoformat(), gate=s.gate,
-            ))  # fmt: skip
-    return out
-
-
-def analyze(
-    data: LoadedData,
-    period: Period,
-    cfg: CostBudgetConfig,
-    prices: PriceTable | None = None,
-    team: str | None = None,
-    user: str | None = None,
-    force: bool = False,
-) -> Analysis:
-    prices = prices or PriceTable([p.model_dump() for p in cfg.budget.prices], at=period.end)
-    if data.shards:  # spilled to disk by load_days: analysed shard by shard (shards.py)
-        from tasks.budget.shards import analyze_sharded
-
-        return analyze_sharded(data, period, cfg, prices, team, user, force)
-    tz = cfg.budgets.tz
-    days = report_days(period)
-    day_set = set(days)
-    tol = cfg.budget.drift.match_tolerance_pct / 100
-    task_tol = cfg.budget.drift.pct / 100 / 2
-    req, fits = prepare_fitted(data.requests, data.tasks, prices, tz, data.profiles, tol, task_tol)
-    start = context_start(days, cfg)
-    keep = pc.and_(pc.greater_equal(req["day"], pa.scalar(start, pa.date32())),
-                   pc.less_equal(req["day"], pa.scalar(max(days), pa.date32())))  # fmt: skip
-    if team:
-        keep = pc.and_(keep, pc.fill_null(pc.equal(req["team"], team), False))
-    if user:
-        keep = pc.and_(keep, pc.fill_null(pc.equal(req["user"], user), False))
-    first_day = pc.min(req["day"]).as_py() if req.num_rows else None  # the whole fleet's
-    req = req.filter(keep)
-    covered = {s.day for s in data.days if s.used}
-    known = anomalies.with_data({s.day for s in data.days if s.used and s.has_data}, first_day)
-    findings = _gate_findings(data, days, force)
-
-    tasks = task_costs(req, data.tasks)
-    in_period = req.filter(pc.is_in(req["day"], pa.array(sorted(day_set), pa.date32())))
-    drift_findings, provider_rows = drift.provider_drift(in_period, cfg.budget.drift)
-    sources = _model_sources(req)
-    findings += drift_findings + drift.task_drift(tasks, day_set, cfg.budget.drift, sources)
-    findings += drift.fit_drift(req, day_set, cfg.budget.drift, fits)
-
-    daily: dict[str, dict] = {}
-    curves = []
-    for rule in cfg.budgets.rules:
-        if isinstance(rule, SpendRule):
-            if rule.scope not in daily:
-                daily[rule.scope] = daily_by(req, rule.scope)
-            f, c = budgets.evaluate_spend(
-                rule, daily[rule.scope], days, covered, cfg.budgets.week_start,
-                cfg.budget.ewma_alpha, cfg.budget.forecast_method,
-            )  # fmt: skip
-            findings += f
-            curves += c
-        elif isinstance(rule, TaskCapRule):
-            findings += budgets.evaluate_task_caps(rule, tasks, day_set)
-    for scope in cfg.budget.anomalies.scopes:
-        if scope not in daily:
-            daily[scope] = daily_by(req, scope)
-        for value, series in sorted(daily[scope].items()):
-            findings += anomalies.detect(scope, value, series, days, known, cfg.budget.anomalies)
-    if "team" not in daily:
-        daily["team"] = daily_by(req, "team")
-
-    summary = _summary(in_period, tasks, day_set, data, prices, cfg, force)
-    summary["models"] = _models_summary(req, fits)
-    summary["anomaly_history"] = {
-        "first_day_with_data": first_day.isoformat() if first_day else None,
-        "days_with_data": len(known),
-        # report days a detector could not judge: missing history is unknown, not $0
-        "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
-    }
-    return Analysis(findings, summary, req, tasks, curves, daily["team"], provider_rows)
-
-
-def _model_sources(req: pa.Table) -> dict[str, str]:
-    """task id -> how its model was named (the last request's model_source)."""
-    if req.num_rows == 0:
-        return {}
-    src = pc.fill_null(req["model_source"], "unknown").to_pylist()
-    return dict(zip(req["task_id"].to_pylist(), src, strict=True))
-
-
-def _models_summary(req: pa.Table, fits: list) -> dict[str, Any]:
-    """How models were named (requests per source) and every fitted group."""
-    counts: dict[str, int] = {}
-    if req.num_rows:
-        for s in pc.fill_null(req["model_source"], "unknown").to_pylist():
-            counts[s] = counts.get(s, 0) + 1
-    return {"requests_by_source": counts, "fitted_groups": [f.details() for f in fits]}
-
-
-def _sum(t: pa.Table, col: str) -> float:
-    return float(pc.sum(t[col]).as_py() or 0.0) if t.num_rows else 0.0
-
-
-def _summary(req: pa.Table, tasks: dict, day_set: set, data: LoadedData, prices: PriceTable,
-             cfg: CostBudgetConfig, force: bool) -> dict[str, Any]:  # fmt: skip
-    by_team: dict[str, float] = {}
-    for v, series in daily_by(req, "team").items():
-        by_team[v] = round(sum(series.values()), 2)
-    sums = {"eff": _sum(req, "effective_cost"), "cost": _sum(req, "cost"),
-            "rec": _sum(req, "recomputed_cost"), "requests": req.num_rows,
-            "unpriced": int(pc.sum(pc.invert(req["priced"]).cast(pa.int64())).as_py() or 0)
-            if req.num_rows else 0}  # fmt: skip
-    return summary_of(sums, by_team, tasks, day_set, data, prices, cfg, force)
-
-
-def summary_of(sums: dict, by_team: dict[str, float], tasks: dict, day_set: set,
-               data: LoadedData, prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
-    """The run's summary from its figures: one dictionary for the in-memory analysis and
-    the sharded one (shards.py merges the same figures)."""
-    period_tasks = [t for t in tasks.values() if t.first_day in day_set]
-    return {
-        "price_table_version": prices.version,
-        "price_overrides": len(cfg.budget.prices),
-        "timezone": cfg.budgets.timezone,
-        "forced": force,
-        "total_spend_usd": round(sums["eff"], 2),
-        "reported_cost_usd": round(sums["cost"], 2),
-        "recomputed_cost_usd": round(sums["rec"], 2),
-        "api_requests": sums["requests"],
-        "unpriced_requests": sums["unpriced"],
-        "root_tasks": len(period_tasks),
-        "completed_tasks": sum(1 for t in period_tasks if t.status == "completed"),
-        "spend_by_team_usd": dict(sorted(by_team.items(), key=lambda kv: -kv[1])),
-        "rules": [r.name for r in cfg.budgets.rules],
-        "days_used": sum(1 for s in data.days if s.used),
-        "first_day_used": min((s.day.isoformat() for s in data.days if s.used), default=None),
-        "days_refused": sorted(f"{s.day}: {s.reason}" for s in data.days if not s.used and s.day in day_set),
-        "inputs_read": len(data.inputs),
-    }  # fmt: skip
-
-
-def inputs_manifest(inputs: list[dict[str, Any]], bucket: str) -> tuple[list[dict], bytes]:
-    """One input entry (a digest of the listing of what was read) for the signed statement,
-    which must stay small (KMS signs at most 4096 bytes), and the full list as a file."""
-    import hashlib
-    import json
-
-    body = json.dumps(sorted(inputs, key=lambda i: i["uri"]), indent=1).encode()
-    if not inputs:
-        return [], body
-    entry = {"uri": f"s3://{bucket}/validated/", "digest": {"sha256": hashlib.sha256(body).hexdigest()},
-             "objects": len(inputs), "listing": "inputs.json"}  # fmt: skip
-    return [entry], body

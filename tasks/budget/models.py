@@ -5,8 +5,8 @@ In this order (`model_source` on every request):
 2. `settings`: the user's collected settings export names the model of the profile the
    task ran with (HistoryItem.apiConfigName -> providerProfiles.apiConfigs[name]).
 3. `inferred`: per (user, apiConfigName, protocol) group, per-token prices are fitted by
-   robust regression (scipy least_squares, soft-L1 loss on relative residuals, prices
-   >= 0) of the reported cost on the four token counts, and matched to the price table:
+   robust regression (fits.py: Cauchy loss on relative residuals, prices >= 0, every
+   group in one numpy pass) of the reported cost on the four token counts, and matched to the price table:
    the nearest model whose every well-determined price is within `tolerance`, protocol
    respected. The fit's residual and support travel with it.
 
@@ -25,17 +25,14 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.optimize import least_squares
 
+from tasks.budget.fits import Fit, fit_many
 from tasks.budget.prices import Price, PriceTable
 from tasks.budget.reader import key_column, plain
 from tasks.common.layout import RAW_ROO
 from tasks.common.storage import get_or_none
 
 MIN_REQUESTS = 8  # a group needs this many priced requests to be fitted
-MAX_FIT_ROWS = 5_000  # requests a fit reads at most (a sample of bigger groups)
-MIN_COMPONENT_SHARE = 0.02  # a price is well determined when it carries >= 2% of the cost
-FIT_SCALE = 0.02  # residuals beyond ~2% weigh less and less (Cauchy loss)
 UNKNOWN = "(none)"
 # genai-prices providers that speak Roo Code's Anthropic protocol (getApiProtocol)
 ANTHROPIC_PROVIDERS = {"anthropic", "aws", "minimax"}
@@ -103,34 +100,11 @@ def _model_id(cfg: dict[str, Any]) -> str | None:
     return None
 
 
-def fit_prices(tokens: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """(Prices per million, determined flags, median |relative residual|) of cost ~ tokens.
-
-    `tokens`: n x 4 (uncached input, output, cache writes, cache reads); `cost` > 0.
-    Residuals are relative (a $2 request weighs as much as a 2-cent one) and soft-L1, so
-    a minority of drifted requests barely moves the fit."""
-    if len(cost) > MAX_FIT_ROWS:  # evenly spaced: the prices do not need every request
-        pick = np.linspace(0, len(cost) - 1, MAX_FIT_ROWS).astype(np.int64)
-        tokens, cost = tokens[pick], cost[pick]
-    used = (tokens > 0).sum(axis=0) >= 3
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        a = tokens[:, used] / cost[:, None] / 1e6
-    if not used.any() or not np.isfinite(a).all():  # nothing to fit, or costs near zero
-        return np.zeros(4), np.zeros(4, dtype=bool), float("inf")
-    b = np.ones(len(cost))
-    try:
-        start = np.linalg.lstsq(a, b, rcond=None)[0]  # a starting point; bounds come next
-        fit = least_squares(  # the residual is linear: its Jacobian is `a` itself
-            lambda p: a @ p - b, np.maximum(start, 1e-9), jac=lambda p: a, bounds=(0, np.inf),
-            loss="cauchy", f_scale=FIT_SCALE,
-        )  # fmt: skip
-    except (ValueError, np.linalg.LinAlgError):  # degenerate figures (e.g. costs ~1e-300)
-        return np.zeros(4), np.zeros(4, dtype=bool), float("inf")
-    prices = np.zeros(4)
-    prices[used] = fit.x
-    share = (tokens * prices).sum(axis=0) / max(float((tokens @ prices).sum()), 1e-12)
-    residual = float(np.median(np.abs(a @ fit.x - 1)))
-    return prices, share >= MIN_COMPONENT_SHARE, residual
+def fit_prices(tokens: np.ndarray, cost: np.ndarray) -> Fit:
+    """(Prices per million, determined flags, median |relative residual|) of cost ~ tokens
+    for one group (fits.fit_many: `tokens` n x 4 — uncached input, output, cache writes,
+    cache reads — and `cost` > 0)."""
+    return fit_many([(tokens, cost)])[0]
 
 
 @cache
@@ -189,7 +163,7 @@ def match(fit: GroupFit, table: PriceTable, tolerance: float) -> None:
 
 def fit_groups(
     req: pa.Table, uncached: np.ndarray
-) -> tuple[list[GroupFit], np.ndarray, np.ndarray]:
+) -> tuple[list[GroupFit], np.ndarray, np.ndarray, np.ndarray]:
     """Fit every (user, api_config, protocol, named model) group with enough requests
     that carry a reported cost; the unnamed ones are the ones to match."""
     cost = req["cost"].to_numpy(zero_copy_only=False).astype(float)
@@ -212,22 +186,24 @@ def fit_groups(
             for c in ("tokens_out", "cache_writes", "cache_reads")
         ]
     )
-    task_ids = req["task_id"]
-    fits = []
+    task_codes = pc.dictionary_encode(
+        key_column(req["task_id"], UNKNOWN, decode=True)
+    ).indices.to_numpy(zero_copy_only=False)
     rows_ok = np.flatnonzero(ok)
     order = rows_ok[np.argsort(idx[rows_ok], kind="stable")]
     bounds = np.flatnonzero(np.diff(idx[order])) + 1
-    for rows in np.split(order, bounds) if len(order) else []:
-        if len(rows) < MIN_REQUESTS:
-            continue
-        user, config, protocol, _model = names[idx[rows[0]]].split("\x1f")
-        prices, det, residual = fit_prices(tokens[rows], cost[rows])
+    groups = [r for r in (np.split(order, bounds) if len(order) else []) if len(r) >= MIN_REQUESTS]
+    fits = []
+    for rows, (prices, det, residual) in zip(
+        groups, fit_many([(tokens[r], cost[r]) for r in groups]), strict=True
+    ):
         if not det.any():  # a fit that pins down no price is no basis for drift or a name
             continue
-        ntasks = len(pc.unique(pc.take(task_ids, pa.array(rows))))
+        user, config, protocol, _model = names[idx[rows[0]]].split("\x1f")
+        ntasks = len(np.unique(task_codes[rows]))
         fits.append(GroupFit(user, config, protocol, len(rows), ntasks, prices.tolist(),
                              det.tolist(), residual, rows=rows, code=int(idx[rows[0]])))  # fmt: skip
-    return fits, tokens, idx
+    return fits, tokens, idx, task_codes
 
 
 def fitted_cost(n: int, fits: list[GroupFit], tokens: np.ndarray) -> tuple[pa.Array, pa.Array]:
@@ -281,14 +257,11 @@ def resolve(
     req = _set(req, "stored_protocol", plain(req["api_protocol"]))
     out = recompute(req, prices)
     uncached = out["uncached_in"].to_numpy(zero_copy_only=False)
-    fits, tokens, group = fit_groups(out, uncached)
+    fits, tokens, group, task_codes = fit_groups(out, uncached)
     for i, f in enumerate(fits):
         f.group = i
     named = pc.is_valid(out["model"]).to_numpy(zero_copy_only=False)
     cost = out["cost"].to_numpy(zero_copy_only=False).astype(float)
-    task_codes = pc.dictionary_encode(
-        key_column(out["task_id"], UNKNOWN, decode=True)
-    ).indices.to_numpy(zero_copy_only=False)
     chosen: dict[int, GroupFit] = {}  # group code -> its matched model
     task_fits: list[GroupFit] = []
     for f in fits:

@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -238,3 +238,37 @@ def empty_requests() -> pa.Table:
 
 def empty_tasks() -> pa.Table:
     return conform(pa.table({}), TASKS_SCHEMA, TASK_COLUMNS)
+
+
+def load_period(client, bucket: str, period: Any, cfg: Any, force: bool) -> LoadedData:
+    """The period's cost events and tasks (load_days) with the context its rules need
+    (anomaly history, budget windows: analysis.context_start), and the users' settings
+    profiles when a task names no model."""
+    from tasks.budget.analysis import context_start, report_days
+    from tasks.budget.models import profile_models
+    from tasks.common.periods import days_between
+
+    days = report_days(period)
+    # Local days straddle UTC partitions: read one extra partition on each side as context.
+    ctx = days_between(context_start(days, cfg) - timedelta(days=1), min(days))
+    ctx += [max(days) + timedelta(days=1)]
+    data = load_days(client, bucket, days, ctx, force=force)
+    if data.tasks.num_rows and pc.any(pc.is_null(data.tasks["model"])).as_py():
+        # tasks whose telemetry names no model: the profile in the user's settings may
+        users = pc.unique(pc.drop_null(data.tasks["user"])).to_pylist()
+        data.profiles = profile_models(client, bucket, sorted(str(u) for u in users))
+    return data
+
+
+def inputs_manifest(inputs: list[dict[str, Any]], bucket: str) -> tuple[list[dict], bytes]:
+    """One input entry (a digest of the listing of what was read) for the signed statement,
+    which must stay small (KMS signs at most 4096 bytes), and the full list as a file."""
+    import hashlib
+    import json
+
+    body = json.dumps(sorted(inputs, key=lambda i: i["uri"]), indent=1).encode()
+    if not inputs:
+        return [], body
+    entry = {"uri": f"s3://{bucket}/validated/", "digest": {"sha256": hashlib.sha256(body).hexdigest()},
+             "objects": len(inputs), "listing": "inputs.json"}  # fmt: skip
+    return [entry], body

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
-from tasks.budget.job import Analysis
+from tasks.budget import task_table
+from tasks.budget.analysis import Analysis
 from tasks.budget.prices import canonical_model
-from tasks.budget.spend import cost_per_completed
 from tasks.common.csvsafe import SafeWriter
 from tasks.reports import Chart, Table, bar_chart, line_chart
 
@@ -34,9 +35,8 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
             f"Team {c.value}: {c.rule} ({c.start} to {c.end}) against ${c.amount:,.0f}",
             s, y_label="USD", threshold=c.amount,
         ))  # fmt: skip
-    days = set(report_days)
-    top = sorted((t for t in a.tasks.values() if t.first_day in days), key=lambda t: -t.effective)
-    top = top[:TOP_TASKS]
+    period = task_table.in_days(a.tasks, set(report_days))
+    top = [SimpleNamespace(**r) for r in task_table.rows(task_table.top(period, TOP_TASKS))]
     charts.append(
         bar_chart(
             "Top tasks by cost (subtasks included)",
@@ -44,9 +44,7 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
             "$",
         )
     )
-    per = _by_canonical_model(
-        cost_per_completed({k: t for k, t in a.tasks.items() if t.first_day in days})
-    )
+    per = _by_canonical_model(task_table.cost_per_completed(period))
     charts.append(bar_chart(
         "Cost per completed task by mode and model",
         [(f"{mode} / {model}", cost) for (mode, model), (cost, _) in per.items()], "$",
@@ -81,13 +79,12 @@ def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
     w.writerow(["task_id", "user", "team", "mode", "model", "provider", "status", "first_day",
                 "cost_usd", "reported_usd", "recomputed_usd", "compared_requests", "requests",
                 "subtasks", "model_source"])  # fmt: skip
-    days = set(report_days)
-    for t in sorted(a.tasks.values(), key=lambda t: (-t.effective, t.task_id)):
-        if t.first_day in days:
-            w.writerow([t.task_id, t.user, t.team, t.mode, t.model, t.provider, t.status, t.first_day,
-                        f"{t.effective:.6f}", f"{t.reported:.6f}", f"{t.recomputed:.6f}",
-                        t.compared_requests, t.requests, t.subtasks,
-                        t.model_source or "unknown"])  # fmt: skip
+    period = task_table.top(task_table.in_days(a.tasks, set(report_days)), by_id=True)
+    for t in task_table.rows(period):  # a batch of rows at a time
+        w.writerow([t["task_id"], t["user"], t["team"], t["mode"], t["model"], t["provider"],
+                    t["status"], t["first_day"], f"{t['effective']:.6f}", f"{t['reported']:.6f}",
+                    f"{t['recomputed']:.6f}", t["compared_requests"], t["requests"],
+                    t["subtasks"], t["model_source"] or "unknown"])  # fmt: skip
     return buf.getvalue().encode()
 
 

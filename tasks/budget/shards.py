@@ -4,9 +4,9 @@ of whole users at a time, the partial results merged.
 Everything per request in the analysis is per user or finer: price fits group by (user,
 profile, protocol, model), tasks and their subtasks belong to one user, drift is per
 task or per (user, provider, model). So a shard of whole users is analysed exactly as
-the whole fleet would be (job.analyze, without budget rules and anomalies), and only
+the whole fleet would be (analysis.analyze, without budget rules and anomalies), and only
 aggregates cross shards: per-(scope, day) spend, per-(provider, model) totals, the
-period's sums and the tasks. Budgets, task caps (their medians span every task) and
+period's sums and the task tables (task_table.merge). Budgets, task caps (their medians span every task) and
 anomalies then run once on the merged figures. Memory: one shard's rows (SHARD_ROWS),
 plus the per-task results, whatever the period's size. Findings are the same; their
 order is by shard, and sums may differ from the in-memory run in the last bits.
@@ -22,10 +22,12 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tasks.budget import task_table
 from tasks.budget.reader import EVENT_COLUMNS, LoadedData, conform, plain, read_parquet
 from tasks.telemetry.schema import EVENTS_SCHEMA
 
@@ -64,9 +66,13 @@ class Spill:
         codes = pc.dictionary_encode(pc.fill_null(user, ""))
         names = codes.dictionary.to_pylist()
         per_user = pa.array([zlib.crc32(n.encode()) % BUCKETS for n in names], pa.int32())
-        bucket = pc.take(per_user, codes.indices)
-        for b in pc.unique(bucket).to_pylist():
-            part = table.filter(pc.equal(bucket, b))
+        bucket = pc.take(per_user, codes.indices).to_numpy(zero_copy_only=False)
+        order = np.argsort(bucket, kind="stable")  # one gather, then a slice per bucket
+        table = table.take(pa.array(order))
+        present, starts = np.unique(bucket[order], return_index=True)
+        ends = [*starts[1:], table.num_rows]
+        for b, lo, hi in zip(present.tolist(), starts.tolist(), ends, strict=True):
+            part = table.slice(lo, hi - lo)
             if b not in self._writers:
                 path = os.path.join(self.dir, f"{b:03d}.parquet")
                 self._writers[b] = pq.ParquetWriter(path, _SCHEMA)
@@ -106,12 +112,12 @@ def read_shard(paths: list[str]) -> pa.Table:
 
 
 def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bool):
-    """job.analyze's Analysis for data spilled by load_days (LoadedData.shards)."""
-    from tasks.budget import anomalies, budgets, drift, job
+    """analysis.analyze's Analysis for data spilled by load_days (LoadedData.shards)."""
+    from tasks.budget import analysis, anomalies, budgets, drift
     from tasks.budget.config import SpendRule, TaskCapRule
     from tasks.budget.spend import daily_by
 
-    days = job.report_days(period)
+    days = analysis.report_days(period)
     day_set = set(days)
     part_cfg = cfg.model_copy(deep=True)  # spend rules kept: they set the context window
     part_cfg.budgets.rules = [r for r in cfg.budgets.rules if isinstance(r, SpendRule)]
@@ -119,7 +125,7 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     scopes = {r.scope for r in part_cfg.budgets.rules} | set(cfg.budget.anomalies.scopes)
     scopes.add("team")
     findings: list = []
-    tasks: dict = {}
+    task_parts: list[pa.Table] = []
     daily: dict[str, dict[str, dict[date, float]]] = {s: defaultdict(dict) for s in scopes}
     providers: dict[tuple[str, str], dict] = {}
     sums = dict.fromkeys(("eff", "cost", "rec", "requests", "unpriced"), 0)
@@ -128,11 +134,10 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     first_days: list[str] = []
     for paths in data.shards:
         part = LoadedData(read_shard(paths), data.tasks, data.days, data.inputs, data.profiles)
-        a = job.analyze(part, period, part_cfg, prices, team, user, force)
+        a = analysis.analyze(part, period, part_cfg, prices, team, user, force)
         del part
         findings += [f for f in a.findings if f.check in PER_USER_CHECKS]
-        for k, t in a.tasks.items():  # a task is one user's: seen in one shard only
-            tasks[k] = _merged(tasks[k], t) if k in tasks else t
+        task_parts.append(a.tasks)
         for r in a.provider_rows:
             m = providers.setdefault((r["provider"], r["model"]), {})
             for k, v in r.items():
@@ -147,8 +152,10 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
         fitted += a.summary["models"]["fitted_groups"]
         if a.summary["anomaly_history"]["first_day_with_data"]:
             first_days.append(a.summary["anomaly_history"]["first_day_with_data"])
+    tasks = task_table.merge(task_parts)  # a task is one user's: seen in one shard only
+    del task_parts
     provider_rows = list(providers.values())
-    findings = job._gate_findings(data, days, force) + findings
+    findings = analysis.gate_findings(data, days, force) + findings
     findings += drift.unpriced_findings(provider_rows)
     covered = {s.day for s in data.days if s.used}
     first_day = date.fromisoformat(min(first_days)) if first_days else None
@@ -174,23 +181,12 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
         "days_with_data": len(known),
         "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
     }
-    return job.Analysis(findings, summary, pa.table({}), tasks, curves, dict(daily["team"]),
+    return analysis.Analysis(findings, summary, pa.table({}), tasks, curves, dict(daily["team"]),
                         provider_rows)  # fmt: skip
 
 
-def _merged(a, b):
-    """A task whose requests name two users (never so in Roo Code's or Cline's storage)
-    spans shards: its sums add up; its drift was judged per shard."""
-    for k in ("effective", "reported", "recomputed", "compared_requests", "requests"):
-        setattr(a, k, getattr(a, k) + getattr(b, k))
-    a.first_day = (
-        min(d for d in (a.first_day, b.first_day) if d) if a.first_day or b.first_day else None
-    )
-    return a
-
-
 def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
-    """The period's request sums of one shard (job._summary's figures, unrounded)."""
+    """The period's request sums of one shard (analysis' summary figures, unrounded)."""
     if req.num_rows == 0:
         return
     t = req.filter(pc.is_in(req["day"], pa.array(sorted(day_set), pa.date32())))
@@ -201,10 +197,10 @@ def _add_sums(sums: dict, req: pa.Table, day_set: set) -> None:
         sums["unpriced"] += int(pc.sum(pc.invert(t["priced"]).cast(pa.int64())).as_py() or 0)
 
 
-def _summary(sums: dict, daily_team: dict, tasks: dict, day_set: set, data: LoadedData,
+def _summary(sums: dict, daily_team: dict, tasks: pa.Table, day_set: set, data: LoadedData,
              prices: Any, cfg: Any, force: bool) -> dict[str, Any]:  # fmt: skip
-    """job's summary from merged figures (the same dictionary, job.summary_of)."""
-    from tasks.budget.job import summary_of
+    """analysis' summary from merged figures (the same dictionary, analysis.summary_of)."""
+    from tasks.budget.analysis import summary_of
 
     by_team = {
         v: round(sum(x for d, x in series.items() if d in day_set), 2)

@@ -7,15 +7,14 @@ Subtasks roll up into their root task (root_task_id, else the parent chain).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
-from statistics import median
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.budget import task_table
 from tasks.budget.models import GroupFit, resolve
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import key_column, plain
@@ -109,32 +108,14 @@ def daily_by(req: pa.Table, scope: str) -> dict[str, dict[date, float]]:
     return dict(out)
 
 
-@dataclass
-class TaskCost:
-    task_id: str
-    user: str | None
-    team: str | None
-    mode: str | None
-    model: str | None
-    provider: str | None
-    status: str | None
-    first_day: date | None
-    effective: float  # own + subtasks
-    reported: float  # stored costs of requests that have one
-    recomputed: float  # our recomputation of those same requests
-    compared_requests: int
-    requests: int
-    subtasks: int = 0
-    model_source: str | None = None  # telemetry | settings | inferred (models.resolve)
-
-
-def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
-    """Per root task: effective, reported and recomputed cost with subtasks rolled up.
+def task_costs(req: pa.Table, tasks: pa.Table) -> pa.Table:
+    """Per root task (task_table.TASK_SCHEMA): effective, reported and recomputed cost
+    with subtasks rolled up.
 
     Vectorised: only tasks that name a parent or root go through Python (the walk up the
     parent chain); the sums are two group_bys' worth of work whatever the row count."""
     if req.num_rows == 0:
-        return {}
+        return task_table.empty()
     tasks = dedupe_tasks(tasks)
     linked = tasks.filter(
         pc.or_(pc.is_valid(tasks["parent_task_id"]), pc.is_valid(tasks["root_task_id"]))
@@ -179,43 +160,24 @@ def task_costs(req: pa.Table, tasks: pa.Table) -> dict[str, TaskCost]:
         else None
     )
 
-    def attr(col: str) -> list:
+    def attr(col: str) -> pa.Array:
         if where is None:
-            values = first[col] if col in first.column_names else pa.nulls(g.num_rows)
-        else:
-            from_task = pc.take(plain(tasks[col]), where)
-            values = (
-                pc.coalesce(from_task, plain(first[col]))
-                if col in first.column_names
-                else from_task
-            )
-        return _shared(values)
+            return first[col] if col in first.column_names else pa.nulls(g.num_rows, pa.string())
+        from_task = pc.take(plain(tasks[col]), where)
+        return pc.coalesce(from_task, plain(first[col])) if col in first.column_names else from_task
 
+    attrs = {c: attr(c) for c in ("user", "team", "mode", "model", "status")}
+    attrs["provider"] = first["provider"]
+    attrs["model_source"] = (
+        first["model_source"] if "model_source" in first.column_names
+        else pa.nulls(g.num_rows, pa.string())
+    )  # fmt: skip
     subtasks = (
-        pc.subtract(g["tid_count_distinct"], g["self_max"]).to_pylist()
+        pc.subtract(g["tid_count_distinct"], g["self_max"])
         if info
-        else [0] * g.num_rows
+        else pa.array(np.zeros(g.num_rows, np.int64))
     )
-    out: dict[str, TaskCost] = {}
-    for row in zip(
-        g["root"].to_pylist(), attr("user"), attr("team"), attr("mode"), attr("model"),
-        _shared(first["provider"]), attr("status"), g["day_min"].to_pylist(),
-        g["eff_sum"].to_pylist(), g["rep_sum"].to_pylist(), g["rec_sum"].to_pylist(),
-        g["cmp_sum"].to_pylist(), g["eff_count"].to_pylist(), subtasks, strict=True,
-    ):  # fmt: skip
-        out[row[0]] = TaskCost(*row)
-    if "model_source" in first.column_names:
-        for t, src in zip(out.values(), _shared(first["model_source"]), strict=True):
-            t.model_source = src
-    return out
-
-
-def _shared(values: pa.Array | pa.ChunkedArray) -> list:
-    """The column as Python values, one string object per distinct value: a task's user,
-    team, mode, model… repeat across tasks, and the task list is what the out-of-core
-    analysis keeps (about 600 bytes a task with a string object each, 250 shared)."""
-    seen: dict = {}
-    return [seen.setdefault(v, v) for v in values.to_pylist()]
+    return task_table.from_groups(g, attrs, subtasks)
 
 
 def root_of(task_id: str, info: dict[str, dict]) -> str:
@@ -230,19 +192,3 @@ def root_of(task_id: str, info: dict[str, dict]) -> str:
         seen.add(parent)
         cur = parent
     return cur
-
-
-def cost_per_completed(tasks: dict[str, TaskCost]) -> dict[tuple[str, str], tuple[float, int]]:
-    """Mean cost per completed root task by (mode, model) -> (cost, n)."""
-    acc: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for t in tasks.values():
-        if t.status == "completed":
-            acc[(t.mode or "(unknown)", t.model or "(unknown)")].append(t.effective)
-    return {k: (sum(v) / len(v), len(v)) for k, v in acc.items()}
-
-
-def medians_by_mode_model(tasks: dict[str, TaskCost]) -> dict[tuple[str, str], tuple[float, int]]:
-    acc: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for t in tasks.values():
-        acc[(t.mode or "(unknown)", t.model or "(unknown)")].append(t.effective)
-    return {k: (median(v), len(v)) for k, v in acc.items()}

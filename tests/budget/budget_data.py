@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -98,3 +99,16 @@ def _ts(day: date, hour: int, minute: int = 0) -> datetime:
 
 def config(rules: list[dict] | None = None, **budget: Any):
     return parse_config(budget, {"timezone": "UTC", "rules": rules or []}, "test.yaml")
+
+
+def by_task(tasks: pa.Table) -> dict[str, SimpleNamespace]:
+    """The analysis' task table (task_table.TASK_SCHEMA) as {task id: row}, row.effective…"""
+    return {r["task_id"]: SimpleNamespace(**r) for r in tasks.to_pylist()}
+
+
+def task_rows(rows: list[dict[str, Any]]) -> pa.Table:
+    """A task table (task_table.TASK_SCHEMA) from rows naming some of its columns."""
+    from tasks.budget.task_table import TASK_SCHEMA
+
+    full = [{f.name: r.get(f.name) for f in TASK_SCHEMA} for r in rows]
+    return pa.Table.from_pylist(full, schema=TASK_SCHEMA)

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from budget_data import config, fleet
+from budget_data import by_task, config, fleet
 
-from tasks.budget import anomalies, job
+from tasks.budget import analysis, anomalies
 from tasks.budget.config import AnomalySettings
 from tasks.budget.reader import DICT_COLUMNS, DayStatus, LoadedData, conform
 from tasks.common.periods import resolve_period
@@ -80,7 +80,7 @@ RULES = [{"name": "team-month", "type": "spend", "scope": "team", "period": "mon
 
 def _analyze(reqs, tasks, since, until):
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in ALL_DAYS], [])
-    return job.analyze(data, resolve_period(since, until), config(RULES))
+    return analysis.analyze(data, resolve_period(since, until), config(RULES))
 
 
 def test_fleet_recall_planted_spikes_and_over_budget_team():
@@ -113,11 +113,11 @@ def test_team_and_user_parameters_narrow_the_analysis():
     reqs, tasks = fleet(START, DAYS, seed=3)
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in ALL_DAYS], [])
     period = resolve_period("2026-11-14", "2026-11-21")
-    web = job.analyze(data, period, config(RULES), team="web")
+    web = analysis.analyze(data, period, config(RULES), team="web")
     assert list(web.summary["spend_by_team_usd"]) == ["web"]
-    one = job.analyze(data, period, config(RULES), user="erin")
-    assert {t.user for t in one.tasks.values()} == {"erin"}
-    everyone = job.analyze(data, period, config(RULES))
+    one = analysis.analyze(data, period, config(RULES), user="erin")
+    assert {t.user for t in by_task(one.tasks).values()} == {"erin"}
+    everyone = analysis.analyze(data, period, config(RULES))
     assert (
         0
         < one.summary["total_spend_usd"]
@@ -151,13 +151,13 @@ def test_dictionary_encoded_chunked_input_gives_identical_results():
     assert pa.types.is_dictionary(encoded.requests["team"].type)
     period = resolve_period("2026-11-08", "2026-11-21")
     plain, coded = (
-        job.analyze(data, period, config(RULES)),
-        job.analyze(encoded, period, config(RULES)),
+        analysis.analyze(data, period, config(RULES)),
+        analysis.analyze(encoded, period, config(RULES)),
     )
     assert coded.summary == plain.summary
     assert sorted(f.id for f in coded.findings) == sorted(f.id for f in plain.findings)
-    assert {k: v.effective for k, v in coded.tasks.items()} == pytest.approx(
-        {k: v.effective for k, v in plain.tasks.items()}
+    assert {k: v.effective for k, v in by_task(coded.tasks).items()} == pytest.approx(
+        {k: v.effective for k, v in by_task(plain.tasks).items()}
     )
 
 
@@ -169,7 +169,7 @@ def test_first_week_of_a_fleet_raises_no_alarm_and_says_why():
     days = before + [START + timedelta(days=i) for i in range(14)]
     data = LoadedData(reqs, tasks, [DayStatus(d, "pass", True) for d in days], [])
     period = resolve_period(START.isoformat(), (START + timedelta(days=7)).isoformat())
-    a = job.analyze(data, period, config(RULES))
+    a = analysis.analyze(data, period, config(RULES))
     assert [f.resource for f in a.findings if f.check.startswith("anomaly.")] == []
     hist = a.summary["anomaly_history"]
     assert hist["first_day_with_data"] == START.isoformat()

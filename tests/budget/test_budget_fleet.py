@@ -9,8 +9,9 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from budget_data import by_task
 
-from tasks.budget import job
+from tasks.budget import analysis
 from tasks.budget.config import parse_config
 from tasks.budget.reader import (
     COST_CATEGORIES,
@@ -54,7 +55,7 @@ def _load(tmp_path_factory, clean: bool):
         {"anomalies": {"floor_usd": 5.0, "min_history": 3}}, {"rules": rules}, "test"
     )
     period = resolve_period(str(days[0]), str(days[-1] + timedelta(days=1)))
-    return truth, job.analyze(data, period, cfg, force=True)
+    return truth, analysis.analyze(data, period, cfg, force=True)
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +127,11 @@ def test_recomputed_cost_matches_generator_formula_per_task(clean_fleet):
         kids[root] += root != t["task_id"]
     # Compare roots whose whole subtree the tables link (pre-3.49 tasks carry no parent id)
     # and whose every request has figures.
-    common = [tid for tid, t in a.tasks.items()
+    tasks = by_task(a.tasks)
+    common = [tid for tid, t in tasks.items()
               if tid in want and t.subtasks == kids[tid] and t.compared_requests == t.requests]  # fmt: skip
     assert len(common) > 100 and any(kids[tid] for tid in common)
     off = [
-        tid
-        for tid in common
-        if abs(a.tasks[tid].recomputed - want[tid]) > 1e-9 * max(1.0, want[tid])
+        tid for tid in common if abs(tasks[tid].recomputed - want[tid]) > 1e-9 * max(1.0, want[tid])
     ]
     assert off == []

@@ -83,21 +83,24 @@ class _Hook(BaseHTTPRequestHandler):
 def test_refused_day_makes_an_error_finding_and_fails_the_run(s3, buckets):
     from budget_data import config
 
-    from tasks.budget import job
+    from tasks.budget import analysis, reader
     from tasks.common.models import overall_status
 
     put_day(s3, buckets.data_bucket, D2, "fail")
     cfg = config([])
     period = resolve_period("2026-11-19", "2026-11-20")
-    data = job.load(s3, buckets.data_bucket, period, cfg, force=False)
-    a = job.analyze(data, period, cfg)
+    data = reader.load_period(s3, buckets.data_bucket, period, cfg, force=False)
+    a = analysis.analyze(data, period, cfg)
     gate = [f for f in a.findings if f.check == "input.quality_gate"]
     assert [(f.status, f.severity, f.resource) for f in gate] == [
         ("error", "high", "day=2026-11-19")
     ]
     assert overall_status(a.findings) == "fail" and a.summary["total_spend_usd"] == 0
-    forced = job.analyze(
-        job.load(s3, buckets.data_bucket, period, cfg, force=True), period, cfg, force=True
+    forced = analysis.analyze(
+        reader.load_period(s3, buckets.data_bucket, period, cfg, force=True),
+        period,
+        cfg,
+        force=True,
     )
     assert [f.check for f in forced.findings if f.check.startswith("input.")] == [
         "input.quality_gate_forced"

@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from budget_data import config, request, requests_table
+from budget_data import by_task, config, request, requests_table
 
-from tasks.budget import job
+from tasks.budget import analysis
 from tasks.budget.models import fit_prices, profile_models, resolve
 from tasks.budget.prices import PriceTable
 from tasks.budget.reader import (
@@ -90,7 +90,7 @@ def test_prices_in_no_table_still_show_drift_against_the_fit():
                                                 ("user", "task_id", "api_config", "status")])),
         TASKS_SCHEMA, TASK_COLUMNS)  # fmt: skip
     data = LoadedData(reqs, tasks, [DayStatus(day, "pass", True)], [])
-    a = job.analyze(data, resolve_period("2026-11-20", "2026-11-21"), config([]))
+    a = analysis.analyze(data, resolve_period("2026-11-20", "2026-11-21"), config([]))
     fit_found = {f.details["task_id"] for f in a.findings if f.check == "cost.drift_fit"}
     assert fit_found == {"t2", "t7"}
     assert all(f.details["found_by"] == "fitted_prices" and f.details["inferred_model"] is None
@@ -133,7 +133,7 @@ def test_task_folders_only_fleet_planted_drift_is_found_with_the_model_inferred(
                       conform(raw.tasks, TASKS_SCHEMA, TASK_COLUMNS), days, [])  # fmt: skip
     period = resolve_period(start.isoformat(), (start + timedelta(days=14)).isoformat())
     floor = 0.05
-    a = job.analyze(data, period, config([], drift={"pct": 5, "floor_usd": floor}))
+    a = analysis.analyze(data, period, config([], drift={"pct": 5, "floor_usd": floor}))
     (inc,) = [i for i in truth["incidents"] if i["kind"] == "provider_cost_drift"]
     tasks = {t["task_id"]: t for t in truth["tasks"]}
     planted = {t for t in inc["details"]["task_ids"]
@@ -147,7 +147,8 @@ def test_task_folders_only_fleet_planted_drift_is_found_with_the_model_inferred(
                                              "cost.drift_task": "price_table"}[f.check]  # fmt: skip
             assert f.details["model_source"] == "inferred"
     assert found["cost.drift_fit"] == planted == found["cost.drift_task"]
-    assert {a.tasks[t].model_source for t in planted if t in a.tasks} == {"inferred"}
+    tasks = by_task(a.tasks)
+    assert {tasks[t].model_source for t in planted if t in tasks} == {"inferred"}
     groups = {g["user"]: g for g in a.summary["models"]["fitted_groups"]
               if g["user"] == inc["user"]}  # fmt: skip
     assert (
@@ -194,7 +195,7 @@ def test_fit_drift_reports_the_fit_of_the_tasks_own_model_group():
         TASKS_SCHEMA, TASK_COLUMNS)  # fmt: skip
     day = date(2026, 11, 20)
     data = LoadedData(reqs, tasks, [DayStatus(day, "pass", True)], [])
-    a = job.analyze(data, resolve_period("2026-11-20", "2026-11-21"), config([]))
+    a = analysis.analyze(data, resolve_period("2026-11-20", "2026-11-21"), config([]))
     assert len(a.summary["models"]["fitted_groups"]) == 2
     (f,) = [f for f in a.findings if f.check == "cost.drift_fit"]
     assert f.details["task_id"] == "t4" and f.details["model"] == "claude-sonnet-4-5"

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from budget_data import config, fleet
 
-from tasks.budget import job
+from tasks.budget import analysis
 from tasks.budget.reader import DayStatus, LoadedData
 from tasks.budget.report import charts_and_tables
 from tasks.common.models import Period
@@ -23,8 +23,8 @@ def test_charts_and_tables_render_into_the_report():
         {"name": "team-month", "type": "spend", "scope": "team", "period": "month", "amount": 100}
     ]
     period = resolve_period("2026-11-19", "2026-11-21")
-    a = job.analyze(data, period, config(rules))
-    charts, tables = charts_and_tables(a, job.report_days(period))
+    a = analysis.analyze(data, period, config(rules))
+    charts, tables = charts_and_tables(a, analysis.report_days(period))
     titles = [c.title for c in charts]
     assert titles[0] == "Daily spend per team (USD)"
     assert sum(t.startswith("Team ") and "against $100" in t for t in titles) == 3  # one per team
@@ -46,16 +46,19 @@ def test_task_costs_csv_says_how_each_model_was_named():
     from datetime import date
     from types import SimpleNamespace
 
+    from budget_data import task_rows
+
     from tasks.budget.report import task_costs_csv
-    from tasks.budget.spend import TaskCost
 
     day = date(2026, 12, 1)
 
     def task(tid, source):
-        return TaskCost(tid, "u", "t", "code", "claude-sonnet-4-5", "anthropic", "completed",
-                        day, 1.0, 1.0, 1.0, 1, 1, model_source=source)  # fmt: skip
+        return {"task_id": tid, "user": "u", "team": "t", "mode": "code",
+                "model": "claude-sonnet-4-5", "provider": "anthropic", "status": "completed",
+                "first_day": day, "effective": 1.0, "reported": 1.0, "recomputed": 1.0,
+                "compared_requests": 1, "requests": 1, "subtasks": 0, "model_source": source}  # fmt: skip
 
-    tasks = {t.task_id: t for t in (task("a", "inferred"), task("b", "telemetry"), task("c", None))}
+    tasks = task_rows([task("a", "inferred"), task("b", "telemetry"), task("c", None)])
     rows = list(
         csv.DictReader(io.StringIO(task_costs_csv(SimpleNamespace(tasks=tasks), [day]).decode()))
     )

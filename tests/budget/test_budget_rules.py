@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from budget_data import config, request, requests_table, task, tasks_table
+from budget_data import by_task, config, request, requests_table, task, tasks_table
 
 from tasks.budget import budgets, drift
 from tasks.budget.config import DriftSettings
@@ -87,13 +87,13 @@ def test_subtasks_roll_up_into_their_root():
             request(task_id="grandchild", cost=4.0), request(task_id="other", cost=0.5)]  # fmt: skip
     tasks = [task(task_id="root"), task(task_id="child", parent_task_id="root"),
              task(task_id="grandchild", parent_task_id="child"), task(task_id="other")]  # fmt: skip
-    costs = task_costs(_prepared(reqs, tasks), tasks_table(tasks))
+    costs = by_task(task_costs(_prepared(reqs, tasks), tasks_table(tasks)))
     assert set(costs) == {"root", "other"}
     assert costs["root"].effective == pytest.approx(7.0) and costs["root"].subtasks == 2
     # root_task_id wins when present (even if the root row is outside the loaded days)
     tasks2 = [task(task_id="child", parent_task_id="p", root_task_id="r0")]
-    costs2 = task_costs(
-        _prepared([request(task_id="child", cost=2.0)], tasks2), tasks_table(tasks2)
+    costs2 = by_task(
+        task_costs(_prepared([request(task_id="child", cost=2.0)], tasks2), tasks_table(tasks2))
     )
     assert list(costs2) == ["r0"]
 
@@ -137,7 +137,7 @@ def test_drift_needs_both_percent_and_dollar_floor():
     assert flagged[0].details["drift_pct"] == 10.0 and flagged[0].details[
         "drift_usd"
     ] == pytest.approx(0.3)
-    assert costs["c"].effective == pytest.approx(3.0)  # recomputed when nothing reported
+    assert by_task(costs)["c"].effective == pytest.approx(3.0)  # recomputed when nothing reported
     prov, rows = drift.provider_drift(prepared, cfg)
     # per provider/model: $6.31 reported vs $6.00 recomputed over 2 requests: 5.17% and $0.31
     assert [f.check for f in prov] == ["cost.drift_provider"]
@@ -180,4 +180,4 @@ def test_missing_request_attributes_come_from_the_task_row_even_dictionary_encod
     assert out["team"].to_pylist() == ["web", "data"]
     assert out["model"].to_pylist()[0] == task()["model"]
     costs = task_costs(out, encoded)
-    assert {k: v.team for k, v in costs.items()} == {"a": "web", "b": "data"}
+    assert {k: v.team for k, v in by_task(costs).items()} == {"a": "web", "b": "data"}

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.budget import job
+from tasks.budget import analysis
 from tasks.budget.config import parse_config
 from tasks.budget.reader import (
     COST_CATEGORIES,
@@ -40,14 +40,14 @@ def _whole(body: bytes, columns: list[str], schema: pa.Schema, cost_only: bool) 
     return conform(t, schema, columns)
 
 
-def _dump(a: job.Analysis) -> str:
+def _dump(a: analysis.Analysis) -> str:
     return json.dumps(
         {
             "findings": [f.model_dump(mode="json") for f in a.findings],
             "summary": a.summary,
             "daily_team": {k: {str(d): v for d, v in s.items()} for k, s in a.daily_team.items()},
             "providers": a.provider_rows,
-            "tasks": {k: vars(t) for k, t in a.tasks.items()},
+            "tasks": sorted(a.tasks.to_pylist(), key=lambda t: t["task_id"]),
             "curves": a.curves,
         },
         sort_keys=True,
@@ -109,9 +109,9 @@ def test_streamed_load_gives_the_in_memory_analysis(s3, buckets):
 
     cfg = _cfg()
     period = resolve_period(str(days[-2]), str(days[-1] + timedelta(days=1)))
-    a, b = job.analyze(streamed, period, cfg), job.analyze(reference, period, cfg)
+    a, b = analysis.analyze(streamed, period, cfg), analysis.analyze(reference, period, cfg)
     assert a.findings and 0 < a.summary["api_requests"] < streamed.requests.num_rows
-    assert _dump(a) == _dump(b) == _dump(job.analyze(reference, period, cfg))
+    assert _dump(a) == _dump(b) == _dump(analysis.analyze(reference, period, cfg))
 
 
 class _Counting(io.BytesIO):
@@ -140,7 +140,7 @@ def test_each_object_footer_is_parsed_once():
     assert src.footer_reads == 1
 
 
-def _normal(a: job.Analysis) -> dict:
+def _normal(a: analysis.Analysis) -> dict:
     """An analysis with findings in a fixed order and floats to 9 digits (shards sum in
     another order: the last bits may differ)."""
 
@@ -175,7 +175,7 @@ def test_spilled_load_analysed_by_shards_gives_the_in_memory_analysis(s3, bucket
         whole.requests.num_rows
     )
     period = resolve_period(str(days[-2]), str(days[-1] + timedelta(days=1)))
-    a, b = job.analyze(spilled, period, _cfg()), job.analyze(whole, period, _cfg())
+    a, b = analysis.analyze(spilled, period, _cfg()), analysis.analyze(whole, period, _cfg())
     checks = {f.check for f in b.findings}
     assert {"cost.drift_provider", "budget.spend"} & checks and len(b.findings) > 5
     assert _normal(a) == _normal(b)

@@ -153,16 +153,18 @@ def test_quarantine_csv_source_and_detail():
 
 
 def test_task_costs_csv():
+    import pyarrow as pa
+
     from tasks.budget.report import task_costs_csv
+    from tasks.budget.task_table import TASK_SCHEMA
 
     day = date(2026, 12, 1)
-    tasks = {
-        p: SimpleNamespace(task_id=p, user=p, team="t", mode=p, model="m", provider="p",
-                           status="completed", first_day=day, effective=0.5, reported=1.0,
-                           recomputed=1.0, compared_requests=1, requests=1, subtasks=0,
-                           model_source="inferred")
-        for p in PAYLOADS
-    }  # fmt: skip
+    rows = [dict(task_id=p, user=p, team="t", mode=p, model="m", provider="p",
+                 status="completed", first_day=day, effective=0.5, reported=1.0,
+                 recomputed=1.0, compared_requests=1, requests=1, subtasks=0,
+                 model_source="inferred")
+            for p in PAYLOADS]  # fmt: skip
+    tasks = pa.Table.from_pylist(rows, schema=TASK_SCHEMA)  # the analysis' task table
     data = task_costs_csv(SimpleNamespace(tasks=tasks), [day])
     assert_neutral(data, PAYLOADS)
     assert {r[8] for r in cells(data)[1:]} == {"0.500000"}  # numbers untouched
