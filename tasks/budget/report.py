@@ -9,6 +9,7 @@ from tasks.budget import task_table
 from tasks.budget.analysis import Analysis
 from tasks.budget.prices import canonical_model
 from tasks.common.csvsafe import SafeWriter
+from tasks.common.storage import SpooledFile
 from tasks.reports import Chart, Table, bar_chart, line_chart
 
 MAX_TEAM_CHARTS = 6
@@ -69,23 +70,27 @@ def charts_and_tables(a: Analysis, report_days: list[date]) -> tuple[list[Chart]
     return charts, tables
 
 
-def task_costs_csv(a: Analysis, report_days: list[date]) -> bytes:
+def task_costs_csv(a: Analysis, report_days: list[date]) -> SpooledFile:
     """Every root task of the period: reported vs recomputed cost (subtasks rolled up), and
-    how its model was named (`model_source`: telemetry, settings, inferred or unknown)."""
+    how its model was named (`model_source`: telemetry, settings, inferred or unknown).
+    Written to a spooled file a batch of rows at a time (2.5 M tasks make ≈ 300 MB of
+    CSV): the bundle writer streams it, so it is never held whole."""
     import io
 
-    buf = io.StringIO()
-    w = SafeWriter(buf, lineterminator="\n")
-    w.writerow(["task_id", "user", "team", "mode", "model", "provider", "status", "first_day",
-                "cost_usd", "reported_usd", "recomputed_usd", "compared_requests", "requests",
-                "subtasks", "model_source"])  # fmt: skip
-    period = task_table.top(task_table.in_days(a.tasks, set(report_days)), by_id=True)
-    for t in task_table.rows(period):  # a batch of rows at a time
-        w.writerow([t["task_id"], t["user"], t["team"], t["mode"], t["model"], t["provider"],
-                    t["status"], t["first_day"], f"{t['effective']:.6f}", f"{t['reported']:.6f}",
-                    f"{t['recomputed']:.6f}", t["compared_requests"], t["requests"],
-                    t["subtasks"], t["model_source"] or "unknown"])  # fmt: skip
-    return buf.getvalue().encode()
+    spooled, raw = SpooledFile.create(suffix=".csv")
+    with io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+        w = SafeWriter(text, lineterminator="\n")
+        w.writerow(["task_id", "user", "team", "mode", "model", "provider", "status",
+                    "first_day", "cost_usd", "reported_usd", "recomputed_usd",
+                    "compared_requests", "requests", "subtasks", "model_source"])  # fmt: skip
+        period = task_table.top(task_table.in_days(a.tasks, set(report_days)), by_id=True)
+        for t in task_table.rows(period):  # a batch of rows at a time
+            w.writerow([t["task_id"], t["user"], t["team"], t["mode"], t["model"],
+                        t["provider"], t["status"], t["first_day"], f"{t['effective']:.6f}",
+                        f"{t['reported']:.6f}", f"{t['recomputed']:.6f}",
+                        t["compared_requests"], t["requests"], t["subtasks"],
+                        t["model_source"] or "unknown"])  # fmt: skip
+    return spooled
 
 
 def _model(t) -> str | None:

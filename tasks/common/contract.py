@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from tasks.common.models import Finding, Period, RunStatus
 from tasks.common.settings import AppConfig, validate_section
+from tasks.common.storage import Body
 from tasks.reports import Chart, Table
 
 
@@ -41,7 +42,8 @@ class JobResult:
     findings: list[Finding]
     summary: dict[str, Any]
     inputs: list[dict[str, Any]] = field(default_factory=list)  # digests for the statement
-    files: dict[str, bytes] = field(default_factory=dict)  # beside report.json/html/csv
+    # beside report.json/html/csv; a large file as a SpooledFile (streamed, never held)
+    files: dict[str, Body] = field(default_factory=dict)
     charts: Sequence[Chart] = ()
     tables: Sequence[Table] = ()
     status: RunStatus | str | None = None  # default: from the findings

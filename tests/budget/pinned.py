@@ -103,7 +103,7 @@ def canonical(result: JobResult, bucket: str) -> bytes:
         "findings": [f.model_dump(mode="json") for f in result.findings],
         "summary": result.summary,
         "inputs": [{k: v for k, v in i.items() if k != "digest"} for i in result.inputs],
-        "files": {k: v.decode() for k, v in sorted(files.items())},
+        "files": {k: bytes(v).decode() for k, v in sorted(files.items())},
         "charts": [dataclasses.asdict(c) for c in result.charts],
         "tables": [dataclasses.asdict(t) for t in result.tables],
     }

@@ -60,7 +60,9 @@ def test_task_costs_csv_says_how_each_model_was_named():
 
     tasks = task_rows([task("a", "inferred"), task("b", "telemetry"), task("c", None)])
     rows = list(
-        csv.DictReader(io.StringIO(task_costs_csv(SimpleNamespace(tasks=tasks), [day]).decode()))
+        csv.DictReader(
+            io.StringIO(bytes(task_costs_csv(SimpleNamespace(tasks=tasks), [day])).decode())
+        )
     )
     assert {r["task_id"]: r["model_source"] for r in rows} == {
         "a": "inferred", "b": "telemetry", "c": "unknown"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from pinned import busy_config, canonical, demo_config, digest, publish_fleet, run_job
 
+from tasks.common.storage import SpooledFile
+
 FLEETS = {
     # name: (users, days, seed, report days, config, no provider or model named)
     "demo": (8, 7, 7, 2, demo_config, False),
@@ -38,7 +40,9 @@ def test_output_is_byte_for_byte_as_pinned(s3, buckets, monkeypatch, tmp_path, f
         if spill_rows:
             monkeypatch.setattr(shards, "SHARD_ROWS", 300)
         result = run_job(s3, bucket, all_days, report, config(), spill_rows)
-        assert result.findings and result.files["task_costs.csv"].count(b"\n") > 5
+        csv_file = result.files["task_costs.csv"]
+        assert isinstance(csv_file, SpooledFile)  # streamed to the bundle, never held whole
+        assert result.findings and bytes(csv_file).count(b"\n") > 5
         body = canonical(result, bucket)
         (tmp_path / f"{fleet}-{how}.json").write_bytes(body)  # to diff when it fails
         if digest(body) != PINNED[(fleet, how)]:

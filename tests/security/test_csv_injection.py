@@ -47,7 +47,7 @@ def assert_neutral(data: bytes, planted: list[str]) -> None:
 
 
 def test_ledger_csv_commands_and_paths():
-    from tasks.audit.commands import hmac_redactor
+    from tests.command_redactors import hmac_redactor
     from tasks.audit.ledger import build_ledger, ledger_csv
     from tasks.audit.model import BUILTIN_EDIT_MODES
     from tests.audit.conftest import table, ui
@@ -165,7 +165,7 @@ def test_task_costs_csv():
                  model_source="inferred")
             for p in PAYLOADS]  # fmt: skip
     tasks = pa.Table.from_pylist(rows, schema=TASK_SCHEMA)  # the analysis' task table
-    data = task_costs_csv(SimpleNamespace(tasks=tasks), [day])
+    data = bytes(task_costs_csv(SimpleNamespace(tasks=tasks), [day]))
     assert_neutral(data, PAYLOADS)
     assert {r[8] for r in cells(data)[1:]} == {"0.500000"}  # numbers untouched
 
