@@ -5,6 +5,7 @@ shard (shards.analyze_sharded), with the same result."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -107,13 +108,37 @@ def analyze(
     findings += drift.fit_drift(req, day_set, cfg.budget.drift, fits)
 
     daily: dict[str, dict] = {}
-    curves = []
+
+    def daily_of(scope: str) -> dict:
+        if scope not in daily:
+            daily[scope] = daily_by(req, scope)
+        return daily[scope]
+
+    rule_findings, curves = evaluate_rules(cfg, daily_of, tasks, days, covered, known)
+    findings += rule_findings
+    summary = _summary(in_period, tasks, day_set, data, prices, cfg, force)
+    summary["models"] = _models_summary(req, fits)
+    summary["anomaly_history"] = anomaly_history(first_day, known, days, cfg)
+    return Analysis(findings, summary, req, tasks, curves, daily_of("team"), provider_rows)
+
+
+def evaluate_rules(
+    cfg: Any,
+    daily_of: Callable[[str], dict],
+    tasks: pa.Table,
+    days: list[date],
+    covered: set[date],
+    known: set[date],
+) -> tuple[list[Finding], list]:
+    """The budget rules (spend per scope, task caps) and the anomaly detectors over the
+    daily sums by scope — one evaluation for the in-memory and the sharded analysis."""
+    findings: list[Finding] = []
+    curves: list = []
+    day_set = set(days)
     for rule in cfg.budgets.rules:
         if isinstance(rule, SpendRule):
-            if rule.scope not in daily:
-                daily[rule.scope] = daily_by(req, rule.scope)
             f, c = budgets.evaluate_spend(
-                rule, daily[rule.scope], days, covered, cfg.budgets.week_start,
+                rule, daily_of(rule.scope), days, covered, cfg.budgets.week_start,
                 cfg.budget.ewma_alpha, cfg.budget.forecast_method,
             )  # fmt: skip
             findings += f
@@ -121,22 +146,20 @@ def analyze(
         elif isinstance(rule, TaskCapRule):
             findings += budgets.evaluate_task_caps(rule, tasks, day_set)
     for scope in cfg.budget.anomalies.scopes:
-        if scope not in daily:
-            daily[scope] = daily_by(req, scope)
-        for value, series in sorted(daily[scope].items()):
+        for value, series in sorted(daily_of(scope).items()):
             findings += anomalies.detect(scope, value, series, days, known, cfg.budget.anomalies)
-    if "team" not in daily:
-        daily["team"] = daily_by(req, "team")
+    return findings, curves
 
-    summary = _summary(in_period, tasks, day_set, data, prices, cfg, force)
-    summary["models"] = _models_summary(req, fits)
-    summary["anomaly_history"] = {
+
+def anomaly_history(
+    first_day: date | None, known: set[date], days: list[date], cfg: Any
+) -> dict[str, Any]:
+    return {
         "first_day_with_data": first_day.isoformat() if first_day else None,
         "days_with_data": len(known),
         # report days a detector could not judge: missing history is unknown, not $0
         "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
     }
-    return Analysis(findings, summary, req, tasks, curves, daily["team"], provider_rows)
 
 
 def _models_summary(req: pa.Table, fits: list) -> dict[str, Any]:

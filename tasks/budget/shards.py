@@ -113,8 +113,8 @@ def read_shard(paths: list[str]) -> pa.Table:
 
 def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bool):
     """analysis.analyze's Analysis for data spilled by load_days (LoadedData.shards)."""
-    from tasks.budget import analysis, anomalies, budgets, drift
-    from tasks.budget.config import SpendRule, TaskCapRule
+    from tasks.budget import analysis, anomalies, drift
+    from tasks.budget.config import SpendRule
     from tasks.budget.spend import daily_by
 
     days = analysis.report_days(period)
@@ -160,27 +160,13 @@ def analyze_sharded(data: LoadedData, period, cfg, prices, team, user, force: bo
     covered = {s.day for s in data.days if s.used}
     first_day = date.fromisoformat(min(first_days)) if first_days else None
     known = anomalies.with_data({s.day for s in data.days if s.used and s.has_data}, first_day)
-    curves = []
-    for rule in cfg.budgets.rules:
-        if isinstance(rule, SpendRule):
-            f, c = budgets.evaluate_spend(
-                rule, dict(daily[rule.scope]), days, covered, cfg.budgets.week_start,
-                cfg.budget.ewma_alpha, cfg.budget.forecast_method,
-            )  # fmt: skip
-            findings += f
-            curves += c
-        elif isinstance(rule, TaskCapRule):
-            findings += budgets.evaluate_task_caps(rule, tasks, day_set)
-    for scope in cfg.budget.anomalies.scopes:
-        for value, series in sorted(daily[scope].items()):
-            findings += anomalies.detect(scope, value, series, days, known, cfg.budget.anomalies)
+    rule_findings, curves = analysis.evaluate_rules(
+        cfg, lambda scope: dict(daily[scope]), tasks, days, covered, known
+    )
+    findings += rule_findings
     summary = _summary(sums, daily["team"], tasks, day_set, data, prices, cfg, force)
     summary["models"] = {"requests_by_source": sources, "fitted_groups": fitted}
-    summary["anomaly_history"] = {
-        "first_day_with_data": first_day.isoformat() if first_day else None,
-        "days_with_data": len(known),
-        "no_verdict": anomalies.no_verdict(days, known, cfg.budget.anomalies),
-    }
+    summary["anomaly_history"] = analysis.anomaly_history(first_day, known, days, cfg)
     return analysis.Analysis(findings, summary, pa.table({}), tasks, curves, dict(daily["team"]),
                         provider_rows)  # fmt: skip
 
