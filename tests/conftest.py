@@ -92,3 +92,19 @@ def rgw(tmp_path_factory):
         pytest.fail(f"RGW failed to start: {exc}")
     yield cluster
     cluster.stop()
+
+
+# Tests that read the one demo run (tests/reports/conftest.py `demo_out`, a `compliance demo`
+# subprocess: the suite's most expensive fixture) share an xdist group, so the demo runs on
+# one worker only instead of once per worker.
+DEMO_GROUP = "demo"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist turns xdist_group marks into scheduling groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the demo's readers; then put `slow` tests first (longest jobs first balances the
+    two workers' finishing times; the order within each part is kept)."""
+    for item in items:
+        if "demo_out" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(DEMO_GROUP))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
