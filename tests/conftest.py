@@ -92,3 +92,40 @@ def rgw(tmp_path_factory):
         pytest.fail(f"RGW failed to start: {exc}")
     yield cluster
     cluster.stop()
+
+
+# Tests that read the one demo run (tests/reports/conftest.py `demo_out`, a `compliance demo`
+# subprocess: the suite's most expensive fixture) share an xdist group, so the demo runs on
+# one worker only instead of once per worker.
+DEMO_GROUP = "demo"
+
+
+def _in_group(item: pytest.Item, group: str) -> None:
+    """What pytest-xdist's loadgroup does, for pytest 9 too: the group rides on the node id
+    (`<nodeid>@<group>`), which the controller splits into scheduling units. xdist 3.8 sets
+    `item._nodeid`, which pytest 9 no longer reads (the id is `item._id`, a NodeId), so
+    without this every `xdist_group` was silently ignored."""
+    new = f"{item.nodeid}@{group}"
+    if hasattr(item, "_id"):
+        item._id = type(item._id).parse(new)
+    else:
+        item._nodeid = new
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's own hook: only ids it left ungrouped change
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the demo's readers; put `slow` tests first (longest jobs first balances the two
+    workers' finishing times; the order within each part is kept); under
+    `--dist loadgroup`, make every `xdist_group` mark a scheduling group."""
+    for item in items:
+        if "demo_out" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(DEMO_GROUP))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers
+        return
+    for item in items:
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                 for m in item.iter_markers("xdist_group")}  # fmt: skip
+        group = "_".join(sorted(names))
+        if names and not item.nodeid.endswith(f"@{group}"):
+            _in_group(item, group)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tasks.common.embedded import free_port
-from tests.ops.envsetup import make_env
+from tests.ops.envsetup import STORAGE_ENV, make_env
 from tests.ops.postgres import postgres_server
 from tests.ops.procs import BIN, REPO, Proc, run, wait_healthy
 from tests.ops.test_dask_runner import QUALITY, _outcome, _quality_outcome
@@ -64,8 +64,13 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
-def test_postgres_server_two_workers_and_dask_give_the_single_process_bundles(s3_server, tmp_path):
+def test_postgres_server_two_workers_and_dask_give_the_single_process_bundles(
+    prefect_harness, s3_server, tmp_path, monkeypatch
+):
     from distributed import Client, get_task_stream
+
+    from flows.jobs import log_retention, telemetry_quality
+    from tasks.common.runners import make_task_runner
 
     start = (datetime.now(UTC) - timedelta(days=3)).date()
     args = ["--since", start.isoformat(), "--until", (start + timedelta(days=1)).isoformat()]
@@ -86,16 +91,21 @@ def test_postgres_server_two_workers_and_dask_give_the_single_process_bundles(s3
     compliance = str(BIN / "compliance")
     prefect = str(BIN / "prefect")
 
-    # 1. single process: embedded Prefect, thread pool (no server, no Dask)
-    single_env = _base_env(tmp_path / "single-home", "") | envs["single"].env()
-    single_env.pop("PREFECT_API_URL")
-    single_env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"  # a loaded CI host
+    # 1. single process: this one, thread pool (no Dask, no worker), on the session's Prefect
+    # test harness — the flows `compliance run` calls, without a process and an embedded
+    # server of their own for each (the embedded server is the demo's, tests/reports/)
+    for var in STORAGE_ENV:
+        monkeypatch.delenv(var, raising=False)
+    t0 = time.monotonic()
+    threads = make_task_runner("threads")
+    config = str(envs["single"].config)
     single = {
-        job: json.loads(
-            run([compliance, "run", job, "--json", *extra], single_env, 300).splitlines()[-1]
-        )  # fmt: skip
-        for job, extra in (("telemetry-quality", args), ("log-retention", []))
+        "telemetry-quality": telemetry_quality.with_options(task_runner=threads)(
+            config_path=config, since=args[1], until=args[3]
+        ),
+        "log-retention": log_retention.with_options(task_runner=threads)(config_path=config),
     }
+    t1 = time.monotonic()
 
     # 2. the cluster: PostgreSQL, a Prefect server on it, Dask, two process workers
     procs: list[Proc] = []
@@ -161,6 +171,7 @@ def test_postgres_server_two_workers_and_dask_give_the_single_process_bundles(s3
         finally:
             for p in reversed(procs):
                 p.stop()
+    print(f"single-process runs {t1 - t0:.1f} s, cluster {time.monotonic() - t1:.1f} s")
 
     # the chunked work of both jobs (the template's mapped step) ran on the Dask workers
     for job, tasks in streams.items():
