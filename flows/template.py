@@ -8,6 +8,7 @@ steps take the job module's name, not the module: a Dask worker imports it itsel
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from prefect import task, unmapped
@@ -21,7 +22,24 @@ from tasks.common.settings import StorageSettings, load_config
 if TYPE_CHECKING:
     from flows.registry import Job
 
-RETRIED = {"retries": 2, "retry_delay_seconds": 5, "cache_policy": NO_CACHE, "persist_result": False}  # fmt: skip
+
+def _retry_delay() -> float:
+    """COMPLIANCE_RETRY_DELAY_SECONDS (default 5): the wait before each of a step's two
+    retries, read when the flows are imported; not a number is one line."""
+    raw = os.environ.get("COMPLIANCE_RETRY_DELAY_SECONDS", "5")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(
+            f"COMPLIANCE_RETRY_DELAY_SECONDS={raw!r}: not a number of seconds"
+        ) from None
+    if not 0 <= value <= 3600:
+        raise SystemExit(f"COMPLIANCE_RETRY_DELAY_SECONDS={raw!r}: must be 0 to 3600")
+    return value
+
+
+RETRIED = {"retries": 2, "retry_delay_seconds": _retry_delay(), "cache_policy": NO_CACHE,
+           "persist_result": False}  # fmt: skip
 
 
 @task(**RETRIED)

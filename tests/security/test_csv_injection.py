@@ -47,10 +47,10 @@ def assert_neutral(data: bytes, planted: list[str]) -> None:
 
 
 def test_ledger_csv_commands_and_paths():
-    from tests.command_redactors import hmac_redactor
     from tasks.audit.ledger import build_ledger, ledger_csv
     from tasks.audit.model import BUILTIN_EDIT_MODES
     from tests.audit.conftest import table, ui
+    from tests.command_redactors import hmac_redactor
 
     rows = [
         ui(i + 1, i + 1, user="u", task_id="t", kind="command", command=f"{p} arg")
