@@ -35,6 +35,21 @@ ENV_NAMES = {
 }
 
 
+def positive_int_setting(value: int | str | None, env: str, what: str) -> int | None:
+    """A whole number >= 1: the argument, else the environment variable `env`, else None
+    (unset); anything else is one ConfigError naming the variable and `what` it counts."""
+    raw = value if value is not None else os.environ.get(env, "").strip() or None
+    if raw is None:
+        return None
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{env}: {what} must be a whole number >= 1")
+    return n
+
+
 def validate_section(
     model: type[ModelT], section: str, raw: dict[str, Any] | None, source: str
 ) -> ModelT:

@@ -21,7 +21,6 @@ exactly a single ingest's.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +29,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.common.errors import ConfigError
 from tasks.common.models import Period
+from tasks.common.settings import positive_int_setting
 from tasks.common.storage import Store, open_store
 from tasks.quality.spool import Spool, SpooledChunk
 from tasks.telemetry.ingest import (
@@ -49,16 +48,7 @@ COUNT_KEYS = ("records_in", "valid", "quarantined")
 
 def chunk_users_setting(value: int | str | None = None) -> int | None:
     """Users per chunk: the argument, else COMPLIANCE_INGEST_CHUNK_USERS, else None (auto)."""
-    raw = value if value is not None else os.environ.get(CHUNK_USERS_ENV, "").strip() or None
-    if raw is None:
-        return None
-    try:
-        n = int(raw)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1:
-        raise ConfigError(f"{CHUNK_USERS_ENV}: users per chunk must be a whole number >= 1")
-    return n
+    return positive_int_setting(value, CHUNK_USERS_ENV, "users per chunk")
 
 
 def split_users(users: Sequence[str], chunk_users: int | None) -> list[list[str]]:

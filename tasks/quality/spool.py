@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from tasks.common.errors import ConfigError, StorageError
 from tasks.common.models import Period
+from tasks.common.settings import positive_int_setting
 from tasks.telemetry.ingest import Ingestion
 from tasks.telemetry.schema import EVENTS_SCHEMA, QUARANTINE_SCHEMA, TASKS_SCHEMA
 
@@ -39,16 +40,8 @@ SCHEMAS = {"tasks": TASKS_SCHEMA, "events": EVENTS_SCHEMA, "quarantine": QUARANT
 
 def batch_rows_setting(value: int | str | None = None) -> int:
     """Rows per batch: the argument, else COMPLIANCE_QUALITY_BATCH_ROWS, else the default."""
-    raw = value if value is not None else os.environ.get(BATCH_ROWS_ENV, "").strip() or None
-    if raw is None:
-        return DEFAULT_BATCH_ROWS
-    try:
-        n = int(raw)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1:
-        raise ConfigError(f"{BATCH_ROWS_ENV}: rows per batch must be a whole number >= 1")
-    return n
+    n = positive_int_setting(value, BATCH_ROWS_ENV, "rows per batch")
+    return DEFAULT_BATCH_ROWS if n is None else n
 
 
 def spool_root() -> str | None:
