@@ -60,8 +60,9 @@ def redact_batch(
 def _read_small(src: str, listed: int) -> bytes:
     """The file's bytes with one read call when it is the size it was listed with (up to
     SMALL + 1: more means the file is large after all). O_NONBLOCK: a file swapped for a
-    FIFO since the listing is not waited on."""
-    fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK)
+    FIFO since the listing is not waited on; O_NOFOLLOW: `src` is the listing's real path,
+    so a symlink there now was planted since (ELOOP, one line), never followed."""
+    fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     try:
         data = os.read(fd, SMALL + 1)
         if len(data) == listed:  # as listed: no second call to find the end

@@ -50,11 +50,6 @@ def _init_process(cfg_json: str, key: bytes) -> None:
     _proc_redactor = Redactor(RedactionConfig.model_validate_json(cfg_json), key)
 
 
-def _redact_local_file(src: str, dst: str) -> FileStats | str:
-    assert _proc_redactor is not None
-    return _guarded(dst, lambda: redact_file(_proc_redactor, src, dst))
-
-
 def _redact_local_batch(pairs: list[tuple[str, str, int]]) -> list[FileStats | str]:
     assert _proc_redactor is not None
     return _local_batch(_proc_redactor, pairs)
@@ -62,8 +57,12 @@ def _redact_local_batch(pairs: list[tuple[str, str, int]]) -> list[FileStats | s
 
 def _local_batch(red: Redactor, pairs: list[tuple[str, str, int]]) -> list[FileStats | str]:
     if not red.batchable:
-        return [_guarded(d, lambda s=s, d=d: redact_file(red, s, d)) for s, d, _ in pairs]
-    return redact_batch(red, pairs, lambda s, d: _guarded(d, lambda: redact_file(red, s, d)))
+        return [
+            _guarded(d, lambda s=s, d=d: redact_file(red, s, d, follow=False)) for s, d, _ in pairs
+        ]
+    return redact_batch(
+        red, pairs, lambda s, d: _guarded(d, lambda: redact_file(red, s, d, follow=False))
+    )
 
 
 def _pool_pays(files: int, size: int) -> bool:
@@ -111,9 +110,14 @@ def _write_new(dst: Path, fill: Callable[[BinaryIO], FileStats]) -> FileStats:
     return stats
 
 
-def redact_file(redactor: Redactor, src: str | Path, dst: str | Path) -> FileStats:
+def redact_file(
+    redactor: Redactor, src: str | Path, dst: str | Path, *, follow: bool = True
+) -> FileStats:
+    """`follow=False` for a listed tree's files (their real paths): a symlink planted there
+    since the listing is refused (ELOOP), not followed out of the tree."""
     src, dst = Path(src), Path(dst)
-    with open(src, "rb") as fin:
+    fd = os.open(src, os.O_RDONLY | (0 if follow else os.O_NOFOLLOW))
+    with os.fdopen(fd, "rb") as fin:
         return _write_new(
             dst, lambda fout: redact_stream(redactor, fin, fout, as_json=is_json_name(src.name))
         )
