@@ -17,7 +17,7 @@ from tasks.audit.reader import read_events, read_table
 from tasks.audit.rerun import Previous, compare_previous, read_previous
 from tasks.audit.stream import StreamedLedger, stream_ledger
 from tasks.common.models import Finding, FindingStatus, Period, RunStatus, Severity, overall_status
-from tasks.common.storage import SpooledFile
+from tasks.common.storage import Body
 
 
 @dataclass
@@ -27,7 +27,7 @@ class DayResult:
     ledger: StreamedLedger
     findings: list[Finding]
     summary: dict[str, Any]
-    files: dict[str, bytes | SpooledFile]  # the ledger's files are temporary files
+    files: dict[str, Body]  # the ledger's files are temporary files
     inputs: list[dict[str, Any]]
     status: RunStatus
     previous: list[LedgerBundle] = field(default_factory=list)
@@ -136,24 +136,6 @@ def read_day(
                      workspaces, redact, method, unreadable, previous)  # fmt: skip
 
 
-def run_day(
-    client: Any,
-    data_bucket: str,
-    reports_bucket: str | None,
-    day: date,
-    cfg: AuditConfig,
-    *,
-    team: str | None = None,
-    user: str | None = None,
-    verify: Verifier = verify_ledger_bundle,
-    redaction: dict[str, Any] | None = None,
-) -> DayResult:
-    """Read, build, check and compare one day's ledger; publishing is the caller's."""
-    d = read_day(client, data_bucket, reports_bucket, day, cfg, team=team, user=user,
-                 verify=verify, redaction=redaction)  # fmt: skip
-    return build_day(d)
-
-
 def _input_findings(d: DayInputs) -> list[Finding]:
     findings: list[Finding] = []
     if not d.has_events:
@@ -210,6 +192,6 @@ def build_day(d: DayInputs) -> DayResult:
         "rows_in": ledger.stats["rows_in"],
     }
     status = RunStatus.fail if not figures["complete"] else overall_status(findings)
-    files: dict[str, bytes | SpooledFile] = {"ledger.jsonl.gz": ledger.gz, "ledger.csv": ledger.csv}
+    files: dict[str, Body] = {"ledger.jsonl.gz": ledger.gz, "ledger.csv": ledger.csv}
     return DayResult(day, day_period(day), ledger, findings, summary, files, d.inputs, status,
                      previous)  # fmt: skip

@@ -76,6 +76,12 @@ def entry_diff(old: SpooledFile, new: SpooledFile) -> EntryDiff:
     return EntryDiff(sides["added"][0], sides["removed"][0], sides["added"][1], sides["removed"][1])
 
 
+def _invalid(last: LedgerBundle, message: str, problems: list[str]) -> Finding:
+    """The earlier bundle cannot be compared with: an error finding, never a silent pass."""
+    return Finding.make("audit.previous_bundle_invalid", Severity.high, FindingStatus.error,
+                        last.uri, message, problems=problems)  # fmt: skip
+
+
 def compare_previous(
     day: date, new_sha: str, new_ledger: SpooledFile, prev: Previous
 ) -> tuple[dict[str, Any], list[Finding]]:
@@ -93,13 +99,10 @@ def compare_previous(
     if problems:
         info["identical"] = None
         return info, [
-            Finding.make(
-                "audit.previous_bundle_invalid",
-                Severity.high,
-                FindingStatus.error,
-                last.uri,
+            _invalid(
+                last,
                 f"the previous ledger bundle for {day} does not verify: {problems[0]}",
-                problems=problems[:5],
+                problems[:5],
             )
         ]
     info["identical"] = last.ledger_sha256 == new_sha
@@ -113,14 +116,7 @@ def compare_previous(
         info["identical"] = None
         reason = str(exc).splitlines()[0][:200]
         return info, [
-            Finding.make(
-                "audit.previous_bundle_invalid",
-                Severity.high,
-                FindingStatus.error,
-                last.uri,
-                f"the previous ledger for {day} cannot be read: {reason}",
-                problems=[reason],
-            )
+            _invalid(last, f"the previous ledger for {day} cannot be read: {reason}", [reason])
         ]
     return info, [
         Finding.make(

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli.audit import audit
 from tasks.audit.config import AuditConfig
-from tasks.audit.day import run_day
+from tasks.audit.day import build_day, read_day
 from tasks.audit.job import result_of
 from tasks.common.jobrun import finish_job
 from tasks.common.s3 import s3_client
@@ -61,7 +61,9 @@ def published(s3, buckets, tmp_path, monkeypatch):
     bundles = {}
     for day, rows in days.items():
         put_parquet(s3, settings.data_bucket, f"validated/events/date={day}/r.parquet", table(rows))
-        r = run_day(s3, settings.data_bucket, settings.reports_bucket, day, AuditConfig())
+        r = build_day(
+            read_day(s3, settings.data_bucket, settings.reports_bucket, day, AuditConfig())
+        )
         bundles[day] = finish_job("audit-trail", r.period, result_of(r), settings)["bundle"]  # fmt: skip
     for var, value in {
         "AWS_ENDPOINT_URL": settings.endpoint_url,

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
-from tasks.audit.day import run_day
 from tasks.audit.modes import edit_slugs
+from tests.audit.days import run_day
 
 KIND = {"file_write": "write", "command": "command", "mcp_call": "mcp", "rollback": "restore", "mode_switch": "mode_switch"}  # fmt: skip
 # Telemetry-only actions carry the collector's receive time (the generator adds 0.15-4 s).

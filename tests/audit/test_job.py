@@ -11,7 +11,6 @@ import pytest
 
 from tasks.audit.bundles import list_ledger_bundles, read_ledger
 from tasks.audit.config import AuditConfig
-from tasks.audit.day import run_day
 from tasks.audit.job import result_of
 from tasks.audit.ledger import parse_ledger
 from tasks.common.errors import ConfigError, InputError
@@ -20,6 +19,7 @@ from tasks.common.models import RunStatus
 from tasks.common.periods import period_days, resolve_period
 from tasks.common.s3 import s3_client
 from tests.audit.conftest import sample_rows, table, tel, ui
+from tests.audit.days import run_day
 
 DAY = date(2026, 11, 20)
 PREFIX = "validated/events/date=2026-11-20/"

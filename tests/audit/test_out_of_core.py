@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from tasks.audit.commands import command_redactor
 from tasks.audit.config import AuditConfig
-from tasks.audit.day import run_day
+from tasks.audit.day import build_day, read_day
 from tasks.audit.ledger import (
     build_ledger,
     count_mutating_rows,
@@ -61,7 +61,9 @@ def test_streamed_ledger_is_byte_identical_to_the_in_memory_one(s3, buckets):
     redact, _ = command_redactor({}, deployment=bucket)
     whole = pa.concat_tables(parts)
     for team, user in ((None, None), (None, sorted(set(whole["user"].to_pylist()))[0])):
-        r = run_day(s3, bucket, None, date.fromisoformat(day), cfg, user=user, redaction={})
+        r = build_day(
+            read_day(s3, bucket, None, date.fromisoformat(day), cfg, user=user, redaction={})
+        )
         table = scope(whole, team, user)
         ref = build_ledger(
             table,

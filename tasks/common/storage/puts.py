@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
@@ -53,6 +54,19 @@ def _lock(retention_days: int | None) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _sent(data: Body | IO[bytes]) -> Iterator[Any]:
+    """What a PUT sends: bytes as they are, a spooled file opened from disk (closed after),
+    a caller's open file as it is (the caller closes it)."""
+    if isinstance(data, SpooledFile):
+        with data.open() as fh:
+            yield fh
+    elif isinstance(data, (bytes, bytearray)):
+        yield bytes(data)
+    else:
+        yield data
+
+
 def put_once(
     client: Any,
     bucket: str,
@@ -70,8 +84,7 @@ def put_once(
         _put_parts(client, bucket, key, data, retention_days, content_type, part_size)
         return
     sha, md5 = body_digests(data)
-    body: Any = data.open() if isinstance(data, SpooledFile) else bytes(data)
-    try:
+    with _sent(data) as body:
         client.put_object(
             Bucket=bucket,
             Key=key,
@@ -83,9 +96,6 @@ def put_once(
             ContentMD5=_b64(md5),
             **_lock(retention_days),
         )
-    finally:
-        if isinstance(body, io.IOBase):
-            body.close()
 
 
 def put_object(
@@ -103,29 +113,21 @@ def put_object(
     checksum: dict[str, str] = {}
     if isinstance(data, (bytes, bytearray, SpooledFile)):
         checksum["ChecksumSHA256"] = _b64(body_digests(data)[0])
-    if isinstance(data, SpooledFile):
-        body: Any = data.open()
-    elif isinstance(data, (bytes, bytearray)):
-        body = bytes(data)
-    else:
-        body = data  # the caller's file: the caller closes it
     try:
-        return client.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type or "application/octet-stream",
-            ChecksumAlgorithm="SHA256",
-            **checksum,
-            **extra,
-        )
+        with _sent(data) as body:
+            return client.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type or "application/octet-stream",
+                ChecksumAlgorithm="SHA256",
+                **checksum,
+                **extra,
+            )
     except ClientError as exc:
         raise StorageError(f"s3://{bucket}/{key}: write failed ({error_code(exc)})") from None
     except Exception as exc:  # connection errors and friends; keep the message one line
         raise StorageError(f"s3://{bucket}/{key}: write failed ({type(exc).__name__})") from None
-    finally:
-        if isinstance(data, SpooledFile):
-            body.close()
 
 
 def _put_parts(
