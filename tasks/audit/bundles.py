@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from tasks.audit.ledger import iter_ledger
 from tasks.audit.model import JOB
 from tasks.common.errors import ComplianceError
 from tasks.common.storage import S3Store, SpooledFile
@@ -154,12 +153,6 @@ def download_ledger(client: Any, bundle: LedgerBundle) -> SpooledFile:
     if spooled.sha256() != bundle.ledger_sha256:
         raise ValueError(f"{bundle.uri}: {LEDGER_NAME} does not match its digest")
     return spooled
-
-
-def read_ledger(client: Any, bundle: LedgerBundle) -> list[dict[str, Any]]:
-    """The entries whole (tests and small days; the job and search stream them)."""
-    name = f"s3://{bundle.bucket}/{bundle.prefix}{LEDGER_NAME}"
-    return list(iter_ledger(download_ledger(client, bundle).chunks(), name=name))
 
 
 Verifier = Callable[[Any, LedgerBundle], list[str]]

@@ -6,10 +6,11 @@ import json
 
 import yaml
 
-from tasks.audit.bundles import list_ledger_bundles, read_ledger
+from tasks.audit.bundles import list_ledger_bundles
 from tasks.common.s3 import s3_client
 from tasks.common.storage import get_bytes
 from tests.audit.conftest import sample_rows, table
+from tests.audit.days import read_ledger
 from tests.audit.test_job import put_parquet
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tasks.audit.bundles import list_ledger_bundles, read_ledger
+from tasks.audit.bundles import list_ledger_bundles
 from tasks.audit.config import AuditConfig
 from tasks.audit.job import result_of
 from tasks.audit.ledger import parse_ledger
@@ -19,7 +19,7 @@ from tasks.common.models import RunStatus
 from tasks.common.periods import period_days, resolve_period
 from tasks.common.s3 import s3_client
 from tests.audit.conftest import sample_rows, table, tel, ui
-from tests.audit.days import run_day
+from tests.audit.days import read_ledger, run_day
 
 DAY = date(2026, 11, 20)
 PREFIX = "validated/events/date=2026-11-20/"
