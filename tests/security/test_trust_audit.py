@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from cli.audit import audit
 from tasks.audit.bundles import job_verifier
 from tasks.audit.config import AuditConfig
-from tasks.audit.day import run_day
 from tasks.audit.job import result_of
 from tasks.common.jobrun import finish_job
 from tests.audit.conftest import table, ui
+from tests.audit.days import run_day
 from tests.audit.test_job import put_parquet
 
 from .trust_helpers import legit, rogue, upload_key
